@@ -1,0 +1,90 @@
+"""`target/manifest.json`: the compiled project, as CI pipelines and the runtime API read it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from aligned_cli.errors import ProjectError
+
+MANIFEST_SCHEMA_VERSION = "https://aligned.dev/schemas/manifest/v1.json"
+NodeKind = Literal["source", "view", "feature", "model", "test"]
+
+
+class ArtifactModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ManifestMetadata(ArtifactModel):
+    aligned_version: str
+    schema_version: str = MANIFEST_SCHEMA_VERSION
+    project_name: str
+    generated_at: datetime
+    invocation_id: str
+    dialects: list[str] = Field(default_factory=list)
+
+
+class ManifestNode(ArtifactModel):
+    unique_id: str
+    kind: NodeKind
+    name: str
+    file: str | None = None
+    line: int | None = None
+    checksum: str
+    depends_on: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    description: str | None = None
+    compiled_sql: dict[str, str] = Field(default_factory=dict)
+    dtype: str | None = None
+
+
+class Manifest(ArtifactModel):
+    metadata: ManifestMetadata
+    project: dict[str, Any]
+    sources: dict[str, dict[str, Any]]
+    feature_views: dict[str, dict[str, Any]]
+    models: dict[str, dict[str, Any]]
+    tests: dict[str, dict[str, Any]]
+    nodes: dict[str, ManifestNode]
+    parent_map: dict[str, list[str]]
+    child_map: dict[str, list[str]]
+    feature_lineage: dict[str, list[str]]
+
+
+def manifest_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the manifest (shipped in the package, checked by the tests)."""
+    schema = Manifest.model_json_schema()
+    schema["$id"] = MANIFEST_SCHEMA_VERSION
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def shipped_schema() -> dict[str, Any]:
+    text = resources.files("aligned_cli.artifacts").joinpath("schemas/manifest.v1.json").read_text()
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Load a manifest written by this or an older compatible aligned."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProjectError(
+            f"no manifest at '{path}'", hint="run `aligned compile` first (or `aligned apply`)"
+        ) from None
+    except json.JSONDecodeError as error:
+        raise ProjectError(f"'{path}' is not valid JSON: {error}") from None
+    version = data.get("metadata", {}).get("schema_version")
+    if version != MANIFEST_SCHEMA_VERSION:
+        raise ProjectError(
+            f"'{path}' has manifest schema '{version}', this aligned reads "
+            f"'{MANIFEST_SCHEMA_VERSION}'",
+            hint="recompile with this version of aligned",
+        )
+    return Manifest.model_validate(data)

@@ -1,0 +1,1 @@
+"""The `aligned` command line: typer app, one module per command, rich output."""

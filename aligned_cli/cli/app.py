@@ -1,0 +1,107 @@
+"""The typer application. Commands live in `cli/commands/`, one module each."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from aligned_cli import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    name="aligned",
+    help="aligned: compile ML feature definitions into point-in-time correct datasets, "
+    "data tests, artifacts and online features.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _debug_enabled() -> bool:
+    return os.environ.get("ALIGNED_DEBUG", "") not in ("", "0", "false")
+
+
+def handle_errors(function: F) -> F:
+    """Turn aligned's errors into one readable message and the documented exit code."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from aligned_cli.errors import EXIT_USAGE, AlignedError
+
+        try:
+            return function(*args, **kwargs)
+        except AlignedError as error:
+            if _debug_enabled():
+                raise
+            from aligned_cli.cli.output import error as print_error
+
+            print_error(error.render())
+            raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:
+            from aligned_cli.cli.output import error as print_error
+
+            print_error("interrupted")
+            raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as error:  # a bug in aligned: say so, keep the traceback out
+            if _debug_enabled():
+                raise
+            from aligned_cli.cli.output import error as print_error
+
+            print_error(
+                f"internal error: {type(error).__name__}: {error}\n"
+                "  hint: this is a bug in aligned; rerun with --debug for the traceback "
+                "and report it"
+            )
+            raise typer.Exit(EXIT_USAGE) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"aligned {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks (for reporting bugs).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """aligned: dbt for ML features."""
+    if debug:
+        os.environ["ALIGNED_DEBUG"] = "1"
+
+
+def _register() -> None:
+    # Each module registers its command on `app`; they import heavy code lazily.
+    from aligned_cli.cli.commands import (  # noqa: F401
+        apply,
+        compile,
+        init,
+        lineage,
+        ls,
+        run,
+        test,
+    )
+
+
+_register()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,42 @@
+"""`aligned apply [--to PATH]`: publish the feature-store definition (the manifest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aligned_cli.cli.app import app, handle_errors
+from aligned_cli.cli.options import LogFormat, ProjectDir, TargetPath, Vars
+
+
+@app.command("apply")
+@handle_errors
+def apply_command(
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Where to write the definition (default: target/manifest.json)."),
+    ] = None,
+    project_dir: ProjectDir = Path("."),
+    target_path: TargetPath = None,
+    vars: Vars = None,
+    log_format: LogFormat = "text",
+) -> None:
+    """Compile, then write the definition the runtime API loads (FeatureStore.from_manifest)."""
+    from aligned_cli.artifacts.writer import write_json_atomic
+    from aligned_cli.cli.context import compiled_project
+    from aligned_cli.cli.output import info
+    from aligned_cli.pipeline import build_manifest, write_compiled
+
+    compiled = compiled_project(
+        project_dir, vars_text=vars, target_path=target_path, log_format=log_format
+    )
+    manifest = build_manifest(compiled)
+    local = write_compiled(compiled, manifest)
+    if to is None:
+        info(f"Feature store definition written to {local}")
+        return
+    destination = Path(to)
+    write_json_atomic(destination, manifest.model_dump(mode="json"))
+    info(f"Feature store definition written to {destination}")

@@ -1,0 +1,107 @@
+"""`aligned lineage NODE`: what feeds a node and what it feeds, down to single features."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from aligned_cli.cli.app import app, handle_errors
+from aligned_cli.cli.options import LogFormat, ProjectDir, TargetPath, Vars
+
+if TYPE_CHECKING:
+    import networkx as nx
+    from rich.tree import Tree
+
+
+@app.command("lineage")
+@handle_errors
+def lineage_command(
+    node: Annotated[str, typer.Argument(help="A node: passenger:is_male, view:passenger, model:titanic...")],
+    output: Annotated[str, typer.Option("--output", help="text (a tree) or json.")] = "text",
+    depth: Annotated[int | None, typer.Option("--depth", help="Levels to show each way.")] = None,
+    project_dir: ProjectDir = Path("."),
+    target_path: TargetPath = None,
+    vars: Vars = None,
+    log_format: LogFormat = "text",
+) -> None:
+    """Show the upstream and downstream lineage of a node or a feature."""
+    import networkx as nx
+
+    from aligned_cli.cli.context import compiled_project
+    from aligned_cli.cli.output import console
+    from aligned_cli.errors import UsageError
+    from aligned_cli.graph.selection import select_nodes
+
+    if output not in ("text", "json"):
+        raise UsageError(f"unknown --output '{output}'", hint="use text or json")
+    compiled = compiled_project(
+        project_dir, vars_text=vars, target_path=target_path, log_format=log_format,
+        dialects=["duckdb"],
+    )
+    dag = compiled.dag
+    uid = node if node in dag else None
+    if uid is None:
+        matches = sorted(select_nodes(dag, [node], None))
+        if len(matches) != 1:
+            raise UsageError(
+                f"'{node}' names {len(matches)} nodes; lineage needs exactly one",
+                hint="qualify it, e.g. view:passenger or passenger:is_male"
+                + (f" (matches: {', '.join(matches[:5])})" if matches else ""),
+            )
+        uid = matches[0]
+    upstream = _limited(dag.reverse(copy=False), uid, depth)
+    downstream = _limited(dag, uid, depth)
+    if output == "json":
+        result: dict[str, Any] = {
+            "unique_id": uid,
+            "kind": dag.nodes[uid]["kind"],
+            "name": dag.nodes[uid]["name"],
+            "upstream": sorted(upstream),
+            "downstream": sorted(downstream),
+            "columns": compiled.lineage.get(uid, []),
+        }
+        typer.echo(json.dumps(result, indent=2))
+        return
+    out = console()
+    out.print(_tree(dag.reverse(copy=False), uid, "upstream", depth))
+    out.print(_tree(dag, uid, "downstream", depth))
+    if uid in compiled.lineage:
+        out.print("source columns: " + ", ".join(compiled.lineage[uid]))
+    del nx
+
+
+def _limited(graph: nx.DiGraph, start: str, depth: int | None) -> set[str]:
+    import networkx as nx
+
+    reached = nx.single_source_shortest_path_length(graph, start, cutoff=depth)
+    return {n for n in reached if n != start}
+
+
+def _label(graph: nx.DiGraph, uid: str) -> str:
+    from rich.markup import escape
+
+    data = graph.nodes[uid]
+    return f"[bold]{data['kind']}[/bold] {escape(data['name'])}"
+
+
+def _tree(graph: nx.DiGraph, root: str, title: str, depth: int | None) -> Tree:
+    from rich.tree import Tree
+
+    tree = Tree(f"{_label(graph, root)} [dim]{title}[/dim]")
+    seen: set[str] = {root}
+
+    def grow(branch: Tree, uid: str, level: int) -> None:
+        if depth is not None and level >= depth:
+            return
+        for child in sorted(graph.successors(uid)):
+            if child in seen:
+                branch.add(f"{_label(graph, child)} [dim](shown above)[/dim]")
+                continue
+            seen.add(child)
+            grow(branch.add(_label(graph, child)), child, level + 1)
+
+    grow(tree, root, 0)
+    return tree

@@ -1,0 +1,59 @@
+"""`aligned run`: build the selected views and model datasets, in DAG order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aligned_cli.cli.app import app, handle_errors
+from aligned_cli.cli.options import Exclude, LogFormat, ProjectDir, Select, TargetPath, Vars
+
+
+@app.command("run")
+@handle_errors
+def run_command(
+    select: Select = None,
+    exclude: Exclude = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="Connection to run on (default-connection).")
+    ] = None,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Rebuild outputs from scratch.")
+    ] = False,
+    fail_fast: Annotated[
+        bool, typer.Option("--fail-fast", help="Stop at the first failure.")
+    ] = False,
+    state: Annotated[
+        Path | None, typer.Option("--state", help="Folder holding an older manifest.json.")
+    ] = None,
+    project_dir: ProjectDir = Path("."),
+    target_path: TargetPath = None,
+    vars: Vars = None,
+    log_format: LogFormat = "text",
+) -> None:
+    """Execute selected nodes: materialize views, build model datasets (run_results.json)."""
+    from aligned_cli.cli.context import compiled_project, selection_args
+    from aligned_cli.cli.execution import execute, exit_code, target_connection
+    from aligned_cli.cli.selection import resolve_selection
+    from aligned_cli.pipeline import build_manifest, write_compiled
+
+    compiled = compiled_project(
+        project_dir, vars_text=vars, target_path=target_path, log_format=log_format,
+    )
+    write_compiled(compiled, build_manifest(compiled))
+    target_connection(compiled, target)  # fail early on an unknown --target
+    selected = resolve_selection(
+        compiled, selection_args(select), selection_args(exclude), state, indirect_tests=True
+    )
+    results = execute(
+        compiled,
+        selected,
+        command="run",
+        target=target,
+        fail_fast=fail_fast,
+        args={"select": select, "exclude": exclude, "target": target,
+              "full_refresh": full_refresh, "fail_fast": fail_fast},
+    )
+    raise typer.Exit(exit_code(results))

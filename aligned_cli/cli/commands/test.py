@@ -1,0 +1,48 @@
+"""`aligned test`: run the data-quality tests of the selected nodes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aligned_cli.cli.app import app, handle_errors
+from aligned_cli.cli.options import Exclude, LogFormat, ProjectDir, Select, TargetPath, Vars
+
+
+@app.command("test")
+@handle_errors
+def test_command(
+    select: Select = None,
+    exclude: Exclude = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="Connection to test on (default-connection).")
+    ] = None,
+    fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failure.")] = False,
+    state: Annotated[
+        Path | None, typer.Option("--state", help="Folder holding an older manifest.json.")
+    ] = None,
+    project_dir: ProjectDir = Path("."),
+    target_path: TargetPath = None,
+    vars: Vars = None,
+    log_format: LogFormat = "text",
+) -> None:
+    """Run data-quality tests; exit 1 when an error-severity test fails."""
+    from aligned_cli.cli.context import compiled_project, selection_args
+    from aligned_cli.cli.execution import execute, exit_code, target_connection
+    from aligned_cli.cli.selection import resolve_selection
+
+    compiled = compiled_project(
+        project_dir, vars_text=vars, target_path=target_path, log_format=log_format,
+    )
+    target_connection(compiled, target)
+    selected = resolve_selection(
+        compiled, selection_args(select), selection_args(exclude), state, indirect_tests=True
+    )
+    tests = {uid for uid in selected if compiled.dag.nodes[uid]["kind"] == "test"}
+    results = execute(
+        compiled, tests, command="test", target=target, fail_fast=fail_fast,
+        args={"select": select, "exclude": exclude, "target": target},
+    )
+    raise typer.Exit(exit_code(results))

@@ -1,0 +1,45 @@
+"""Loading the project the way every command does, from the common options."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aligned_cli.cli.options import parse_vars
+from aligned_cli.cli.output import set_log_format
+
+if TYPE_CHECKING:
+    from aligned_cli.compile.compiled import CompiledProject
+
+
+def compiled_project(
+    project_dir: Path,
+    *,
+    vars_text: str | None,
+    target_path: Path | None,
+    log_format: str,
+    dialects: Iterable[str] | None = None,
+) -> CompiledProject:
+    from aligned_cli.errors import UsageError
+    from aligned_cli.pipeline import DEFAULT_DIALECTS, load_and_compile
+
+    if log_format not in ("text", "json"):
+        raise UsageError(f"unknown --log-format '{log_format}'", hint="use text or json")
+    set_log_format(log_format)
+    return load_and_compile(
+        project_dir,
+        cli_vars=parse_vars(vars_text),
+        dialects=dialects or DEFAULT_DIALECTS,
+        target_path=target_path,
+    )
+
+
+def selection_args(values: list[str] | None) -> list[str] | None:
+    """`--select a b`, `--select "a b"` and `--select a --select b` mean the same."""
+    if not values:
+        return None
+    parts: list[str] = []
+    for value in values:
+        parts.extend(value.split())
+    return parts or None

@@ -1,0 +1,153 @@
+"""What `run` and `test` share: pick the target, lock it, execute, report, write results."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aligned_cli.cli.output import console, info, json_logs, log_event, warn
+
+if TYPE_CHECKING:
+    from aligned_cli.artifacts.run_results import NodeResult, RunResults
+    from aligned_cli.compile.compiled import CompiledProject
+
+_STYLE = {"success": "green", "pass": "green", "warn": "yellow", "fail": "red", "error": "red",
+          "skipped": "dim"}
+
+
+def target_connection(compiled: CompiledProject, target: str | None) -> Any:
+    from aligned_cli.errors import UsageError, did_you_mean
+
+    project = compiled.project
+    name = target or project.default_connection
+    if name not in project.connections:
+        raise UsageError(
+            f"unknown --target '{name}'", hint=did_you_mean(name, project.connections)
+        )
+    return project.connections[name]
+
+
+def execute(
+    compiled: CompiledProject,
+    selected: set[str],
+    *,
+    command: str,
+    target: str | None,
+    fail_fast: bool,
+    args: dict[str, Any],
+) -> RunResults:
+    """Run `selected` on the target; run_results.json is written whatever happens."""
+    from aligned_cli.execute.adapters import open_adapter
+    from aligned_cli.execute.runner import RunState, execution_order, run_nodes
+
+    connection = target_connection(compiled, target)
+    nodes = execution_order(compiled, selected)
+    invocation_id = str(uuid.uuid4())
+    started = time.perf_counter()
+    state = RunState()
+    if not nodes:
+        warn("nothing selected: no views, models or tests match the selection")
+    try:
+        if nodes:
+            with open_adapter(connection, Path(compiled.project.root)) as adapter, adapter.lock(
+                compiled.project.name
+            ):
+                _prepare(compiled, adapter, nodes)
+                run_nodes(compiled, adapter, nodes, fail_fast=fail_fast, report=_report, state=state)
+    finally:
+        results = _write_results(compiled, state, command, connection.name, invocation_id,
+                                 time.perf_counter() - started, args)
+    _summary(results)
+    return results
+
+
+def _prepare(compiled: CompiledProject, adapter: Any, nodes: list[str]) -> None:
+    """Postgres: stage the file sources the nodes read (no-op on DuckDB)."""
+    import networkx as nx
+
+    dag = compiled.dag
+    needed: set[str] = set()
+    for uid in nodes:
+        needed |= {a for a in nx.ancestors(dag, uid) if dag.nodes[a]["kind"] == "source"}
+    for uid in sorted(needed):
+        source = dag.nodes[uid]["obj"]
+        if source.file is not None:
+            adapter.stage_source(source)
+
+
+def _report(result: NodeResult) -> None:
+    detail = []
+    if result.rows_affected is not None:
+        detail.append(f"{result.rows_affected} rows")
+    if result.failures:
+        detail.append(f"{result.failures} failures")
+    text = f"{result.kind} {result.name}: {result.status.upper()}"
+    if detail:
+        text += f" ({', '.join(detail)})"
+    text += f" in {result.execution_time:.2f}s"
+    if result.message and result.status not in ("success", "pass"):
+        text += f" — {result.message}"
+    if json_logs():
+        log_event(
+            "error" if result.status in ("error", "fail") else "info",
+            text,
+            unique_id=result.unique_id,
+            status=result.status,
+            rows_affected=result.rows_affected,
+            failures=result.failures,
+            execution_time=result.execution_time,
+        )
+        return
+    from rich.markup import escape
+
+    style = _STYLE.get(result.status, "")
+    console().print(f"[{style}]{escape(text)}[/{style}]" if style else escape(text))
+
+
+def _write_results(
+    compiled: CompiledProject,
+    state: Any,
+    command: str,
+    target: str,
+    invocation_id: str,
+    elapsed: float,
+    args: dict[str, Any],
+) -> RunResults:
+    from aligned_cli import __version__
+    from aligned_cli.artifacts.run_results import RunResults, RunResultsMetadata
+    from aligned_cli.artifacts.writer import write_json_atomic
+
+    results = RunResults(
+        metadata=RunResultsMetadata(
+            aligned_version=__version__,
+            project_name=compiled.project.name,
+            generated_at=datetime.now(UTC),
+            invocation_id=invocation_id,
+            command=command,
+            target=target,
+        ),
+        results=state.ordered,
+        elapsed_time=round(elapsed, 6),
+        args=args,
+        interrupted=state.interrupted,
+    )
+    write_json_atomic(compiled.target_dir / "run_results.json", results.model_dump(mode="json"))
+    return results
+
+
+def _summary(results: RunResults) -> None:
+    counts: dict[str, int] = {}
+    for result in results.results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    parts = [f"{n} {status}" for status, n in sorted(counts.items())]
+    info(
+        f"Done in {results.elapsed_time:.2f}s: " + (", ".join(parts) or "nothing to do"),
+        counts=counts,
+    )
+
+
+def exit_code(results: RunResults) -> int:
+    return 1 if any(r.status in ("error", "fail") for r in results.results) else 0

@@ -1,0 +1,66 @@
+"""How commands talk to the user: rich text on a terminal, JSON lines for CI."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+_state: dict[str, Any] = {"log_format": "text"}
+
+
+def set_log_format(log_format: str) -> None:
+    _state["log_format"] = log_format
+
+
+def json_logs() -> bool:
+    return bool(_state["log_format"] == "json")
+
+
+@lru_cache(maxsize=1)
+def console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+@lru_cache(maxsize=1)
+def error_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def log_event(level: str, message: str, **fields: Any) -> None:
+    """One structured line on stdout in JSON mode; rich text otherwise."""
+    if json_logs():
+        record = {"ts": datetime.now(UTC).isoformat(), "level": level, "msg": message, **fields}
+        sys.stdout.write(json.dumps(record, default=str) + "\n")
+        sys.stdout.flush()
+        return
+    style = {"error": "red", "warn": "yellow", "success": "green"}.get(level, "")
+    text = f"[{style}]{_escape(message)}[/{style}]" if style else _escape(message)
+    (error_console() if level == "error" else console()).print(text)
+
+
+def info(message: str, **fields: Any) -> None:
+    log_event("info", message, **fields)
+
+
+def warn(message: str, **fields: Any) -> None:
+    log_event("warn", message, **fields)
+
+
+def error(message: str, **fields: Any) -> None:
+    log_event("error", message, **fields)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

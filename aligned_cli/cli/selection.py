@@ -1,0 +1,36 @@
+"""Resolving --select/--exclude/--state into a set of node ids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aligned_cli.compile.compiled import CompiledProject
+
+
+def resolve_selection(
+    compiled: CompiledProject,
+    select: list[str] | None,
+    exclude: list[str] | None,
+    state: Path | None,
+    *,
+    indirect_tests: bool,
+) -> set[str]:
+    from aligned_cli.graph.selection import add_indirect_tests, select_nodes
+
+    checksums = _state_checksums(state) if state is not None else None
+    selected = select_nodes(compiled.dag, select, exclude, state_checksums=checksums)
+    if indirect_tests:
+        selected = add_indirect_tests(compiled.dag, selected)
+        if exclude:
+            selected -= select_nodes(compiled.dag, exclude, None, state_checksums=checksums)
+    return selected
+
+
+def _state_checksums(state: Path) -> dict[str, str]:
+    from aligned_cli.artifacts.manifest import read_manifest
+
+    path = state / "manifest.json" if state.is_dir() else state
+    manifest = read_manifest(path)
+    return {uid: node.checksum for uid, node in manifest.nodes.items()}

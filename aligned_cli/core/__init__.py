@@ -1,0 +1,1 @@
+"""The intermediate representation: pydantic models only, no I/O."""

@@ -1,0 +1,107 @@
+"""Data-quality test nodes derived from a project's declarations (SPEC §6)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from aligned_cli.core.ir import IRModel, Project, Severity
+from aligned_cli.core.location import Location
+
+TestKind = Literal[
+    "required",
+    "lower_bound",
+    "upper_bound",
+    "accepted_values",
+    "relationships",
+    "null_rate",
+    "mean",
+    "min",
+    "max",
+    "drift",
+    "unique",
+    "row_count",
+    "custom",
+]
+
+
+class DataTest(IRModel):
+    """One test node: `<view>__<feature>__<kind>`, `<view>__unique`, ..."""
+
+    __test__ = False  # not a pytest class
+
+    name: str
+    view: str
+    feature: str | None = None
+    kind: TestKind
+    value: Any = None
+    is_inclusive: bool = True
+    severity: Severity = "error"
+    warn_if: str | None = None
+    error_if: str | None = None
+    sql: str | None = None  # custom tests only
+    tags: list[str] = Field(default_factory=list)
+    location: Location | None = None
+
+
+def project_tests(project: Project) -> list[DataTest]:
+    """Every test of the project, in declaration order."""
+    tests: list[DataTest] = []
+    for view in project.views.values():
+        tests.append(
+            DataTest(
+                name=f"{view.name}__unique",
+                view=view.name,
+                kind="unique",
+                value=view.key_columns,
+                tags=list(view.tags),
+                location=view.location,
+            )
+        )
+        declared = [(f.name, f.constraints) for f in view.features]
+        declared += [(a.name, a.constraints) for a in view.aggregations]
+        for feature_name, constraints in declared:
+            for c in constraints:
+                tests.append(
+                    DataTest(
+                        name=f"{view.name}__{feature_name}__{c.kind}",
+                        view=view.name,
+                        feature=feature_name,
+                        kind=c.kind,
+                        value=c.value,
+                        is_inclusive=c.is_inclusive,
+                        severity=c.severity,
+                        warn_if=c.warn_if,
+                        error_if=c.error_if,
+                        tags=list(view.tags),
+                        location=c.location or view.location,
+                    )
+                )
+        if view.row_count is not None:
+            tests.append(
+                DataTest(
+                    name=f"{view.name}__row_count",
+                    view=view.name,
+                    kind="row_count",
+                    value={"min": view.row_count.min, "max": view.row_count.max},
+                    severity=view.row_count.severity,
+                    tags=list(view.tags),
+                    location=view.row_count.location or view.location,
+                )
+            )
+        for index, custom in enumerate(view.tests, start=1):
+            tests.append(
+                DataTest(
+                    name=custom.name or f"{view.name}__custom_{index}",
+                    view=view.name,
+                    kind="custom",
+                    sql=custom.sql,
+                    severity=custom.severity,
+                    warn_if=custom.warn_if,
+                    error_if=custom.error_if,
+                    tags=list(view.tags),
+                    location=custom.location or view.location,
+                )
+            )
+    return tests

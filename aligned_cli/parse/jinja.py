@@ -1,0 +1,88 @@
+"""Jinja2 rendering of YAML strings with `env_var()` and `var()` (SPEC §2)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+import jinja2.sandbox
+
+from aligned_cli.core.location import Location
+from aligned_cli.errors import ProjectError
+
+_MISSING = object()
+
+
+class _MissingValue(Exception):
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.sandbox.SandboxedEnvironment:
+    # Sandboxed: project files are data, they must not reach Python internals.
+    return jinja2.sandbox.SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
+    )
+
+
+def needs_rendering(text: str) -> bool:
+    return "{{" in text or "{%" in text or "{#" in text
+
+
+def render(
+    text: str,
+    *,
+    location: Location,
+    variables: Mapping[str, Any],
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """Render one string; a missing env var or var is a ProjectError at `location`."""
+    if not needs_rendering(text):
+        return text
+
+    def env_var(name: str, default: Any = _MISSING) -> Any:
+        value = os.environ.get(name)
+        if value is not None:
+            return value
+        if default is _MISSING:
+            raise _MissingValue(
+                f"environment variable '{name}' is not set and has no default",
+                f"export {name}=... or write env_var('{name}', 'default')",
+            )
+        return default
+
+    def var(name: str, default: Any = _MISSING) -> Any:
+        if name in variables:
+            return variables[name]
+        if default is _MISSING:
+            known = ", ".join(sorted(variables)) or "none"
+            raise _MissingValue(
+                f"variable '{name}' is not defined and has no default",
+                f"add it under `vars:` in aligned_project.yml or pass --vars "
+                f"'{{{name}: ...}}' (defined: {known})",
+            )
+        return default
+
+    context: dict[str, Any] = {"env_var": env_var, "var": var, **(extra or {})}
+    try:
+        return _environment().from_string(text).render(context)
+    except _MissingValue as missing:
+        raise ProjectError(missing.message, location=location, hint=missing.hint) from None
+    except jinja2.TemplateSyntaxError as error:
+        raise ProjectError(
+            f"template error in '{text}': {error.message}", location=location
+        ) from None
+    except jinja2.UndefinedError as error:
+        raise ProjectError(
+            f"template error in '{text}': {error.message}",
+            location=location,
+            hint="only env_var(...) and var(...) are available here",
+        ) from None
+    except jinja2.TemplateError as error:
+        raise ProjectError(f"template error in '{text}': {error}", location=location) from None

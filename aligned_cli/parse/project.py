@@ -1,0 +1,156 @@
+"""Load a project folder: aligned_project.yml plus every feature file -> Project IR."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from aligned_cli.core.ir import Project
+from aligned_cli.core.location import Location
+from aligned_cli.errors import ProjectError
+from aligned_cli.parse import schema, to_ir
+from aligned_cli.parse.jinja import needs_rendering, render
+from aligned_cli.parse.resolve import Declarations, check_name, merge
+from aligned_cli.parse.validate import validate
+from aligned_cli.parse.yaml_loader import LoadedYaml, Path_, load_yaml
+
+PROJECT_FILE = "aligned_project.yml"
+_YAML_SUFFIXES = (".yml", ".yaml")
+
+
+def find_project_file(project_dir: Path) -> Path:
+    candidate = project_dir / PROJECT_FILE
+    if candidate.is_file():
+        return candidate
+    alternative = project_dir / "aligned_project.yaml"
+    if alternative.is_file():
+        return alternative
+    raise ProjectError(
+        f"'{project_dir}' is not an aligned project: it has no {PROJECT_FILE}",
+        hint="run the command inside a project, pass --project-dir, "
+        "or create one with `aligned init NAME`",
+    )
+
+
+def load_project(project_dir: Path | str, *, cli_vars: Mapping[str, Any] | None = None) -> Project:
+    """Parse and check a whole project; any mistake raises ProjectError with its location."""
+    root = Path(project_dir).resolve()
+    if not root.is_dir():
+        raise ProjectError(f"project directory '{project_dir}' does not exist")
+    project_file = find_project_file(root)
+    loaded = _read_yaml(project_file, root)
+    raw_vars = loaded.data.get("vars") if isinstance(loaded.data, dict) else None
+    variables: dict[str, Any] = dict(raw_vars) if isinstance(raw_vars, dict) else {}
+    variables.update(cli_vars or {})
+    _render_tree(loaded, variables, skip=lambda path: path[:1] == ("vars",))
+    spec = validate(schema.ProjectSpec, loaded, PROJECT_FILE)
+    check_name(spec.name, "project", loaded.location(("name",)))
+    project = Project(
+        name=spec.name,
+        root=str(root),
+        feature_paths=spec.feature_paths,
+        target_path=spec.target_path,
+        default_connection=spec.default_connection,
+        connections=to_ir.connections(spec) or _default_connections(),
+        online=spec.online,
+        vars={**spec.vars, **(cli_vars or {})},
+        dialect=spec.dialect,
+        location=loaded.location(()),
+    )
+    if project.default_connection not in project.connections:
+        from aligned_cli.errors import did_you_mean
+
+        raise ProjectError(
+            f"default-connection '{project.default_connection}' is not a declared connection",
+            location=loaded.location(("default-connection",)),
+            hint=did_you_mean(project.default_connection, project.connections),
+        )
+    declared = Declarations()
+    for path in discover_feature_files(root, spec.feature_paths, loaded):
+        if path.suffix == ".py":
+            _add_python(path, root, declared)
+        else:
+            _add_yaml(path, root, variables, declared)
+    return merge(project, declared)
+
+
+def _default_connections() -> dict[str, Any]:
+    from aligned_cli.core.ir import Connection
+
+    return {"local": Connection(name="local", type="duckdb", path="target/aligned.duckdb")}
+
+
+def discover_feature_files(root: Path, feature_paths: list[str], loaded: LoadedYaml) -> list[Path]:
+    """Every *.yml, *.yaml and *.py under the feature paths, in a stable order."""
+    files: list[Path] = []
+    for index, folder in enumerate(feature_paths):
+        base = (root / folder).resolve()
+        if not base.exists():
+            raise ProjectError(
+                f"feature path '{folder}' does not exist",
+                location=loaded.location(("feature-paths", index)),
+                hint="create the folder or fix `feature-paths` in aligned_project.yml",
+            )
+        candidates = [base] if base.is_file() else sorted(base.rglob("*"))
+        for path in candidates:
+            parts = path.relative_to(root).parts
+            if any(p.startswith((".", "__")) for p in parts):
+                continue  # hidden folders, __pycache__, __init__.py
+            if path.is_file() and (path.suffix in _YAML_SUFFIXES or path.suffix == ".py"):
+                files.append(path)
+    return files
+
+
+def _read_yaml(path: Path, root: Path) -> LoadedYaml:
+    relative = path.relative_to(root).as_posix()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ProjectError(
+            f"file is not UTF-8 text ({error.reason})", location=Location(file=relative)
+        ) from None
+    return load_yaml(text, relative)
+
+
+def _render_tree(loaded: LoadedYaml, variables: Mapping[str, Any], skip: Any) -> None:
+    """Render every string value with Jinja (env_var, var), in place."""
+
+    def walk(node: Any, path: Path_) -> Any:
+        if skip(path):
+            return node
+        if isinstance(node, dict):
+            return {k: walk(v, (*path, k)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, (*path, i)) for i, v in enumerate(node)]
+        if isinstance(node, str) and needs_rendering(node):
+            return render(node, location=loaded.location(path), variables=variables)
+        return node
+
+    loaded.data = walk(loaded.data, ())
+
+
+def _is_test_sql(path: Path_) -> bool:
+    # Custom test SQL is rendered later, when `{{ this }}` is known.
+    return len(path) == 5 and path[0] == "feature_views" and path[2] == "tests" and path[4] == "sql"
+
+
+def _add_yaml(path: Path, root: Path, variables: Mapping[str, Any], declared: Declarations) -> None:
+    loaded = _read_yaml(path, root)
+    _render_tree(loaded, variables, skip=_is_test_sql)
+    spec = validate(schema.FeaturesFileSpec, loaded, loaded.file)
+    for i, source in enumerate(spec.sources):
+        declared.sources.append(to_ir.source(source, loaded, ("sources", i)))
+    for i, view in enumerate(spec.feature_views):
+        declared.views.append(to_ir.view(view, loaded, ("feature_views", i)))
+    for i, model in enumerate(spec.models):
+        declared.models.append(to_ir.model(model, loaded, ("models", i)))
+
+
+def _add_python(path: Path, root: Path, declared: Declarations) -> None:
+    from aligned_cli.parse.python_files import load_python_file
+
+    found = load_python_file(path, root)
+    declared.sources.extend(found.sources)
+    declared.views.extend(found.views)
+    declared.models.extend(found.models)

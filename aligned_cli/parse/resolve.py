@@ -1,0 +1,219 @@
+"""Merge declarations from every file into one Project and check its references.
+
+Runs after every file is loaded: names are unique across YAML and Python, every
+reference points at something that exists (else: the reference, where it was used,
+and the closest names), and views built on views inherit what they don't restate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import networkx as nx
+
+from aligned_cli.core.ir import FeatureRef, FeatureView, Model, Project, Source
+from aligned_cli.core.location import Location
+from aligned_cli.errors import ProjectError, did_you_mean
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MAX_NAME_BYTES = 63  # PostgreSQL's identifier limit
+T = TypeVar("T", Source, FeatureView, Model)
+
+
+@dataclass
+class Declarations:
+    """Everything declared by the project's files, before merging."""
+
+    sources: list[Source] = field(default_factory=list)
+    views: list[FeatureView] = field(default_factory=list)
+    models: list[Model] = field(default_factory=list)
+
+
+def check_name(name: str, what: str, location: Location | None) -> None:
+    if not _NAME.match(name):
+        raise ProjectError(
+            f"{what} name '{name}' is not a valid name",
+            location=location,
+            hint="names start with a letter or _ and contain only letters, digits and _",
+        )
+    if len(name.encode()) > _MAX_NAME_BYTES:
+        raise ProjectError(
+            f"{what} name '{name}' is longer than {_MAX_NAME_BYTES} bytes",
+            location=location,
+            hint="PostgreSQL truncates longer identifiers; choose a shorter name",
+        )
+
+
+def _unique(items: Iterable[T], what: str) -> dict[str, T]:
+    result: dict[str, T] = {}
+    for item in items:
+        check_name(item.name, what, item.location)
+        if item.name in result:
+            first = result[item.name].location
+            raise ProjectError(
+                f"{what} '{item.name}' is declared twice: at {first} and at {item.location}",
+                location=item.location,
+                hint="names are unique across YAML and Python files; rename or remove one",
+            )
+        result[item.name] = item
+    return result
+
+
+def merge(project: Project, declared: Declarations) -> Project:
+    """The project with every declaration merged in, inherited and checked."""
+    project.sources = _unique(declared.sources, "source")
+    project.views = _unique(declared.views, "feature view")
+    project.models = _unique(declared.models, "model")
+    for view in project.views.values():
+        for feature in view.features:
+            check_name(feature.name, "feature", feature.location or view.location)
+        for aggregation in view.aggregations:
+            check_name(aggregation.name, "feature", aggregation.location or view.location)
+    _check_view_sources(project)
+    _inherit(project)
+    for view in project.views.values():
+        _check_view(project, view)
+    for model in project.models.values():
+        _check_model(project, model)
+    return project
+
+
+def _check_view_sources(project: Project) -> None:
+    for view in project.views.values():
+        ref = view.source
+        pool = project.views if ref.kind == "view" else project.sources
+        if ref.name not in pool:
+            kind = "feature view" if ref.kind == "view" else "source"
+            raise ProjectError(
+                f"feature view '{view.name}' reads {kind} '{ref.name}', which does not exist",
+                location=view.location,
+                hint=did_you_mean(ref.name, pool),
+            )
+
+
+def _inherit(project: Project) -> None:
+    """Views on views take entities, timestamps and ttl from their parent (SPEC §4)."""
+    graph = nx.DiGraph()
+    for view in project.views.values():
+        graph.add_node(view.name)
+        if view.source.kind == "view":
+            graph.add_edge(view.source.name, view.name)
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        cycle = []
+    if cycle:
+        path = " -> ".join(f"view:{a}" for a, _ in cycle) + f" -> view:{cycle[0][0]}"
+        raise ProjectError(
+            f"feature views are built on each other in a cycle: {path}",
+            location=project.views[cycle[0][0]].location,
+            hint="a view may be built on another only if that one does not depend on it",
+        )
+    for name in nx.topological_sort(graph):
+        view = project.views[name]
+        if view.source.kind != "view":
+            continue
+        parent = project.views[view.source.name]
+        if not view.entities:
+            view.entities = list(parent.entities)
+        if view.event_timestamp is None:
+            view.event_timestamp = parent.event_timestamp
+        if view.created_timestamp is None:
+            view.created_timestamp = parent.created_timestamp
+        if view.ttl is None:
+            view.ttl = parent.ttl
+        for feature in view.features:
+            inherited = parent.feature(feature.name)
+            if feature.expression is None and feature.dtype is None and inherited is not None:
+                feature.dtype = inherited.dtype
+
+
+def _check_view(project: Project, view: FeatureView) -> None:
+    if not view.entities:
+        raise ProjectError(
+            f"feature view '{view.name}' declares no entities",
+            location=view.location,
+            hint="add `entities: [your_key_column]`",
+        )
+    if view.ttl is not None and view.event_timestamp is None:
+        raise ProjectError(
+            f"feature view '{view.name}' has a ttl but no event_timestamp",
+            location=view.location,
+            hint="a ttl counts back from each row's event time; add `event_timestamp:` "
+            "or remove `ttl:`",
+        )
+    if view.aggregations and view.event_timestamp is None:
+        raise ProjectError(
+            f"feature view '{view.name}' declares aggregations but no event_timestamp",
+            location=view.aggregations[0].location or view.location,
+            hint="window aggregations are computed over event time; add `event_timestamp:`",
+        )
+    names = set(view.feature_names)
+    for aggregation in view.aggregations:
+        if aggregation.function != "count" and aggregation.of is None:
+            raise ProjectError(
+                f"aggregation '{aggregation.name}' ({aggregation.function}) needs `of:`",
+                location=aggregation.location or view.location,
+                hint="name the feature it aggregates, e.g. `of: fare`",
+            )
+    seen: set[str] = set()
+    for feature in view.features:
+        if feature.name in seen:
+            raise ProjectError(
+                f"feature '{feature.name}' is declared twice in view '{view.name}'",
+                location=feature.location or view.location,
+            )
+        seen.add(feature.name)
+    for feature in view.features:
+        for constraint in feature.constraints:
+            if constraint.kind == "relationships":
+                target = (constraint.value or {}).get("to")
+                if target not in project.views:
+                    raise ProjectError(
+                        f"relationships test on '{view.name}:{feature.name}' points at "
+                        f"view '{target}', which does not exist",
+                        location=constraint.location or feature.location,
+                        hint=did_you_mean(str(target), project.views),
+                    )
+    del names
+
+
+def _check_model(project: Project, model: Model) -> None:
+    if not model.features:
+        raise ProjectError(
+            f"model '{model.name}' lists no features",
+            location=model.location,
+            hint="add `features: [view:feature, ...]`",
+        )
+    refs = list(model.features)
+    if model.target is not None and model.target.feature is not None:
+        refs.append(model.target.feature)
+    for ref in refs:
+        _check_feature_ref(project, ref, f"model '{model.name}'", model.location)
+    if model.spine is not None and model.spine.source not in project.sources:
+        raise ProjectError(
+            f"model '{model.name}' uses spine '{model.spine.source}', which is not a source",
+            location=model.location,
+            hint=did_you_mean(model.spine.source, project.sources),
+        )
+
+
+def _check_feature_ref(
+    project: Project, ref: FeatureRef, used_by: str, location: Location | None
+) -> None:
+    view = project.views.get(ref.view)
+    if view is None:
+        raise ProjectError(
+            f"{used_by} uses '{ref}', but there is no feature view '{ref.view}'",
+            location=location,
+            hint=did_you_mean(ref.view, project.views),
+        )
+    if ref.feature not in view.feature_names:
+        raise ProjectError(
+            f"{used_by} uses '{ref}', but view '{ref.view}' has no feature '{ref.feature}'",
+            location=location,
+            hint=did_you_mean(ref.feature, view.feature_names),
+        )

@@ -1,0 +1,258 @@
+"""Turn validated YAML specs into IR objects, each with its location."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aligned_cli.core.ir import (
+    Aggregation,
+    Connection,
+    Constraint,
+    CustomTest,
+    Feature,
+    FeatureRef,
+    FeatureView,
+    Freshness,
+    Model,
+    Output,
+    RowCountTest,
+    Source,
+    SourceRef,
+    Spine,
+    Target,
+)
+from aligned_cli.core.types import parse_duration
+from aligned_cli.errors import ProjectError
+from aligned_cli.parse import schema as s
+from aligned_cli.parse.yaml_loader import LoadedYaml, Path_
+
+# Constraint keys of a feature, in the order their tests are listed.
+_CONSTRAINT_KEYS = (
+    "required",
+    "not_null",
+    "lower_bound",
+    "upper_bound",
+    "accepted_values",
+    "relationships",
+    "null_rate",
+    "mean",
+    "min",
+    "max",
+    "drift",
+)
+
+
+def connections(spec: s.ProjectSpec) -> dict[str, Connection]:
+    return {
+        name: Connection(
+            name=name,
+            type=c.type,
+            path=c.path,
+            dsn=c.dsn,
+            schema_name=c.schema_name,
+            options=c.options,
+        )
+        for name, c in spec.connections.items()
+    }
+
+
+def freshness(spec: s.FreshnessSpec | None) -> Freshness | None:
+    if spec is None:
+        return None
+    return Freshness(
+        warn_after=parse_duration(spec.warn_after) if spec.warn_after is not None else None,
+        error_after=parse_duration(spec.error_after) if spec.error_after is not None else None,
+    )
+
+
+def source(spec: s.SourceSpec, loaded: LoadedYaml, path: Path_) -> Source:
+    declared = [k for k in ("file", "table", "query") if getattr(spec, k) is not None]
+    location = loaded.location(path)
+    if len(declared) != 1:
+        raise ProjectError(
+            f"source '{spec.name}' must declare exactly one of file, table or query"
+            + (f" (it declares {', '.join(declared)})" if declared else ""),
+            location=location,
+            hint="e.g. `file: data/titanic.csv` or `table: passenger`",
+        )
+    return Source(
+        name=spec.name,
+        description=spec.description,
+        tags=spec.tags,
+        file=spec.file,
+        format=spec.format,
+        table=spec.table,
+        schema_name=spec.schema_name,
+        query=spec.query,
+        connection=spec.connection,
+        mapping=spec.mapping,
+        timezone=spec.timezone,
+        event_timestamp=spec.event_timestamp,
+        loaded_at_field=spec.loaded_at_field,
+        freshness=freshness(spec.freshness),
+        stream=spec.stream,
+        location=location,
+    )
+
+
+def output(spec: s.OutputSpec | None, loaded: LoadedYaml, path: Path_) -> Output | None:
+    if spec is None:
+        return None
+    if (spec.file is None) == (spec.table is None):
+        raise ProjectError(
+            "an output declares exactly one of `file` or `table`",
+            location=loaded.location(path),
+            hint="e.g. `{file: target/datasets/x.parquet}` or `{table: x}`",
+        )
+    return Output(**spec.model_dump())
+
+
+def source_ref(text: str) -> SourceRef:
+    kind, sep, name = text.partition(":")
+    if sep and kind.strip() == "view":
+        return SourceRef(kind="view", name=name.strip())
+    if sep and kind.strip() == "source":
+        return SourceRef(kind="source", name=name.strip())
+    return SourceRef(kind="source", name=text.strip())
+
+
+def view(spec: s.ViewSpec, loaded: LoadedYaml, path: Path_) -> FeatureView:
+    features = [
+        _feature(name, fspec or s.FeatureSpec(), loaded, (*path, "features", name))
+        for name, fspec in spec.features.items()
+    ]
+    aggregations = [
+        Aggregation(
+            name=name,
+            function=a.function,
+            of=a.of,
+            window=parse_duration(a.window),
+            min_rows=a.min_rows,
+            dtype=a.type,
+            description=a.description,
+            location=loaded.location((*path, "aggregations", name)),
+        )
+        for name, a in spec.aggregations.items()
+    ]
+    tests = [
+        CustomTest(location=loaded.location((*path, "tests", i)), **t.model_dump())
+        for i, t in enumerate(spec.tests)
+    ]
+    row_count = None
+    if spec.row_count is not None:
+        row_count = RowCountTest(
+            location=loaded.location((*path, "row_count")), **spec.row_count.model_dump()
+        )
+    return FeatureView(
+        name=spec.name,
+        description=spec.description,
+        tags=spec.tags,
+        source=source_ref(spec.source),
+        entities=spec.entities or [],
+        event_timestamp=spec.event_timestamp,
+        created_timestamp=spec.created_timestamp,
+        ttl=parse_duration(spec.ttl) if spec.ttl is not None else None,
+        features=features,
+        aggregations=aggregations,
+        materialized_source=output(
+            spec.materialized_source, loaded, (*path, "materialized_source")
+        ),
+        tests=tests,
+        row_count=row_count,
+        freshness=freshness(spec.freshness),
+        location=loaded.location(path),
+    )
+
+
+def _feature(name: str, spec: s.FeatureSpec, loaded: LoadedYaml, path: Path_) -> Feature:
+    constraints: list[Constraint] = []
+    for key in _CONSTRAINT_KEYS:
+        value = getattr(spec, key)
+        if value is None or value is False:
+            continue
+        constraints.append(_constraint(key, value, spec, loaded.location((*path, key))))
+    if spec.expression is not None and spec.type is None and not spec.expression.strip():
+        raise ProjectError(f"feature '{name}' has an empty expression", location=loaded.location(path))
+    return Feature(
+        name=name,
+        dtype=spec.type,
+        expression=spec.expression,
+        description=spec.description,
+        constraints=constraints,
+        optional=spec.optional,
+        location=loaded.location(path),
+    )
+
+
+def _constraint(key: str, value: Any, feature: s.FeatureSpec, location: Any) -> Constraint:
+    kind = "required" if key == "not_null" else key
+    check = value if isinstance(value, s.CheckSpec) else None
+    if check is None:
+        payload: Any = None if key in ("required", "not_null") else value
+    elif key == "accepted_values":
+        payload = check.values if check.values is not None else check.value
+    elif key == "relationships":
+        payload = {"to": check.to, "field": check.field}
+    elif key in ("mean", "min", "max"):
+        payload = {"min": check.min, "max": check.max}
+    else:
+        payload = check.value
+    inclusive = feature.is_inclusive
+    if check is not None and check.is_inclusive is not None:
+        inclusive = check.is_inclusive
+    return Constraint(
+        kind=kind,  # type: ignore[arg-type]
+        value=payload,
+        is_inclusive=inclusive,
+        severity=(check.severity if check and check.severity else feature.severity) or "error",
+        warn_if=check.warn_if if check else None,
+        error_if=check.error_if if check else None,
+        location=location,
+    )
+
+
+def model(spec: s.ModelSpec, loaded: LoadedYaml, path: Path_) -> Model:
+    refs: list[FeatureRef] = []
+    for i, text in enumerate(spec.features):
+        refs.append(_feature_ref(text, loaded, (*path, "features", i)))
+    target = None
+    if spec.target is not None:
+        if (spec.target.feature is None) == (spec.target.column is None):
+            raise ProjectError(
+                f"model '{spec.name}': a target names exactly one of `feature` or `column`",
+                location=loaded.location((*path, "target")),
+                hint="e.g. `target: {feature: passenger:survived, kind: classification}`",
+            )
+        target = Target(
+            feature=_feature_ref(spec.target.feature, loaded, (*path, "target", "feature"))
+            if spec.target.feature
+            else None,
+            column=spec.target.column,
+            kind=spec.target.kind,
+            name=spec.target.name,
+        )
+    spine = None
+    if isinstance(spec.spine, str):
+        spine = Spine(source=spec.spine)
+    elif spec.spine is not None:
+        spine = Spine(source=spec.spine.source, event_timestamp=spec.spine.event_timestamp)
+    return Model(
+        name=spec.name,
+        description=spec.description,
+        tags=spec.tags,
+        features=refs,
+        target=target,
+        spine=spine,
+        output=output(spec.output, loaded, (*path, "output")),
+        defaults=spec.defaults,
+        location=loaded.location(path),
+    )
+
+
+def _feature_ref(text: str, loaded: LoadedYaml, path: Path_) -> FeatureRef:
+    try:
+        return FeatureRef.parse(text)
+    except ValueError as error:
+        raise ProjectError(
+            str(error), location=loaded.location(path), hint="e.g. passenger:age"
+        ) from None

@@ -1,0 +1,156 @@
+"""Safe YAML loading that remembers where every value came from.
+
+PyYAML composes the document into nodes (which carry line/column marks); we build
+plain Python values from those nodes ourselves so that we can
+- refuse anything but the standard YAML tags (no Python objects),
+- refuse duplicate keys (PyYAML silently keeps the last one),
+- refuse alias bombs (a budget on how many nodes aliases may expand to),
+- record a mark for every path, so later validation errors point at file:line:col.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from aligned_cli.core.location import Location
+from aligned_cli.errors import ProjectError
+
+Path_ = tuple[str | int, ...]
+
+_MAX_NODES = 200_000  # expanded nodes per document; far beyond any real project file
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:merge",
+}
+
+
+@dataclass
+class LoadedYaml:
+    """A YAML document as plain data plus the location of every path in it."""
+
+    file: str
+    data: Any
+    marks: dict[Path_, Location] = field(default_factory=dict)
+
+    def location(self, path: Path_) -> Location:
+        """The location of `path`, or of its nearest ancestor that has one."""
+        probe = tuple(path)
+        while probe:
+            if probe in self.marks:
+                return self.marks[probe]
+            probe = probe[:-1]
+        return self.marks.get((), Location(file=self.file, line=1, col=1))
+
+
+def load_yaml(text: str, file: str) -> LoadedYaml:
+    """Parse one YAML document; malformed input raises ProjectError at file:line:col."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = _location(file, mark)
+        problem = error.problem or "malformed YAML"
+        context = f" ({error.context})" if error.context else ""
+        raise ProjectError(
+            f"malformed YAML: {problem}{context}",
+            location=where,
+            hint="check the indentation and that every `key: value` pair is well formed",
+        ) from None
+    except yaml.YAMLError as error:
+        raise ProjectError(f"malformed YAML: {error}", location=Location(file=file)) from None
+    loaded = LoadedYaml(file=file, data=None)
+    if node is None:
+        loaded.data = {}
+        return loaded
+    builder = _Builder(file, loaded.marks)
+    loaded.data = builder.build(node, ())
+    return loaded
+
+
+def _location(file: str, mark: Any) -> Location:
+    if mark is None:
+        return Location(file=file)
+    return Location(file=file, line=mark.line + 1, col=mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, file: str, marks: dict[Path_, Location]) -> None:
+        self.file = file
+        self.marks = marks
+        self.budget = _MAX_NODES
+        self.scalars = yaml.SafeLoader("")  # only its scalar constructors are used
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise ProjectError(
+                "YAML document expands to too many values (alias bomb?)",
+                location=_location(self.file, node.start_mark),
+                hint="avoid deeply nested anchors and aliases",
+            )
+        self.marks.setdefault(path, _location(self.file, node.start_mark))
+        if node.tag not in _STANDARD_TAGS:
+            raise ProjectError(
+                f"YAML tag '{node.tag}' is not allowed",
+                location=_location(self.file, node.start_mark),
+                hint="aligned loads YAML safely: only plain values, lists and mappings",
+            )
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+        value = self.scalars.construct_object(node)  # type: ignore[no-untyped-call]
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return str(node.value)  # dates stay text; aligned parses times itself
+        return value
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in self._flatten_merges(node):
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ProjectError(
+                    "mapping keys must be plain names",
+                    location=_location(self.file, key_node.start_mark),
+                )
+            key = str(key_node.value)
+            if key in result:
+                raise ProjectError(
+                    f"duplicate key '{key}'",
+                    location=_location(self.file, key_node.start_mark),
+                    hint="each key may appear once in a mapping; remove or rename one",
+                )
+            self.marks[(*path, key)] = _location(self.file, key_node.start_mark)
+            result[key] = self.build(value_node, (*path, key))
+        return result
+
+    def _flatten_merges(self, node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
+        """Expand `<<: *anchor` merge keys; explicit keys win over merged ones."""
+        own: list[tuple[yaml.Node, yaml.Node]] = []
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                sources = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
+                for source in sources:
+                    if not isinstance(source, yaml.MappingNode):
+                        raise ProjectError(
+                            "a merge key `<<` must name a mapping",
+                            location=_location(self.file, source.start_mark),
+                        )
+                    self.budget -= len(source.value)
+                    merged.extend(self._flatten_merges(source))
+            else:
+                own.append((key_node, value_node))
+        own_keys = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
+        return [(k, v) for k, v in merged if k.value not in own_keys] + own

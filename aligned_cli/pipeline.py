@@ -1,0 +1,147 @@
+"""The compile stage end to end: project folder -> IR -> DAG -> SQL -> manifest.
+
+The CLI and the runtime API both go through here, so `aligned compile`, `aligned run`
+and `FeatureStore` always see the same compiled SQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aligned_cli import __version__
+from aligned_cli.core.ir import Project
+from aligned_cli.compile.compiled import CompiledProject
+from aligned_cli.core.tests import project_tests
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from aligned_cli.artifacts.manifest import Manifest
+
+DEFAULT_DIALECTS = ("duckdb", "postgres")
+
+
+def compile_project(
+    project: Project, dialects: Iterable[str] = DEFAULT_DIALECTS
+) -> CompiledProject:
+    """Build the DAG and compile every view, model and test for each dialect."""
+    from aligned_cli.compile import compile_model_sql, compile_test_sql, compile_view_sql
+    from aligned_cli.graph.dag import build_dag
+    from aligned_cli.graph.ids import model_id, test_id, view_id
+    from aligned_cli.graph.lineage import feature_lineage
+
+    tests = project_tests(project)
+    dag = build_dag(project, tests)
+    compiled = CompiledProject(project=project, tests=tests, dag=dag, dialects=list(dialects))
+    for dialect in compiled.dialects:
+        for view in project.views.values():
+            uid = view_id(project.name, view.name)
+            compiled.sql.setdefault(uid, {})[dialect] = compile_view_sql(project, view.name, dialect)
+        for model in project.models.values():
+            if model.spine is None:
+                continue  # served through the runtime API only; nothing to build
+            uid = model_id(project.name, model.name)
+            compiled.sql.setdefault(uid, {})[dialect] = compile_model_sql(
+                project, model.name, dialect
+            )
+        for test in tests:
+            uid = test_id(project.name, test.name)
+            compiled.sql.setdefault(uid, {})[dialect] = compile_test_sql(project, test, dialect)
+    compiled.lineage = feature_lineage(project, dag)
+    return compiled
+
+
+def load_and_compile(
+    project_dir: Path,
+    *,
+    cli_vars: Mapping[str, Any] | None = None,
+    dialects: Iterable[str] = DEFAULT_DIALECTS,
+    target_path: Path | None = None,
+) -> CompiledProject:
+    from aligned_cli.parse import load_project
+
+    project = load_project(project_dir, cli_vars=cli_vars)
+    if target_path is not None:
+        project.target_path = str(target_path)
+    return compile_project(project, dialects)
+
+
+def build_manifest(compiled: CompiledProject, invocation_id: str | None = None) -> Manifest:
+    from aligned_cli.artifacts.manifest import Manifest, ManifestMetadata, ManifestNode
+
+    project = compiled.project
+    dag = compiled.dag
+    nodes: dict[str, ManifestNode] = {}
+    for uid in sorted(dag.nodes):
+        data = dag.nodes[uid]
+        obj = data.get("obj")
+        dtype = getattr(obj, "dtype", None)
+        nodes[uid] = ManifestNode(
+            unique_id=uid,
+            kind=data["kind"],
+            name=data["name"],
+            file=data.get("file"),
+            line=data.get("line"),
+            checksum=data["checksum"],
+            depends_on=sorted(dag.predecessors(uid)),
+            tags=sorted(data.get("tags") or []),
+            description=getattr(obj, "description", None),
+            compiled_sql=dict(sorted(compiled.sql.get(uid, {}).items())),
+            dtype=str(dtype) if dtype is not None else None,
+        )
+    dump = _dump
+    return Manifest(
+        metadata=ManifestMetadata(
+            aligned_version=__version__,
+            project_name=project.name,
+            generated_at=datetime.now(UTC),
+            invocation_id=invocation_id or str(uuid.uuid4()),
+            dialects=sorted(compiled.dialects),
+        ),
+        project=dump(project, exclude={"sources", "views", "models", "root", "location"}),
+        sources={name: dump(s) for name, s in sorted(project.sources.items())},
+        feature_views={name: dump(v) for name, v in sorted(project.views.items())},
+        models={name: dump(m) for name, m in sorted(project.models.items())},
+        tests={t.name: dump(t) for t in sorted(compiled.tests, key=lambda t: t.name)},
+        nodes=nodes,
+        parent_map={uid: sorted(dag.predecessors(uid)) for uid in sorted(dag.nodes)},
+        child_map={uid: sorted(dag.successors(uid)) for uid in sorted(dag.nodes)},
+        feature_lineage={k: sorted(v) for k, v in sorted(compiled.lineage.items())},
+    )
+
+
+def _dump(obj: Any, exclude: set[str] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = obj.model_dump(mode="json", exclude=exclude)
+    return data
+
+
+def project_from_manifest(manifest: Manifest, root: Path) -> Project:
+    """Rebuild the IR from a manifest, so the runtime API never imports project code."""
+    from aligned_cli.core.ir import FeatureView, Model, Source
+
+    settings = dict(manifest.project)
+    settings.pop("sources", None)
+    return Project(
+        **settings,
+        root=str(root),
+        sources={n: Source.model_validate(s) for n, s in manifest.sources.items()},
+        views={n: FeatureView.model_validate(v) for n, v in manifest.feature_views.items()},
+        models={n: Model.model_validate(m) for n, m in manifest.models.items()},
+    )
+
+
+def write_compiled(compiled: CompiledProject, manifest: Manifest) -> Path:
+    """Write target/manifest.json and target/compiled/<dialect>/<node>.sql atomically."""
+    from aligned_cli.artifacts.writer import write_json_atomic, write_text_atomic
+
+    target = compiled.target_dir
+    for uid, by_dialect in compiled.sql.items():
+        for dialect, sql in by_dialect.items():
+            write_text_atomic(target / "compiled" / dialect / f"{uid}.sql", sql.rstrip() + "\n")
+    path = target / "manifest.json"
+    write_json_atomic(path, manifest.model_dump(mode="json"))
+    return path
