@@ -1,0 +1,66 @@
+"""Content checksums of nodes, compared by `state:modified` (SPEC §5, §7).
+
+A checksum is the sha256 of a canonical JSON dump of the node's IR object:
+sorted keys, no `location` (moving a declaration is not a change), and derived
+expressions rewritten as sqlglot's canonical SQL (reformatting is not a change).
+Constraints, custom tests and row-count checks are left out of feature and view
+checksums: they are test nodes with checksums of their own, so tightening a bound
+re-selects that test, not the view's data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import sqlglot
+from pydantic import BaseModel
+from sqlglot.errors import SqlglotError
+
+from aligned_cli.core.ir import Aggregation, Feature, FeatureView
+
+# Fields that never count towards a checksum, per IR class.
+_ALWAYS_SKIPPED = frozenset({"location"})
+_SKIPPED_BY_TYPE: dict[type[BaseModel], frozenset[str]] = {
+    Feature: frozenset({"constraints"}),
+    Aggregation: frozenset({"constraints"}),
+    FeatureView: frozenset({"tests", "row_count"}),
+}
+
+
+def node_checksum(obj: BaseModel, *, dialect: str = "duckdb") -> str:
+    """The sha256 hex digest of `obj`'s canonical definition; same in every process."""
+    text = json.dumps(_canonical(obj, dialect), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def canonical_sql(expression: str, dialect: str = "duckdb") -> str:
+    """`COALESCE( age , 0 )` and `coalesce(age,0)` both -> `COALESCE(age, 0)`.
+
+    Text that does not parse is kept as written (stripped); parsing reports it.
+    """
+    try:
+        return sqlglot.parse_one(expression, read=dialect).sql(dialect=dialect)
+    except SqlglotError:
+        return expression.strip()
+
+
+def _canonical(value: Any, dialect: str) -> Any:
+    if isinstance(value, BaseModel):
+        skipped = _ALWAYS_SKIPPED | _SKIPPED_BY_TYPE.get(type(value), frozenset())
+        fields = {
+            name: _canonical(getattr(value, name), dialect)
+            for name in type(value).model_fields
+            if name not in skipped
+        }
+        if isinstance(value, Feature) and value.expression is not None:
+            fields["expression"] = canonical_sql(value.expression, dialect)
+        return fields
+    if isinstance(value, dict):
+        return {str(key): _canonical(item, dialect) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(item, dialect) for item in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)  # enums are StrEnums; anything else by its text

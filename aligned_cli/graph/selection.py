@@ -1,0 +1,203 @@
+"""Evaluating selectors against the DAG: `--select`, `--exclude`, `state:modified`.
+
+Name methods (`source:`, `view:`, `feature:`, `model:`, `test:`, bare names) accept
+shell-style wildcards (`model:stg_*`); an exact name that matches nothing is a
+UsageError with the closest names, while a wildcard, `tag:` or `path:` that matches
+nothing selects nothing.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import PurePosixPath
+
+import networkx as nx
+
+from aligned_cli.errors import UsageError, closest, did_you_mean
+from aligned_cli.graph.selectors import METHODS, Criterion, Selection, parse_selection
+
+_NAMED_KINDS = ("source", "view", "feature", "model", "test")
+
+
+def select_nodes(
+    dag: nx.DiGraph,
+    select: list[str] | None,
+    exclude: list[str] | None,
+    *,
+    state_checksums: dict[str, str] | None = None,
+) -> set[str]:
+    """The unique ids `select` picks minus those `exclude` picks; no select = all nodes.
+
+    `state_checksums` is {unique_id: checksum} from an older manifest (`--state DIR`).
+    """
+    selector = _Selector(dag, state_checksums)
+    included = parse_selection(select)
+    chosen = selector.evaluate(included) if included else set(dag.nodes)
+    return chosen - selector.evaluate(parse_selection(exclude))
+
+
+def add_indirect_tests(dag: nx.DiGraph, selected: Iterable[str]) -> set[str]:
+    """`selected` plus every test attached to a selected node (dbt's eager mode)."""
+    chosen = set(selected)
+    tests = {
+        child
+        for node in chosen
+        for child in dag.successors(node)
+        if dag.nodes[child]["kind"] == "test"
+    }
+    return chosen | tests
+
+
+class _Selector:
+    def __init__(self, dag: nx.DiGraph, state_checksums: dict[str, str] | None) -> None:
+        self.dag = dag
+        self.state = state_checksums
+        # kind -> display name -> unique ids (names may repeat across kinds, not within)
+        self.names: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        for uid, attrs in dag.nodes(data=True):
+            self.names[attrs["kind"]][attrs["name"]].add(uid)
+
+    def evaluate(self, selection: Selection) -> set[str]:
+        chosen: set[str] = set()
+        for atom in selection:
+            sets = [self._criterion(criterion) for criterion in atom]
+            chosen |= set.intersection(*sets)
+        return chosen
+
+    def _criterion(self, criterion: Criterion) -> set[str]:
+        base = self._method(criterion)
+        if criterion.childrens_parents:
+            below = base | _reach(self.dag, base, None)
+            return below | _reach(self.dag.reverse(copy=False), below, None)
+        chosen = set(base)
+        if criterion.parents:
+            chosen |= _reach(self.dag.reverse(copy=False), base, criterion.parents_depth)
+        if criterion.children:
+            chosen |= _reach(self.dag, base, criterion.children_depth)
+        return chosen
+
+    def _method(self, criterion: Criterion) -> set[str]:
+        method, value = criterion.method, criterion.value
+        if method is None:
+            return self._bare(criterion)
+        if method == "tag":
+            return {
+                uid
+                for uid, tags in self.dag.nodes(data="tags")
+                if any(fnmatch.fnmatchcase(tag, value) for tag in tags or [])
+            }
+        if method == "path":
+            return self._path(value)
+        if method == "state":
+            return self._state(criterion)
+        if method == "feature" and ":" not in value:
+            return self._feature_in_any_view(criterion)
+        return self._named(criterion, [method], value)
+
+    def _feature_in_any_view(self, criterion: Criterion) -> set[str]:
+        """`feature:age`: the feature `age` of whichever views declare it."""
+        by_feature: dict[str, set[str]] = defaultdict(set)
+        for name, uids in self.names["feature"].items():
+            by_feature[name.partition(":")[2]] |= uids
+        if _is_glob(criterion.value):
+            return _glob(by_feature, criterion.value)
+        if criterion.value in by_feature:
+            return set(by_feature[criterion.value])
+        raise UsageError(
+            f"no feature named '{criterion.value}' (selector '{criterion.text}')",
+            hint=did_you_mean(criterion.value, by_feature),
+        )
+
+    def _bare(self, criterion: Criterion) -> set[str]:
+        value = criterion.value
+        prefix, sep, _ = value.partition(":")
+        if sep and prefix not in self.names["view"]:
+            valid = "valid methods: " + ", ".join(f"{m}:" for m in METHODS)
+            near = closest(prefix, METHODS)
+            raise UsageError(
+                f"unknown selector method '{prefix}' in '{criterion.text}'",
+                hint=f"did you mean '{near[0]}:'? {valid}" if near else valid,
+            )
+        kinds = ["feature"] if sep else [k for k in _NAMED_KINDS if k != "feature"]
+        return self._named(criterion, kinds, value)
+
+    def _named(self, criterion: Criterion, kinds: list[str], pattern: str) -> set[str]:
+        pool: dict[str, set[str]] = defaultdict(set)
+        for kind in kinds:  # a source and a view may share a name: a bare name picks both
+            for name, uids in self.names[kind].items():
+                pool[name] |= uids
+        if _is_glob(pattern):
+            return _glob(pool, pattern)
+        if pattern in pool:
+            return set(pool[pattern])
+        what = " or ".join(kinds) if criterion.method else "node"
+        # A bare `age` may have meant a feature: suggest `view:age` names too.
+        suggestions = (
+            pool if criterion.method else {n for names in self.names.values() for n in names}
+        )
+        raise UsageError(
+            f"no {what} named '{pattern}' (selector '{criterion.text}')",
+            hint=did_you_mean(pattern, suggestions),
+        )
+
+    def _path(self, value: str) -> set[str]:
+        wanted = _relative_path(value, self.dag.graph.get("root"))
+        chosen = set()
+        for uid, file in self.dag.nodes(data="file"):
+            if file is None:
+                continue
+            path = PurePosixPath(file)
+            if wanted == PurePosixPath(".") or path == wanted or wanted in path.parents:
+                chosen.add(uid)
+        return chosen
+
+    def _state(self, criterion: Criterion) -> set[str]:
+        if criterion.value != "modified":
+            raise UsageError(
+                f"unknown state selector '{criterion.text}'",
+                hint="the state method supports state:modified",
+            )
+        if self.state is None:
+            raise UsageError(
+                f"'{criterion.text}' needs an older manifest to compare with",
+                hint="pass --state DIR, the target folder of an earlier compile",
+            )
+        old = self.state
+        return {
+            uid for uid, checksum in self.dag.nodes(data="checksum") if old.get(uid) != checksum
+        }
+
+
+def _reach(graph: nx.DiGraph, starts: set[str], depth: int | None) -> set[str]:
+    """Nodes within `depth` edges of `starts` along `graph`'s edges, `starts` excluded."""
+    if not starts:
+        return set()
+    reached: set[str] = set()
+    for distance, layer in enumerate(nx.bfs_layers(graph, starts)):
+        if depth is not None and distance > depth:
+            break
+        if distance > 0:
+            reached.update(layer)
+    return reached
+
+
+def _relative_path(value: str, root: str | None) -> PurePosixPath:
+    """`path:` values are relative to the project root; absolute ones inside it too."""
+    path = PurePosixPath(value.replace("\\", "/"))
+    if root and path.is_absolute():
+        root_path = PurePosixPath(root.replace("\\", "/"))
+        if root_path == path or root_path in path.parents:
+            return path.relative_to(root_path)
+    return path  # PurePosixPath already drops `./` and trailing slashes
+
+
+def _glob(pool: dict[str, set[str]], pattern: str) -> set[str]:
+    return {
+        uid for name, uids in pool.items() if fnmatch.fnmatchcase(name, pattern) for uid in uids
+    }
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(char in pattern for char in "*?[")
