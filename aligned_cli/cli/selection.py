@@ -22,7 +22,7 @@ def resolve_selection(
     checksums = _state_checksums(state) if state is not None else None
     selected = select_nodes(compiled.dag, select, exclude, state_checksums=checksums)
     if indirect_tests:
-        selected = add_indirect_tests(compiled.dag, selected)
+        selected = add_indirect_tests(compiled.dag, selected) | _view_tests(compiled, selected)
         if exclude:
             selected -= select_nodes(compiled.dag, exclude, None, state_checksums=checksums)
     return selected
@@ -34,3 +34,14 @@ def _state_checksums(state: Path) -> dict[str, str]:
     path = state / "manifest.json" if state.is_dir() else state
     manifest = read_manifest(path)
     return {uid: node.checksum for uid, node in manifest.nodes.items()}
+
+
+def _view_tests(compiled: CompiledProject, selected: set[str]) -> set[str]:
+    """A selected view brings the tests of all its features too (a user's 'test this view')."""
+    from aligned_cli.graph.ids import test_id, view_id
+
+    project = compiled.project.name
+    views = {view_id(project, t.view) for t in compiled.tests} & selected
+    return {
+        test_id(project, t.name) for t in compiled.tests if view_id(project, t.view) in views
+    }

@@ -1,0 +1,215 @@
+"""Data-quality tests (SPEC §6) as SQL that returns the failing rows.
+
+Every test reads its view through a CTE named `this`, so the same query runs on the
+view's compiled rows (`aligned test`) or on a freshly built table before it is
+swapped in (`aligned run`: build -> test -> swap).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from aligned_cli.compile.dialects import get_dialect
+from aligned_cli.compile.dialects.base import column, ident
+from aligned_cli.compile.views import view_query
+from aligned_cli.core.ir import Project
+from aligned_cli.core.tests import DataTest
+from aligned_cli.errors import ProjectError
+
+THIS = "this"
+
+
+def test_query(
+    project: Project, test: DataTest, dialect: str, relation: exp.Expression | None = None
+) -> exp.Query:
+    """The failing rows of `test`; `relation` (default: the view's query) is `this`."""
+    engine = get_dialect(dialect)
+    if relation is None:
+        relation = view_query(project, test.view, engine)
+    body = _failing_rows(project, test, dialect, relation)
+    if test.kind == "custom":
+        return body  # the user's SQL already carries the `this` CTE
+    return body.with_(THIS, as_=_as_query(relation))
+
+
+def compile_test_sql(project: Project, test: DataTest, dialect: str) -> str:
+    engine = get_dialect(dialect)
+    return test_query(project, test, dialect).sql(dialect=engine.sqlglot_name, pretty=True)
+
+
+def _as_query(relation: exp.Expression) -> exp.Query:
+    if isinstance(relation, exp.Query):
+        return relation
+    return exp.select(exp.Star()).from_(relation)
+
+
+def _this() -> exp.Table:
+    return exp.Table(this=ident(THIS))
+
+
+def _failing_rows(
+    project: Project, test: DataTest, dialect: str, relation: exp.Expression
+) -> exp.Query:
+    col = column(test.feature) if test.feature else None
+    rows = exp.select(exp.Star()).from_(_this())
+    kind = test.kind
+    if kind == "required":
+        assert col is not None
+        return rows.where(exp.Is(this=col, expression=exp.Null()))
+    if kind in ("lower_bound", "upper_bound"):
+        assert col is not None
+        bound = _literal(test.value)
+        if kind == "lower_bound":
+            broken: exp.Expression = (
+                exp.LT(this=col, expression=bound)
+                if test.is_inclusive
+                else exp.LTE(this=col, expression=bound)
+            )
+        else:
+            broken = (
+                exp.GT(this=col, expression=bound)
+                if test.is_inclusive
+                else exp.GTE(this=col, expression=bound)
+            )
+        return rows.where(broken)
+    if kind == "accepted_values":
+        assert col is not None
+        values = [_literal(v) for v in (test.value or [])]
+        allowed = exp.In(this=col, expressions=values) if values else exp.false()
+        return rows.where(
+            exp.and_(exp.not_(exp.Is(this=col, expression=exp.Null())), exp.not_(allowed))
+        )
+    if kind == "relationships":
+        assert col is not None
+        return rows.where(_missing_parent(project, test, dialect, col))
+    if kind == "unique":
+        keys = [column(k) for k in (test.value or [])]
+        count = exp.Count(this=exp.Star())
+        return (
+            exp.select(*keys, exp.alias_(count, ident("n_records")))
+            .from_(_this())
+            .group_by(*keys)
+            .having(exp.GT(this=count.copy(), expression=exp.Literal.number(1)))
+        )
+    if kind == "null_rate":
+        assert col is not None
+        rate = _null_rate(col)
+        return (
+            exp.select(
+                exp.alias_(rate, ident("null_rate")),
+                exp.alias_(_literal(test.value), ident("max_null_rate")),
+            )
+            .from_(_this())
+            .having(exp.GT(this=rate.copy(), expression=_literal(test.value)))
+        )
+    if kind in ("mean", "min", "max"):
+        assert col is not None
+        return _statistic(test, col)
+    if kind == "row_count":
+        count = exp.Count(this=exp.Star())
+        bounds = test.value or {}
+        return (
+            exp.select(exp.alias_(count, ident("row_count")))
+            .from_(_this())
+            .having(_outside(count.copy(), bounds.get("min"), bounds.get("max")))
+        )
+    if kind == "drift":
+        assert col is not None
+        # Evaluated by the runner against the previous run's statistics.
+        return exp.select(
+            exp.alias_(exp.Avg(this=col), ident("mean")),
+            exp.alias_(exp.func("stddev_samp", col.copy()), ident("stddev")),
+            exp.alias_(exp.Count(this=exp.Star()), ident("row_count")),
+        ).from_(_this())
+    if kind == "custom":
+        return _custom(test, dialect, relation)
+    raise ProjectError(f"unknown test kind '{kind}'", location=test.location)
+
+
+def _literal(value: Any) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    if value is None:
+        return exp.Null()
+    return exp.Literal.string(str(value))
+
+
+def _null_rate(col: exp.Column) -> exp.Expression:
+    nulls = exp.Sum(
+        this=exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.Is(this=col.copy(), expression=exp.Null()), true=exp.Literal.number(1)
+                )
+            ],
+            default=exp.Literal.number(0),
+        )
+    )
+    total = exp.Count(this=exp.Star())
+    as_float = exp.Cast(this=nulls, to=exp.DataType.build("double"))
+    return exp.Div(this=as_float, expression=exp.func("nullif", total, exp.Literal.number(0)))
+
+
+def _statistic(test: DataTest, col: exp.Column) -> exp.Query:
+    function = {"mean": exp.Avg, "min": exp.Min, "max": exp.Max}[test.kind]
+    value = function(this=col)
+    bounds = test.value or {}
+    return (
+        exp.select(exp.alias_(value, ident(test.kind)))
+        .from_(_this())
+        .having(_outside(value.copy(), bounds.get("min"), bounds.get("max")))
+    )
+
+
+def _outside(value: exp.Expression, low: Any, high: Any) -> exp.Expression:
+    checks: list[exp.Expression] = []
+    if low is not None:
+        checks.append(exp.LT(this=value.copy(), expression=_literal(low)))
+    if high is not None:
+        checks.append(exp.GT(this=value.copy(), expression=_literal(high)))
+    return exp.or_(*checks) if checks else exp.false()
+
+
+def _missing_parent(
+    project: Project, test: DataTest, dialect: str, col: exp.Column
+) -> exp.Expression:
+    target = (test.value or {}).get("to")
+    parent_view = project.views[target]
+    field = (test.value or {}).get("field") or parent_view.entities[0]
+    parent = exp.Subquery(
+        this=view_query(project, parent_view.name, get_dialect(dialect)),
+        alias=exp.TableAlias(this=ident("parent")),
+    )
+    exists = exp.Exists(
+        this=exp.select(exp.Literal.number(1))
+        .from_(parent)
+        .where(exp.EQ(this=column(field, "parent"), expression=column(test.feature or "", THIS)))
+    )
+    return exp.and_(exp.not_(exp.Is(this=col, expression=exp.Null())), exp.not_(exists))
+
+
+def _custom(test: DataTest, dialect: str, relation: exp.Expression) -> exp.Query:
+    from aligned_cli.parse.jinja import render
+
+    assert test.sql is not None and test.location is not None
+    text = render(test.sql, location=test.location, variables={}, extra={"this": f'"{THIS}"'})
+    engine = get_dialect(dialect)
+    try:
+        parsed = sqlglot.parse_one(text, read="duckdb")
+    except sqlglot.errors.ParseError as error:
+        raise ProjectError(
+            f"custom test '{test.name}' is not valid SQL: {error.errors[0]['description'] if error.errors else error}",
+            location=test.location,
+        ) from None
+    if not isinstance(parsed, exp.Query):
+        raise ProjectError(
+            f"custom test '{test.name}' must be a SELECT returning the failing rows",
+            location=test.location,
+        )
+    del engine
+    return parsed.with_(THIS, as_=_as_query(relation))

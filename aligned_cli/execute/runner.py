@@ -1,0 +1,269 @@
+"""The DAG runner behind `aligned run` and `aligned test`.
+
+Walks the selected nodes in dependency order on one adapter: a view runs its
+error-severity tests on its new rows before they replace the old ones (build -> test
+-> swap), then writes its `materialized_source`; a model writes its dataset; a test
+reports pass/warn/fail/error. A failed node skips its descendants. Results are
+collected for run_results.json even when the run is interrupted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+from aligned_cli.artifacts.run_results import NodeResult, TimingInfo
+from aligned_cli.core.ir import Output
+from aligned_cli.errors import AlignedError
+
+if TYPE_CHECKING:
+    from aligned_cli.execute.adapters.base import Adapter
+    from aligned_cli.compile.compiled import CompiledProject
+
+EXECUTABLE = ("view", "model", "test")
+Reporter = Callable[[NodeResult], None]
+
+
+@dataclass
+class RunState:
+    results: dict[str, NodeResult] = field(default_factory=dict)
+    interrupted: bool = False
+
+    @property
+    def ordered(self) -> list[NodeResult]:
+        return list(self.results.values())
+
+
+def execution_order(compiled: CompiledProject, selected: set[str]) -> list[str]:
+    """Executable selected nodes, parents first, ties broken by id (deterministic)."""
+    order = nx.lexicographical_topological_sort(compiled.dag)
+    return [
+        uid for uid in order if uid in selected and compiled.dag.nodes[uid]["kind"] in EXECUTABLE
+    ]
+
+
+def run_nodes(
+    compiled: CompiledProject,
+    adapter: Adapter,
+    nodes: list[str],
+    *,
+    fail_fast: bool = False,
+    report: Reporter | None = None,
+    state: RunState | None = None,
+) -> RunState:
+    state = state or RunState()
+    dag = compiled.dag
+    blocked: dict[str, str] = {}  # node -> why it is skipped
+    try:
+        for uid in nodes:
+            if uid in state.results:
+                continue  # e.g. a test already run as a view's blocking check
+            data = dag.nodes[uid]
+            if uid in blocked:
+                result = _result(uid, data, "skipped", message=blocked[uid])
+            else:
+                result = _execute(compiled, adapter, uid, state, report)
+            state.results[uid] = result
+            if report:
+                report(result)
+            if result.status in ("error", "fail") and data["kind"] != "test":
+                for child in nx.descendants(dag, uid):
+                    blocked.setdefault(
+                        child,
+                        f"skipped because {data['name']} {result.status}ed"
+                        if result.status == "error"
+                        else f"skipped because {data['name']} failed its tests",
+                    )
+            if fail_fast and result.status in ("error", "fail"):
+                for rest in nodes:
+                    if rest not in state.results:
+                        blocked.setdefault(rest, "skipped: --fail-fast after a failure")
+    except KeyboardInterrupt:
+        state.interrupted = True
+        for uid in nodes:
+            if uid not in state.results:
+                state.results[uid] = _result(uid, dag.nodes[uid], "skipped", message="interrupted")
+        raise
+    return state
+
+
+def _execute(
+    compiled: CompiledProject,
+    adapter: Adapter,
+    uid: str,
+    state: RunState,
+    report: Reporter | None,
+) -> NodeResult:
+    data = compiled.dag.nodes[uid]
+    kind = data["kind"]
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    try:
+        if kind == "view":
+            status, rows, message, output = _run_view(compiled, adapter, uid, state, report)
+            return _result(
+                uid, data, status, started, clock, rows=rows, message=message, output=output
+            )
+        if kind == "model":
+            return _run_model(compiled, adapter, uid, data, started, clock)
+        return _run_test(compiled, adapter, uid, data, started, clock)
+    except AlignedError as error:
+        return _result(uid, data, "error", started, clock, message=error.message)
+    except KeyboardInterrupt:
+        raise
+    except Exception as error:  # the engine failed this node; the run goes on
+        return _result(
+            uid, data, "error", started, clock, message=f"{type(error).__name__}: {error}"
+        )
+
+
+def _run_view(
+    compiled: CompiledProject,
+    adapter: Adapter,
+    uid: str,
+    state: RunState,
+    report: Reporter | None,
+) -> tuple[str, int | None, str | None, str | None]:
+    view = compiled.dag.nodes[uid]["obj"]
+    failing: list[str] = []
+    for test_uid in _blocking_tests(compiled, uid):
+        test_data = compiled.dag.nodes[test_uid]
+        started, clock = datetime.now(UTC), time.perf_counter()
+        result = _test_result(compiled, adapter, test_uid, test_data, started, clock)
+        state.results[test_uid] = result
+        if report:
+            report(result)
+        if result.status in ("fail", "error"):
+            failing.append(test_data["name"])
+    if failing:
+        return "fail", None, "blocking tests failed, old data kept: " + ", ".join(failing), None
+    if view.materialized_source is None:
+        return "success", None, "tests passed (nothing to materialize)", None
+    sql = compiled.sql[uid][adapter.dialect]
+    rows = adapter.write_output(sql, view.materialized_source)
+    return "success", rows, None, _describe(view.materialized_source)
+
+
+def _blocking_tests(compiled: CompiledProject, view_uid: str) -> list[str]:
+    """Error-severity tests on the view and its features."""
+    dag = compiled.dag
+    owners = [view_uid, *[c for c in dag.successors(view_uid) if dag.nodes[c]["kind"] == "feature"]]
+    tests = {
+        t
+        for owner in owners
+        for t in dag.successors(owner)
+        if dag.nodes[t]["kind"] == "test"
+        and dag.nodes[t]["obj"].view == dag.nodes[view_uid]["obj"].name
+        and dag.nodes[t]["obj"].severity == "error"
+    }
+    return sorted(tests)
+
+
+def _run_model(
+    compiled: CompiledProject,
+    adapter: Adapter,
+    uid: str,
+    data: dict[str, object],
+    started: datetime,
+    clock: float,
+) -> NodeResult:
+    from aligned_cli.core.ir import Model
+
+    model = data["obj"]
+    assert isinstance(model, Model)
+    if model.spine is None:
+        return _result(
+            uid,
+            data,
+            "skipped",
+            started,
+            clock,
+            message="no spine: this model is served through the runtime API only",
+        )
+    output = model.output or default_output(compiled, model.name)
+    rows = adapter.write_output(compiled.sql[uid][adapter.dialect], output)
+    return _result(uid, data, "success", started, clock, rows=rows, output=_describe(output))
+
+
+def default_output(compiled: CompiledProject, model_name: str) -> Output:
+    return Output(file=f"{compiled.project.target_path}/datasets/{model_name}.parquet")
+
+
+def _run_test(
+    compiled: CompiledProject,
+    adapter: Adapter,
+    uid: str,
+    data: dict[str, object],
+    started: datetime,
+    clock: float,
+) -> NodeResult:
+    return _test_result(compiled, adapter, uid, data, started, clock)
+
+
+def _test_result(
+    compiled: CompiledProject,
+    adapter: Adapter,
+    uid: str,
+    data: dict[str, object],
+    started: datetime,
+    clock: float,
+) -> NodeResult:
+    from aligned_cli.core.tests import DataTest
+    from aligned_cli.execute.quality import run_test
+
+    test = data["obj"]
+    assert isinstance(test, DataTest)
+    outcome = run_test(adapter, compiled.project, test)
+    return _result(
+        uid,
+        data,
+        outcome.status,
+        started,
+        clock,
+        message=outcome.message,
+        failures=outcome.failures,
+        sample=outcome.sample,
+    )
+
+
+def _describe(output: Output) -> str:
+    if output.file:
+        return output.file
+    return f"{output.schema_name}.{output.table}" if output.schema_name else str(output.table)
+
+
+def _result(
+    uid: str,
+    data: dict[str, object] | object,
+    status: str,
+    started: datetime | None = None,
+    clock: float | None = None,
+    *,
+    rows: int | None = None,
+    message: str | None = None,
+    failures: int | None = None,
+    sample: list[dict[str, object]] | None = None,
+    output: str | None = None,
+) -> NodeResult:
+    assert isinstance(data, dict)
+    now = datetime.now(UTC)
+    elapsed = time.perf_counter() - clock if clock is not None else 0.0
+    timing = [TimingInfo(name="execute", started_at=started, completed_at=now)] if started else []
+    return NodeResult(
+        unique_id=uid,
+        kind=str(data["kind"]),
+        name=str(data["name"]),
+        status=status,  # type: ignore[arg-type]
+        timing=timing,
+        execution_time=round(elapsed, 6),
+        rows_affected=rows,
+        message=message,
+        failures=failures,
+        sample=sample or [],
+        output=output,
+    )
