@@ -28,6 +28,7 @@ _DSL_NAMES = {
     "CreatedTimestamp",
     "Json",
     "Embedding",
+    "transform_sql",
 }
 _API_NAMES = {"FeatureStore"}
 

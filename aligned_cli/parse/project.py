@@ -72,6 +72,9 @@ def load_project(project_dir: Path | str, *, cli_vars: Mapping[str, Any] | None 
             _add_python(path, root, declared)
         else:
             _add_yaml(path, root, variables, declared)
+    for connection in declared.connections:
+        # PostgreSQLConfig(env_var=...) in Python files; the project's own names win.
+        project.connections.setdefault(connection.name, connection)
     return merge(project, declared)
 
 
@@ -154,3 +157,4 @@ def _add_python(path: Path, root: Path, declared: Declarations) -> None:
     declared.sources.extend(found.sources)
     declared.views.extend(found.views)
     declared.models.extend(found.models)
+    declared.connections.extend(found.connections)

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import networkx as nx
 
-from aligned_cli.core.ir import FeatureRef, FeatureView, Model, Project, Source
+from aligned_cli.core.ir import Connection, FeatureRef, FeatureView, Model, Project, Source
 from aligned_cli.core.location import Location
 from aligned_cli.errors import ProjectError, did_you_mean
 
@@ -30,6 +30,7 @@ class Declarations:
     sources: list[Source] = field(default_factory=list)
     views: list[FeatureView] = field(default_factory=list)
     models: list[Model] = field(default_factory=list)
+    connections: list[Connection] = field(default_factory=list)
 
 
 def check_name(name: str, what: str, location: Location | None) -> None:

@@ -176,12 +176,28 @@ def _feature(name: str, spec: s.FeatureSpec, loaded: LoadedYaml, path: Path_) ->
     return Feature(
         name=name,
         dtype=spec.type,
-        expression=spec.expression,
+        expression=canonical_expression(spec.expression),
         description=spec.description,
         constraints=constraints,
         optional=spec.optional,
         location=loaded.location(path),
     )
+
+
+def canonical_expression(text: str | None) -> str | None:
+    """Derived expressions are stored as sqlglot's DuckDB SQL, as the DSL writes them.
+
+    Text that does not parse is kept as written: the compiler reports it with its location.
+    """
+    if text is None:
+        return None
+    import sqlglot
+    from sqlglot.errors import ParseError, TokenError
+
+    try:
+        return sqlglot.parse_one(text, read="duckdb").sql(dialect="duckdb")
+    except (ParseError, TokenError):
+        return text
 
 
 def _constraint(key: str, value: Any, feature: s.FeatureSpec, location: Any) -> Constraint:

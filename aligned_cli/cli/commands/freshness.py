@@ -1,0 +1,163 @@
+"""`aligned freshness`: how old the newest data of each source and view is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from aligned_cli.cli.app import app, handle_errors
+from aligned_cli.cli.options import Exclude, LogFormat, ProjectDir, Select, TargetPath, Vars
+
+if TYPE_CHECKING:
+    from aligned_cli.compile.compiled import CompiledProject
+    from aligned_cli.execute.freshness import FreshnessResult
+
+
+@app.command("freshness")
+@handle_errors
+def freshness_command(
+    select: Select = None,
+    exclude: Exclude = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="Connection to query (default-connection).")
+    ] = None,
+    project_dir: ProjectDir = Path("."),
+    target_path: TargetPath = None,
+    vars: Vars = None,
+    log_format: LogFormat = "text",
+) -> None:
+    """Check source/view freshness against warn_after/error_after (target/freshness.json)."""
+    from pathlib import Path as _Path
+
+    from aligned_cli.cli.context import compiled_project, selection_args
+    from aligned_cli.cli.execution import target_connection
+    from aligned_cli.cli.output import warn
+    from aligned_cli.cli.selection import resolve_selection
+    from aligned_cli.execute.adapters import open_adapter
+    from aligned_cli.execute.freshness import measure
+
+    compiled = compiled_project(
+        project_dir, vars_text=vars, target_path=target_path, log_format=log_format,
+    )
+    connection = target_connection(compiled, target)
+    selected = resolve_selection(
+        compiled, selection_args(select), selection_args(exclude), None, indirect_tests=False
+    )
+    checked = _checked_nodes(compiled, selected)
+    models = [uid for uid in sorted(selected) if compiled.dag.nodes[uid]["kind"] == "model"]
+    if not checked and not models:
+        warn("nothing selected declares freshness (add `freshness:` to a source or view)")
+    results: dict[str, FreshnessResult] = {}
+    if checked or models:
+        with open_adapter(connection, _Path(compiled.project.root)) as adapter:
+            needed = set(checked) | _upstream_checked(compiled, models)
+            for uid in sorted(needed):
+                node = compiled.dag.nodes[uid]["obj"]
+                if compiled.dag.nodes[uid]["kind"] == "source" and node.file is not None:
+                    adapter.stage_source(node)
+                results[uid] = measure(compiled, adapter, uid, node)
+    rows = [results[uid] for uid in sorted(checked)]
+    rows += [_model_result(compiled, uid, results) for uid in models]
+    rows = [r for r in rows if r is not None]
+    _print(rows)
+    _write(compiled, rows)
+    raise typer.Exit(1 if any(r.status in ("error", "runtime error") for r in rows) else 0)
+
+
+def _checked_nodes(compiled: CompiledProject, selected: set[str]) -> list[str]:
+    dag = compiled.dag
+    return [
+        uid
+        for uid in sorted(selected)
+        if dag.nodes[uid]["kind"] in ("source", "view")
+        and getattr(dag.nodes[uid]["obj"], "freshness", None) is not None
+    ]
+
+
+def _upstream_checked(compiled: CompiledProject, models: list[str]) -> set[str]:
+    import networkx as nx
+
+    found: set[str] = set()
+    for uid in models:
+        found |= set(_checked_nodes(compiled, set(nx.ancestors(compiled.dag, uid))))
+    return found
+
+
+def _model_result(
+    compiled: CompiledProject, uid: str, results: dict[str, FreshnessResult]
+) -> FreshnessResult | None:
+    """A model is as fresh as its stalest upstream source or view."""
+    import networkx as nx
+
+    upstream = [results[u] for u in sorted(nx.ancestors(compiled.dag, uid)) if u in results]
+    if not upstream:
+        return None
+    order = {"pass": 0, "warn": 1, "error": 2, "runtime error": 3}
+    stalest = max(upstream, key=lambda r: (order[r.status], r.age_seconds or float("inf")))
+    from dataclasses import replace
+
+    return replace(
+        stalest,
+        unique_id=uid,
+        kind="model",
+        name=compiled.dag.nodes[uid]["name"],
+        message=f"stalest upstream: {stalest.kind} {stalest.name}",
+    )
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if abs(seconds) >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def _print(rows: list[FreshnessResult]) -> None:
+    from aligned_cli.cli.output import console, json_logs, log_event
+
+    if json_logs():
+        for r in rows:
+            log_event("error" if r.status != "pass" else "info", f"{r.kind} {r.name}: {r.status}",
+                      unique_id=r.unique_id, age_seconds=r.age_seconds, status=r.status)
+        return
+    from rich.table import Table
+
+    table = Table(title="Freshness")
+    for header in ("node", "status", "newest", "age", "warn after", "error after"):
+        table.add_column(header)
+    style = {"pass": "green", "warn": "yellow"}
+    for r in rows:
+        table.add_row(
+            f"{r.kind} {r.name}",
+            f"[{style.get(r.status, 'red')}]{r.status}[/]",
+            r.max_loaded_at.isoformat() if r.max_loaded_at else "-",
+            _age(r.age_seconds),
+            _age(r.warn_after),
+            _age(r.error_after),
+        )
+    console().print(table)
+
+
+def _write(compiled: CompiledProject, rows: list[FreshnessResult]) -> None:
+    import uuid
+    from dataclasses import asdict
+    from datetime import UTC, datetime
+
+    from aligned_cli import __version__
+    from aligned_cli.artifacts.writer import write_json_atomic
+
+    data: dict[str, Any] = {
+        "metadata": {
+            "aligned_version": __version__,
+            "schema_version": "https://aligned.dev/schemas/freshness/v1.json",
+            "project_name": compiled.project.name,
+            "generated_at": datetime.now(UTC).isoformat(),
+            "invocation_id": str(uuid.uuid4()),
+        },
+        "results": [asdict(r) for r in rows],
+    }
+    write_json_atomic(compiled.target_dir / "freshness.json", data)

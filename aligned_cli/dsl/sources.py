@@ -1,0 +1,224 @@
+"""Sources of the Python DSL: files, PostgreSQL tables, and the manifest (json_at)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Literal
+
+from aligned_cli.core.ir import Connection, Output, Source
+from aligned_cli.core.location import Location
+from aligned_cli.dsl.callsite import CallSite, user_call_site
+from aligned_cli.dsl.registry import register
+
+if TYPE_CHECKING:
+    from aligned_cli.api import FeatureStore  # type: ignore[attr-defined,unused-ignore]
+
+FileFormat = Literal["csv", "parquet"]
+
+
+@dataclass(eq=False)
+class SourceDecl:
+    """A source declared in Python. Its name is the one given, else the variable it
+    is assigned to, else one derived from the first view or model that reads it."""
+
+    name: str | None = None
+    description: str | None = None
+    tags: list[str] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)
+    timezone: str | None = None
+    event_timestamp: str | None = None
+    site: CallSite = field(default_factory=user_call_site)
+    used_as_input: bool = False
+    used_as_output: bool = False
+    _fallback_name: str | None = None
+
+    def __post_init__(self) -> None:
+        register(self)
+
+    def resolved_name(self) -> str | None:
+        return self.name or self.site.variable_name(self) or self._fallback_name
+
+    def name_for_reader(self, fallback: str) -> str:
+        """The name a view or model refers to it by (naming it after them if unnamed)."""
+        self.used_as_input = True
+        name = self.resolved_name()
+        if name is None:
+            self._fallback_name = name = fallback
+        return name
+
+    def to_source(self, name: str, location: Location | None) -> Source:
+        raise NotImplementedError
+
+    def to_output(self) -> Output:
+        raise NotImplementedError
+
+    def implied_connection(self) -> Connection | None:
+        return None
+
+
+@dataclass(eq=False)
+class FileSourceDecl(SourceDecl):
+    path: str = ""
+    format: FileFormat = "csv"
+
+    def _explicit_format(self) -> FileFormat | None:
+        # Stored only where the suffix would not say it, as a YAML `file:` would be.
+        suffix = PurePosixPath(self.path).suffix.lower()
+        implied: FileFormat = "parquet" if suffix in (".parquet", ".pq") else "csv"
+        return None if implied == self.format else self.format
+
+    def to_source(self, name: str, location: Location | None) -> Source:
+        return Source(
+            name=name,
+            description=self.description,
+            tags=list(self.tags),
+            file=self.path,
+            format=self._explicit_format(),
+            mapping=dict(self.mapping),
+            timezone=self.timezone,
+            event_timestamp=self.event_timestamp,
+            location=location,
+        )
+
+    def to_output(self) -> Output:
+        self.used_as_output = True
+        output_implied: FileFormat = "csv" if self.path.lower().endswith(".csv") else "parquet"
+        return Output(file=self.path, format=None if output_implied == self.format else self.format)
+
+
+@dataclass(eq=False)
+class TableSourceDecl(SourceDecl):
+    table: str = ""
+    schema_name: str | None = None
+    connection: str | None = None
+    env_var: str | None = None
+
+    def to_source(self, name: str, location: Location | None) -> Source:
+        return Source(
+            name=name,
+            description=self.description,
+            tags=list(self.tags),
+            table=self.table,
+            schema_name=self.schema_name,
+            connection=self._connection_name(),
+            mapping=dict(self.mapping),
+            timezone=self.timezone,
+            event_timestamp=self.event_timestamp,
+            location=location,
+        )
+
+    def to_output(self) -> Output:
+        self.used_as_output = True
+        return Output(
+            table=self.table, schema_name=self.schema_name, connection=self._connection_name()
+        )
+
+    def _connection_name(self) -> str | None:
+        return self.connection or self.env_var
+
+    def implied_connection(self) -> Connection | None:
+        """`PostgreSQLConfig(env_var=X)` without a project connection: one named X whose
+        DSN is read from the environment variable X when the project is loaded."""
+        if self.connection is not None or self.env_var is None:
+            return None
+        import os
+
+        return Connection(name=self.env_var, type="postgres", dsn=os.environ.get(self.env_var))
+
+
+class FileSource:
+    """`FileSource.csv_at(...)`, `.parquet_at(...)` and `.json_at(manifest)`."""
+
+    @staticmethod
+    def csv_at(
+        path: str,
+        mapping: dict[str, str] | None = None,
+        timezone: str | None = None,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: list[str] | None = None,
+        event_timestamp: str | None = None,
+    ) -> FileSourceDecl:
+        return FileSourceDecl(
+            name=name,
+            description=description,
+            tags=list(tags or []),
+            mapping=dict(mapping or {}),
+            timezone=timezone,
+            event_timestamp=event_timestamp,
+            path=path,
+            format="csv",
+        )
+
+    @staticmethod
+    def parquet_at(
+        path: str,
+        mapping: dict[str, str] | None = None,
+        timezone: str | None = None,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: list[str] | None = None,
+        event_timestamp: str | None = None,
+    ) -> FileSourceDecl:
+        return FileSourceDecl(
+            name=name,
+            description=description,
+            tags=list(tags or []),
+            mapping=dict(mapping or {}),
+            timezone=timezone,
+            event_timestamp=event_timestamp,
+            path=path,
+            format="parquet",
+        )
+
+    @staticmethod
+    def json_at(path: str) -> JsonFileSource:
+        return JsonFileSource(path)
+
+
+@dataclass(frozen=True)
+class JsonFileSource:
+    """A feature-store definition (manifest.json) that the runtime API loads."""
+
+    path: str
+
+    async def feature_store(self) -> FeatureStore:
+        from aligned_cli.api import FeatureStore  # type: ignore[attr-defined,unused-ignore]
+
+        return FeatureStore.from_manifest(self.path)  # type: ignore[no-any-return,unused-ignore]
+
+
+@dataclass(frozen=True)
+class PostgreSQLConfig:
+    """A PostgreSQL database: a project connection by name, or a DSN env var."""
+
+    env_var: str | None = None
+    schema: str | None = None
+    connection: str | None = None
+
+    def table(
+        self,
+        name: str,
+        mapping: dict[str, str] | None = None,
+        timezone: str | None = None,
+        *,
+        source_name: str | None = None,
+        description: str | None = None,
+        tags: list[str] | None = None,
+        event_timestamp: str | None = None,
+    ) -> TableSourceDecl:
+        return TableSourceDecl(
+            name=source_name,
+            description=description,
+            tags=list(tags or []),
+            mapping=dict(mapping or {}),
+            timezone=timezone,
+            event_timestamp=event_timestamp,
+            table=name,
+            schema_name=self.schema,
+            connection=self.connection,
+            env_var=self.env_var,
+        )

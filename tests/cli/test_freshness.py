@@ -1,0 +1,84 @@
+"""`aligned freshness` on sources and views, thresholds at the boundary, both engines."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aligned_cli.cli.app import app
+
+
+def _project(root: Path, ages_hours: dict[str, float], dsn: str = "") -> Path:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    (root / "features").mkdir(parents=True)
+    (root / "data").mkdir()
+    connections = "  local: {type: duckdb, path: ':memory:'}\n"
+    if dsn:
+        connections += f"  warehouse: {{type: postgres, dsn: '{dsn}'}}\n"
+    (root / "aligned_project.yml").write_text(f"name: fresh\nconnections:\n{connections}")
+    for name, hours in ages_hours.items():
+        stamp = (now - timedelta(hours=hours)).isoformat(sep=" ")
+        (root / "data" / f"{name}.csv").write_text(f"id,loaded\n1,{stamp}\n2,2020-01-01 00:00:00\n")
+    sources = "\n".join(
+        f"""  - name: {name}
+    file: data/{name}.csv
+    loaded_at_field: loaded
+    freshness: {{warn_after: 1d, error_after: 2d}}"""
+        for name in ages_hours
+    )
+    (root / "features" / "f.yml").write_text(
+        f"""sources:
+{sources}
+feature_views:
+  - name: events
+    source: {next(iter(ages_hours))}
+    entities: [id]
+    event_timestamp: loaded
+    freshness: {{warn_after: 1h}}
+    features:
+      id: {{type: int64}}
+models:
+  - name: m
+    features: [events:id]
+"""
+    )
+    return root
+
+
+def _results(project: Path) -> dict[str, dict[str, object]]:
+    data = json.loads((project / "target" / "freshness.json").read_text())
+    return {r["name"]: r for r in data["results"]}
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
+def test_statuses_and_model_rollup(
+    tmp_path: Path, engine: str, request: pytest.FixtureRequest
+) -> None:
+    dsn = request.getfixturevalue("postgres_dsn") if engine == "postgres" else ""
+    project = _project(tmp_path / "p", {"fresh_src": 2, "warn_src": 30, "stale_src": 60}, dsn)
+    args = ["freshness", "--project-dir", str(project)]
+    if dsn:
+        args += ["--target", "warehouse"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    rows = _results(project)
+    assert rows["fresh_src"]["status"] == "pass"
+    assert rows["warn_src"]["status"] == "warn"
+    assert rows["stale_src"]["status"] == "error"
+    assert rows["events"]["status"] == "warn"  # 2 h old against warn_after 1h
+    assert 2 * 3600 - 60 < float(rows["fresh_src"]["age_seconds"]) < 2 * 3600 + 60  # type: ignore[arg-type]
+    assert rows["m"]["status"] == "warn" and "events" in str(rows["m"]["message"])
+
+
+def test_selecting_one_fresh_source_passes(tmp_path: Path) -> None:
+    project = _project(tmp_path / "p", {"fresh_src": 1, "stale_src": 100})
+    result = CliRunner().invoke(
+        app, ["freshness", "--project-dir", str(project), "--select", "source:fresh_src"]
+    )
+    assert result.exit_code == 0, result.output
+    assert set(_results(project)) == {"fresh_src"}
+    assert "fresh_src" in result.output
