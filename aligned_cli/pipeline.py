@@ -13,13 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aligned_cli import __version__
-from aligned_cli.core.ir import Project
 from aligned_cli.compile.compiled import CompiledProject
+from aligned_cli.core.ir import Project
 from aligned_cli.core.tests import project_tests
 
 if TYPE_CHECKING:
-    import networkx as nx
-
     from aligned_cli.artifacts.manifest import Manifest
 
 DEFAULT_DIALECTS = ("duckdb", "postgres")
@@ -40,7 +38,9 @@ def compile_project(
     for dialect in compiled.dialects:
         for view in project.views.values():
             uid = view_id(project.name, view.name)
-            compiled.sql.setdefault(uid, {})[dialect] = compile_view_sql(project, view.name, dialect)
+            compiled.sql.setdefault(uid, {})[dialect] = compile_view_sql(
+                project, view.name, dialect
+            )
         for model in project.models.values():
             if model.spine is None:
                 continue  # served through the runtime API only; nothing to build

@@ -14,8 +14,14 @@ if TYPE_CHECKING:
     from aligned_cli.artifacts.run_results import NodeResult, RunResults
     from aligned_cli.compile.compiled import CompiledProject
 
-_STYLE = {"success": "green", "pass": "green", "warn": "yellow", "fail": "red", "error": "red",
-          "skipped": "dim"}
+_STYLE = {
+    "success": "green",
+    "pass": "green",
+    "warn": "yellow",
+    "fail": "red",
+    "error": "red",
+    "skipped": "dim",
+}
 
 
 def target_connection(compiled: CompiledProject, target: str | None) -> Any:
@@ -24,9 +30,7 @@ def target_connection(compiled: CompiledProject, target: str | None) -> Any:
     project = compiled.project
     name = target or project.default_connection
     if name not in project.connections:
-        raise UsageError(
-            f"unknown --target '{name}'", hint=did_you_mean(name, project.connections)
-        )
+        raise UsageError(f"unknown --target '{name}'", hint=did_you_mean(name, project.connections))
     return project.connections[name]
 
 
@@ -52,14 +56,24 @@ def execute(
         warn("nothing selected: no views, models or tests match the selection")
     try:
         if nodes:
-            with open_adapter(connection, Path(compiled.project.root)) as adapter, adapter.lock(
-                compiled.project.name
+            with (
+                open_adapter(connection, Path(compiled.project.root)) as adapter,
+                adapter.lock(compiled.project.name),
             ):
                 _prepare(compiled, adapter, nodes)
-                run_nodes(compiled, adapter, nodes, fail_fast=fail_fast, report=_report, state=state)
+                run_nodes(
+                    compiled, adapter, nodes, fail_fast=fail_fast, report=_report, state=state
+                )
     finally:
-        results = _write_results(compiled, state, command, connection.name, invocation_id,
-                                 time.perf_counter() - started, args)
+        results = _write_results(
+            compiled,
+            state,
+            command,
+            connection.name,
+            invocation_id,
+            time.perf_counter() - started,
+            args,
+        )
     _summary(results)
     return results
 

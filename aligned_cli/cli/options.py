@@ -17,7 +17,9 @@ TargetPath = Annotated[
 ]
 Vars = Annotated[
     str | None,
-    typer.Option("--vars", help="YAML mapping of variables for var(), e.g. '{start_date: 2026-01-01}'."),
+    typer.Option(
+        "--vars", help="YAML mapping of variables for var(), e.g. '{start_date: 2026-01-01}'."
+    ),
 ]
 LogFormat = Annotated[
     str,
@@ -44,7 +46,9 @@ def parse_vars(text: str | None) -> dict[str, Any]:
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise UsageError(f"--vars is not valid YAML: {error}", hint="e.g. --vars '{key: value}'") from None
+        raise UsageError(
+            f"--vars is not valid YAML: {error}", hint="e.g. --vars '{key: value}'"
+        ) from None
     if not isinstance(value, dict):
         raise UsageError("--vars must be a mapping", hint="e.g. --vars '{key: value}'")
     return value

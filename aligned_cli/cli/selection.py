@@ -42,6 +42,4 @@ def _view_tests(compiled: CompiledProject, selected: set[str]) -> set[str]:
 
     project = compiled.project.name
     views = {view_id(project, t.view) for t in compiled.tests} & selected
-    return {
-        test_id(project, t.name) for t in compiled.tests if view_id(project, t.view) in views
-    }
+    return {test_id(project, t.name) for t in compiled.tests if view_id(project, t.view) in views}

@@ -23,7 +23,7 @@ THIS = "this"
 
 
 def test_query(
-    project: Project, test: DataTest, dialect: str, relation: exp.Expression | None = None
+    project: Project, test: DataTest, dialect: str, relation: exp.Expr | None = None
 ) -> exp.Query:
     """The failing rows of `test`; `relation` (default: the view's query) is `this`."""
     engine = get_dialect(dialect)
@@ -40,7 +40,7 @@ def compile_test_sql(project: Project, test: DataTest, dialect: str) -> str:
     return test_query(project, test, dialect).sql(dialect=engine.sqlglot_name, pretty=True)
 
 
-def _as_query(relation: exp.Expression) -> exp.Query:
+def _as_query(relation: exp.Expr) -> exp.Query:
     if isinstance(relation, exp.Query):
         return relation
     return exp.select(exp.Star()).from_(relation)
@@ -50,9 +50,7 @@ def _this() -> exp.Table:
     return exp.Table(this=ident(THIS))
 
 
-def _failing_rows(
-    project: Project, test: DataTest, dialect: str, relation: exp.Expression
-) -> exp.Query:
+def _failing_rows(project: Project, test: DataTest, dialect: str, relation: exp.Expr) -> exp.Query:
     col = column(test.feature) if test.feature else None
     rows = exp.select(exp.Star()).from_(_this())
     kind = test.kind
@@ -63,7 +61,7 @@ def _failing_rows(
         assert col is not None
         bound = _literal(test.value)
         if kind == "lower_bound":
-            broken: exp.Expression = (
+            broken: exp.Expr = (
                 exp.LT(this=col, expression=bound)
                 if test.is_inclusive
                 else exp.LTE(this=col, expression=bound)
@@ -129,7 +127,7 @@ def _failing_rows(
     raise ProjectError(f"unknown test kind '{kind}'", location=test.location)
 
 
-def _literal(value: Any) -> exp.Expression:
+def _literal(value: Any) -> exp.Expr:
     if isinstance(value, bool):
         return exp.Boolean(this=value)
     if isinstance(value, int | float):
@@ -139,7 +137,7 @@ def _literal(value: Any) -> exp.Expression:
     return exp.Literal.string(str(value))
 
 
-def _null_rate(col: exp.Column) -> exp.Expression:
+def _null_rate(col: exp.Column) -> exp.Expr:
     nulls = exp.Sum(
         this=exp.Case(
             ifs=[
@@ -166,8 +164,8 @@ def _statistic(test: DataTest, col: exp.Column) -> exp.Query:
     )
 
 
-def _outside(value: exp.Expression, low: Any, high: Any) -> exp.Expression:
-    checks: list[exp.Expression] = []
+def _outside(value: exp.Expr, low: Any, high: Any) -> exp.Expr:
+    checks: list[exp.Expr] = []
     if low is not None:
         checks.append(exp.LT(this=value.copy(), expression=_literal(low)))
     if high is not None:
@@ -175,10 +173,8 @@ def _outside(value: exp.Expression, low: Any, high: Any) -> exp.Expression:
     return exp.or_(*checks) if checks else exp.false()
 
 
-def _missing_parent(
-    project: Project, test: DataTest, dialect: str, col: exp.Column
-) -> exp.Expression:
-    target = (test.value or {}).get("to")
+def _missing_parent(project: Project, test: DataTest, dialect: str, col: exp.Column) -> exp.Expr:
+    target = str((test.value or {}).get("to"))
     parent_view = project.views[target]
     field = (test.value or {}).get("field") or parent_view.entities[0]
     parent = exp.Subquery(
@@ -193,7 +189,7 @@ def _missing_parent(
     return exp.and_(exp.not_(exp.Is(this=col, expression=exp.Null())), exp.not_(exists))
 
 
-def _custom(test: DataTest, dialect: str, relation: exp.Expression) -> exp.Query:
+def _custom(test: DataTest, dialect: str, relation: exp.Expr) -> exp.Query:
     from aligned_cli.parse.jinja import render
 
     assert test.sql is not None and test.location is not None
@@ -202,9 +198,9 @@ def _custom(test: DataTest, dialect: str, relation: exp.Expression) -> exp.Query
     try:
         parsed = sqlglot.parse_one(text, read="duckdb")
     except sqlglot.errors.ParseError as error:
+        detail = error.errors[0]["description"] if error.errors else str(error)
         raise ProjectError(
-            f"custom test '{test.name}' is not valid SQL: {error.errors[0]['description'] if error.errors else error}",
-            location=test.location,
+            f"custom test '{test.name}' is not valid SQL: {detail}", location=test.location
         ) from None
     if not isinstance(parsed, exp.Query):
         raise ProjectError(

@@ -79,7 +79,7 @@ def run_test(
     adapter: Adapter,
     project: Project,
     test: DataTest,
-    relation: exp.Expression | None = None,
+    relation: exp.Expr | None = None,
 ) -> TestOutcome:
     """Execute `test` (against `relation`, default the view's query) and judge it."""
     from aligned_cli.compile.quality import test_query
@@ -112,7 +112,7 @@ def run_test(
 
 
 def _row_count(
-    adapter: Adapter, project: Project, test: DataTest, relation: exp.Expression | None
+    adapter: Adapter, project: Project, test: DataTest, relation: exp.Expr | None
 ) -> int:
     from aligned_cli.compile.dialects import get_dialect
     from aligned_cli.compile.views import view_query

@@ -22,8 +22,8 @@ from aligned_cli.core.ir import Output
 from aligned_cli.errors import AlignedError
 
 if TYPE_CHECKING:
-    from aligned_cli.execute.adapters.base import Adapter
     from aligned_cli.compile.compiled import CompiledProject
+    from aligned_cli.execute.adapters.base import Adapter
 
 EXECUTABLE = ("view", "model", "test")
 Reporter = Callable[[NodeResult], None]
@@ -258,7 +258,7 @@ def _result(
         unique_id=uid,
         kind=str(data["kind"]),
         name=str(data["name"]),
-        status=status,  # type: ignore[arg-type]
+        status=status,
         timing=timing,
         execution_time=round(elapsed, 6),
         rows_affected=rows,

@@ -172,7 +172,9 @@ def _feature(name: str, spec: s.FeatureSpec, loaded: LoadedYaml, path: Path_) ->
             continue
         constraints.append(_constraint(key, value, spec, loaded.location((*path, key))))
     if spec.expression is not None and spec.type is None and not spec.expression.strip():
-        raise ProjectError(f"feature '{name}' has an empty expression", location=loaded.location(path))
+        raise ProjectError(
+            f"feature '{name}' has an empty expression", location=loaded.location(path)
+        )
     return Feature(
         name=name,
         dtype=spec.type,
@@ -217,7 +219,7 @@ def _constraint(key: str, value: Any, feature: s.FeatureSpec, location: Any) -> 
     if check is not None and check.is_inclusive is not None:
         inclusive = check.is_inclusive
     return Constraint(
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         value=payload,
         is_inclusive=inclusive,
         severity=(check.severity if check and check.severity else feature.severity) or "error",

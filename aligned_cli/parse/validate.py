@@ -27,7 +27,9 @@ def validate(spec: type[SpecT], loaded: LoadedYaml, what: str) -> SpecT:
         raise _explain(spec, loaded, error, what) from None
 
 
-def _explain(spec: type[BaseModel], loaded: LoadedYaml, error: ValidationError, what: str) -> Exception:
+def _explain(
+    spec: type[BaseModel], loaded: LoadedYaml, error: ValidationError, what: str
+) -> Exception:
     best: tuple[int, int, ProjectError] | None = None
     for problem in error.errors():
         path = _data_path(loaded.data, problem["loc"])
@@ -46,16 +48,19 @@ def _data_path(data: Any, loc: tuple[int | str, ...]) -> Path_:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if _has(node, part):
             path.append(part)
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str) and not part[:1].isupper():
             path.append(part)  # a missing or unknown key: report at its parent
             break
     return tuple(path)
+
+
+def _has(node: Any, part: int | str) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and part < len(node)
 
 
 def _message(

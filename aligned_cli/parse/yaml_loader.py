@@ -109,7 +109,7 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
-        value = self.scalars.construct_object(node)  # type: ignore[no-untyped-call]
+        value = self.scalars.construct_object(node)
         if node.tag == "tag:yaml.org,2002:timestamp":
             return str(node.value)  # dates stay text; aligned parses times itself
         return value

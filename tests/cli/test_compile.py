@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -68,9 +69,11 @@ def test_shipped_manifest_schema_is_current() -> None:
 
 
 def test_compile_is_deterministic(titanic_project: Path) -> None:
-    def snapshot() -> dict[str, object]:
+    def snapshot() -> dict[str, Any]:
         invoke("compile", "--project-dir", str(titanic_project))
-        data = json.loads((titanic_project / "target" / "manifest.json").read_text())
+        data: dict[str, Any] = json.loads(
+            (titanic_project / "target" / "manifest.json").read_text()
+        )
         data["metadata"].pop("generated_at")
         data["metadata"].pop("invocation_id")
         return data
@@ -85,7 +88,9 @@ def test_compile_single_dialect(titanic_project: Path) -> None:
 
 
 def test_unknown_dialect_is_a_usage_error(titanic_project: Path) -> None:
-    result = runner.invoke(app, ["compile", "--project-dir", str(titanic_project), "--dialect", "oracle"])
+    result = runner.invoke(
+        app, ["compile", "--project-dir", str(titanic_project), "--dialect", "oracle"]
+    )
     assert result.exit_code == 2
     assert "oracle" in result.output and "duckdb" in result.output
 
@@ -94,17 +99,23 @@ def test_unknown_dialect_is_a_usage_error(titanic_project: Path) -> None:
     ("args", "expected"),
     [
         (["--select", "model:titanic"], ["model.titanic.titanic"]),
-        (["--select", "source:titanic_csv", "--select", "model:titanic"],
-         ["model.titanic.titanic", "source.titanic.titanic_csv"]),
-        (["--select", "source:titanic_csv model:titanic"],
-         ["model.titanic.titanic", "source.titanic.titanic_csv"]),
+        (
+            ["--select", "source:titanic_csv", "--select", "model:titanic"],
+            ["model.titanic.titanic", "source.titanic.titanic_csv"],
+        ),
+        (
+            ["--select", "source:titanic_csv model:titanic"],
+            ["model.titanic.titanic", "source.titanic.titanic_csv"],
+        ),
         (["--select", "passenger:is_male+", "--resource-type", "model"], ["model.titanic.titanic"]),
         (["--select", "nothing_tagged", "--exclude", "view:passenger"], None),
         (["--select", "tag:nope"], []),
     ],
 )
 def test_ls_json(titanic_project: Path, args: list[str], expected: list[str] | None) -> None:
-    result = runner.invoke(app, ["ls", "--project-dir", str(titanic_project), "--output", "json", *args])
+    result = runner.invoke(
+        app, ["ls", "--project-dir", str(titanic_project), "--output", "json", *args]
+    )
     if expected is None:
         assert result.exit_code == 2 and "nothing_tagged" in result.output
         return
@@ -115,15 +126,25 @@ def test_ls_json(titanic_project: Path, args: list[str], expected: list[str] | N
 
 
 def test_ls_lists_feature_names_as_view_colon_feature(titanic_project: Path) -> None:
-    out = invoke("ls", "--project-dir", str(titanic_project), "--output", "json",
-                 "--resource-type", "feature", "--select", "view:passenger+1")
+    out = invoke(
+        "ls",
+        "--project-dir",
+        str(titanic_project),
+        "--output",
+        "json",
+        "--resource-type",
+        "feature",
+        "--select",
+        "view:passenger+1",
+    )
     names = {r["name"] for r in json.loads(out)}
     assert "passenger:is_male" in names and "passenger:age" in names
 
 
 def test_lineage_of_a_feature(titanic_project: Path) -> None:
-    out = invoke("lineage", "passenger:is_male", "--project-dir", str(titanic_project),
-                 "--output", "json")
+    out = invoke(
+        "lineage", "passenger:is_male", "--project-dir", str(titanic_project), "--output", "json"
+    )
     data = json.loads(out)
     assert data["unique_id"] == "feature.titanic.passenger.is_male"
     assert "feature.titanic.passenger.sex" in data["upstream"]
@@ -142,8 +163,11 @@ def test_apply_publishes_the_manifest(titanic_project: Path, tmp_path: Path) -> 
 
 def test_vars_reach_templates(titanic_project: Path) -> None:
     features = titanic_project / "features" / "titanic.yml"
-    features.write_text(features.read_text().replace(
-        "description: Predicts survival", "description: \"{{ var('purpose') }}\""))
+    features.write_text(
+        features.read_text().replace(
+            "description: Predicts survival", "description: \"{{ var('purpose') }}\""
+        )
+    )
     invoke("compile", "--project-dir", str(titanic_project), "--vars", "{purpose: testing vars}")
     manifest = json.loads((titanic_project / "target" / "manifest.json").read_text())
     assert manifest["models"]["titanic"]["description"] == "testing vars"

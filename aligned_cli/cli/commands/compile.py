@@ -32,7 +32,11 @@ def compile_command(
 
     started = time.perf_counter()
     compiled = compiled_project(
-        project_dir, vars_text=vars, target_path=target_path, log_format=log_format, dialects=dialect
+        project_dir,
+        vars_text=vars,
+        target_path=target_path,
+        log_format=log_format,
+        dialects=dialect,
     )
     manifest = build_manifest(compiled)
     path = write_compiled(compiled, manifest)

@@ -39,7 +39,10 @@ def freshness_command(
     from aligned_cli.execute.freshness import measure
 
     compiled = compiled_project(
-        project_dir, vars_text=vars, target_path=target_path, log_format=log_format,
+        project_dir,
+        vars_text=vars,
+        target_path=target_path,
+        log_format=log_format,
     )
     connection = target_connection(compiled, target)
     selected = resolve_selection(
@@ -59,8 +62,10 @@ def freshness_command(
                     adapter.stage_source(node)
                 results[uid] = measure(compiled, adapter, uid, node)
     rows = [results[uid] for uid in sorted(checked)]
-    rows += [_model_result(compiled, uid, results) for uid in models]
-    rows = [r for r in rows if r is not None]
+    for uid in models:
+        rolled_up = _model_result(compiled, uid, results)
+        if rolled_up is not None:
+            rows.append(rolled_up)
     _print(rows)
     _write(compiled, rows)
     raise typer.Exit(1 if any(r.status in ("error", "runtime error") for r in rows) else 0)
@@ -121,8 +126,13 @@ def _print(rows: list[FreshnessResult]) -> None:
 
     if json_logs():
         for r in rows:
-            log_event("error" if r.status != "pass" else "info", f"{r.kind} {r.name}: {r.status}",
-                      unique_id=r.unique_id, age_seconds=r.age_seconds, status=r.status)
+            log_event(
+                "error" if r.status != "pass" else "info",
+                f"{r.kind} {r.name}: {r.status}",
+                unique_id=r.unique_id,
+                age_seconds=r.age_seconds,
+                status=r.status,
+            )
         return
     from rich.table import Table
 

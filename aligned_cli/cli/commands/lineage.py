@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 @app.command("lineage")
 @handle_errors
 def lineage_command(
-    node: Annotated[str, typer.Argument(help="A node: passenger:is_male, view:passenger, model:titanic...")],
+    node: Annotated[
+        str, typer.Argument(help="A node: passenger:is_male, view:passenger, model:titanic...")
+    ],
     output: Annotated[str, typer.Option("--output", help="text (a tree) or json.")] = "text",
     depth: Annotated[int | None, typer.Option("--depth", help="Levels to show each way.")] = None,
     project_dir: ProjectDir = Path("."),
@@ -38,7 +40,10 @@ def lineage_command(
     if output not in ("text", "json"):
         raise UsageError(f"unknown --output '{output}'", hint="use text or json")
     compiled = compiled_project(
-        project_dir, vars_text=vars, target_path=target_path, log_format=log_format,
+        project_dir,
+        vars_text=vars,
+        target_path=target_path,
+        log_format=log_format,
         dialects=["duckdb"],
     )
     dag = compiled.dag

@@ -21,7 +21,9 @@ def ls_command(
     exclude: Exclude = None,
     resource_type: Annotated[
         list[str] | None,
-        typer.Option("--resource-type", help="Only these kinds: source, view, feature, model, test."),
+        typer.Option(
+            "--resource-type", help="Only these kinds: source, view, feature, model, test."
+        ),
     ] = None,
     output: Annotated[str, typer.Option("--output", help="text or json.")] = "text",
     state: Annotated[
@@ -46,7 +48,10 @@ def ls_command(
     if output not in ("text", "json"):
         raise UsageError(f"unknown --output '{output}'", hint="use text or json")
     compiled = compiled_project(
-        project_dir, vars_text=vars, target_path=target_path, log_format=log_format,
+        project_dir,
+        vars_text=vars,
+        target_path=target_path,
+        log_format=log_format,
         dialects=["duckdb"],
     )
     selected = resolve_selection(

@@ -40,7 +40,10 @@ def run_command(
     from aligned_cli.pipeline import build_manifest, write_compiled
 
     compiled = compiled_project(
-        project_dir, vars_text=vars, target_path=target_path, log_format=log_format,
+        project_dir,
+        vars_text=vars,
+        target_path=target_path,
+        log_format=log_format,
     )
     write_compiled(compiled, build_manifest(compiled))
     target_connection(compiled, target)  # fail early on an unknown --target
@@ -53,7 +56,12 @@ def run_command(
         command="run",
         target=target,
         fail_fast=fail_fast,
-        args={"select": select, "exclude": exclude, "target": target,
-              "full_refresh": full_refresh, "fail_fast": fail_fast},
+        args={
+            "select": select,
+            "exclude": exclude,
+            "target": target,
+            "full_refresh": full_refresh,
+            "fail_fast": fail_fast,
+        },
     )
     raise typer.Exit(exit_code(results))

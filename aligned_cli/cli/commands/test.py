@@ -19,7 +19,9 @@ def test_command(
     target: Annotated[
         str | None, typer.Option("--target", help="Connection to test on (default-connection).")
     ] = None,
-    fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failure.")] = False,
+    fail_fast: Annotated[
+        bool, typer.Option("--fail-fast", help="Stop at the first failure.")
+    ] = False,
     state: Annotated[
         Path | None, typer.Option("--state", help="Folder holding an older manifest.json.")
     ] = None,
@@ -34,7 +36,10 @@ def test_command(
     from aligned_cli.cli.selection import resolve_selection
 
     compiled = compiled_project(
-        project_dir, vars_text=vars, target_path=target_path, log_format=log_format,
+        project_dir,
+        vars_text=vars,
+        target_path=target_path,
+        log_format=log_format,
     )
     target_connection(compiled, target)
     selected = resolve_selection(
@@ -42,7 +47,11 @@ def test_command(
     )
     tests = {uid for uid in selected if compiled.dag.nodes[uid]["kind"] == "test"}
     results = execute(
-        compiled, tests, command="test", target=target, fail_fast=fail_fast,
+        compiled,
+        tests,
+        command="test",
+        target=target,
+        fail_fast=fail_fast,
         args={"select": select, "exclude": exclude, "target": target},
     )
     raise typer.Exit(exit_code(results))
