@@ -1,0 +1,1 @@
+"""Execution: engine adapters (DuckDB, PostgreSQL) and the DAG runner built on them."""

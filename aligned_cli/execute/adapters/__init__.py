@@ -1,0 +1,29 @@
+"""Engine adapters: one interface (`Adapter`) over DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aligned_cli.core.ir import Connection
+from aligned_cli.errors import ProjectError
+from aligned_cli.execute.adapters.base import Adapter, StagedOutput
+from aligned_cli.execute.adapters.pg_staging import STAGING_SCHEMA, staging_relation
+
+__all__ = ["STAGING_SCHEMA", "Adapter", "StagedOutput", "open_adapter", "staging_relation"]
+
+
+def open_adapter(connection: Connection, project_root: Path) -> Adapter:
+    """Connect to `connection`; relative paths resolve against `project_root`."""
+    if connection.type == "duckdb":
+        from aligned_cli.execute.adapters.duckdb import DuckDBAdapter
+
+        return DuckDBAdapter(connection, project_root)
+    if connection.type == "postgres":
+        from aligned_cli.execute.adapters.postgres import PostgresAdapter
+
+        return PostgresAdapter(connection, project_root)
+    raise ProjectError(
+        f"connection '{connection.name}' has type '{connection.type}', "
+        "which aligned cannot run on yet",
+        hint="use a duckdb or postgres connection",
+    )

@@ -1,0 +1,196 @@
+"""The one interface the runner uses for every engine.
+
+Writing outputs is implemented here once: build the result into a temporary table,
+let the caller inspect it (build -> test -> swap, SPEC §6), then swap it in. Each
+engine only supplies the few primitive steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+
+from aligned_cli.core.ir import Output, Source
+from aligned_cli.errors import ProjectError
+from aligned_cli.execute.adapters.file_io import FileFormat
+from aligned_cli.execute.adapters.files import resolve_path
+from aligned_cli.execute.adapters.sql_names import table_name, temp_name
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+Params = Sequence[Any] | dict[str, Any] | None
+
+
+class StagedOutput:
+    """A result built into a temporary table, not yet visible at its output.
+
+    `relation` is the SQL name of that table, for tests to query before `commit()`
+    swaps it in. Leaving the `stage_output` block without committing discards it.
+    """
+
+    def __init__(self, relation: str, rows: int, swap: Callable[[], None]) -> None:
+        self.relation = relation
+        self.rows = rows
+        self._swap = swap
+        self.committed = False
+
+    def commit(self) -> None:
+        if not self.committed:
+            self._swap()
+            self.committed = True
+
+
+class Adapter(ABC):
+    """An open session on one engine; use it as a context manager to close it."""
+
+    dialect: ClassVar[str]
+
+    def __init__(self, connection_name: str, project_root: Path) -> None:
+        self.connection_name = connection_name
+        self.project_root = project_root
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @property
+    @abstractmethod
+    def target(self) -> str:
+        """A human name of the target for messages, e.g. `'local' (DuckDB x.duckdb)`."""
+
+    # -- queries -----------------------------------------------------------------
+
+    @abstractmethod
+    def execute(self, sql: str, params: Params = None) -> None:
+        """Run a statement (placeholders are the engine's: `?` DuckDB, `%s` psycopg)."""
+
+    @abstractmethod
+    def fetch_arrow(self, sql: str) -> pa.Table: ...
+
+    @abstractmethod
+    def fetch_rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        """All rows of a (small) result."""
+
+    @abstractmethod
+    def register_arrow(self, name: str, table: pa.Table) -> None:
+        """Make an in-memory Arrow table queryable as `name` for this session."""
+
+    @abstractmethod
+    def unregister(self, name: str) -> None: ...
+
+    @abstractmethod
+    def stage_source(self, source: Source, *, force: bool = False) -> bool:
+        """Load a file source where compiled SQL reads it; True when (re)loaded."""
+
+    @abstractmethod
+    def lock(self, project_name: str) -> AbstractContextManager[None]:
+        """Hold the target for one run; a second holder gets LockError at once."""
+
+    @abstractmethod
+    def ensure_index(self, create_index_sql: str) -> None: ...
+
+    @abstractmethod
+    def has_index_on(self, schema: str | None, table: str, columns: list[str]) -> bool:
+        """Whether an index on `table` starts with `columns` (always True where
+        indexes do not matter to the engine)."""
+
+    # -- outputs -----------------------------------------------------------------
+
+    def write_output(self, query_sql: str, output: Output) -> int:
+        """Replace `output` with the result of `query_sql` atomically; rows written."""
+        with self.stage_output(query_sql, output) as staged:
+            staged.commit()
+        return staged.rows
+
+    @contextmanager
+    def stage_output(self, query_sql: str, output: Output) -> Iterator[StagedOutput]:
+        """Build `query_sql` into a temporary table; `commit()` swaps it into `output`.
+
+        On any exception (KeyboardInterrupt too) or without commit, the previous
+        output is untouched and the temporary table and file are removed.
+        """
+        tmp = temp_name()
+        swap: Callable[[], None]
+        if output.table:
+            schema = output.schema_name or self.default_schema()
+            self.ensure_schema(schema)
+            relation = table_name(schema, tmp, self.dialect)
+            target_table = output.table
+
+            def swap() -> None:
+                self.swap_table(schema, tmp, target_table)
+
+            temporary = False
+        elif output.file:
+            relation = table_name(None, tmp, self.dialect)
+            path = resolve_path(self.project_root, output.file)
+            fmt = output.file_format
+
+            def swap() -> None:
+                self._replace_file(relation, path, fmt)
+
+            temporary = True
+        else:
+            raise ProjectError("an output needs a `file` or a `table`")
+        try:
+            rows = self.create_table_as(relation, query_sql, temporary=temporary)
+            yield StagedOutput(relation, rows, swap)
+        finally:
+            self._drop_quietly(relation)
+
+    def _replace_file(self, relation: str, path: Path, fmt: FileFormat) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_file = path.with_name(f"{temp_name()}_{path.name}")
+        try:
+            self.export_file(relation, tmp_file, fmt)
+            os.replace(tmp_file, path)  # atomic on one filesystem: same directory
+        finally:
+            tmp_file.unlink(missing_ok=True)
+
+    def _drop_quietly(self, relation: str) -> None:
+        try:
+            self.execute(f"DROP TABLE IF EXISTS {relation}")
+        except Exception:  # cleanup must not hide the error that got us here
+            log.warning("could not drop temporary table %s", relation, exc_info=True)
+
+    # -- engine primitives used by stage_output ----------------------------------
+
+    @abstractmethod
+    def default_schema(self) -> str:
+        """The schema output tables go to when neither output nor connection names one."""
+
+    @abstractmethod
+    def ensure_schema(self, schema: str) -> None: ...
+
+    @abstractmethod
+    def create_table_as(self, relation: str, query_sql: str, *, temporary: bool) -> int:
+        """`CREATE [TEMP] TABLE relation AS query`; returns its row count."""
+
+    @abstractmethod
+    def swap_table(self, schema: str, tmp: str, target: str) -> None:
+        """In one transaction: drop `schema.target` if it exists, rename `tmp` to it."""
+
+    @abstractmethod
+    def export_file(self, relation: str, path: Path, fmt: FileFormat) -> None:
+        """Write a table's rows to `path` (not atomically; the caller renames)."""

@@ -1,0 +1,168 @@
+"""The DuckDB adapter: an embedded database file (or `:memory:`), always in UTC."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from aligned_cli.core.ir import Connection, Source
+from aligned_cli.errors import ExecutionError, LockError
+from aligned_cli.execute.adapters.base import Adapter, Params
+from aligned_cli.execute.adapters.file_io import FileFormat, copy_options
+from aligned_cli.execute.adapters.files import resolve_path
+from aligned_cli.execute.adapters.locks import file_lock
+from aligned_cli.execute.adapters.sql_names import ident, string_literal, table_name
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+MEMORY = ":memory:"
+
+
+def duckdb_error(error: Exception, target: str) -> ExecutionError:
+    """A driver error as one readable ExecutionError (the driver text, no traceback)."""
+    text = str(error).strip()
+    if "Could not set lock" in text or "Conflicting lock" in text:
+        return LockError(
+            f"the DuckDB database of target {target} is locked by another process",
+            hint="another `aligned run`, a notebook or the duckdb CLI has it open; close it",
+        )
+    # Drop DuckDB's `LINE 1: <sql>` echo and caret: the SQL is in target/compiled.
+    text = text.split("\n\nLINE ")[0].split("\nLINE ")[0].strip()
+    return ExecutionError(f"DuckDB: {text}")
+
+
+class DuckDBAdapter(Adapter):
+    dialect: ClassVar[str] = "duckdb"
+
+    def __init__(self, connection: Connection, project_root: Path) -> None:
+        import duckdb
+
+        super().__init__(connection.name, project_root)
+        self._schema = connection.schema_name
+        raw_path = connection.path or MEMORY
+        self.path: Path | None = None
+        if raw_path != MEMORY:
+            self.path = resolve_path(project_root, raw_path)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._label = f"'{connection.name}' (DuckDB {raw_path})"
+        config = {str(k): v for k, v in connection.options.items()}
+        try:
+            self._con = duckdb.connect(str(self.path) if self.path else MEMORY, config=config)
+        except duckdb.Error as error:
+            raise duckdb_error(error, self._label) from error
+        try:
+            # Naive timestamps are UTC whatever the machine's zone (SPEC §4); relative
+            # paths in compiled SQL are relative to the project root.
+            self._con.execute("SET TimeZone = 'UTC'")
+            self._con.execute(
+                f"SET file_search_path = {string_literal(str(project_root), 'duckdb')}"
+            )
+        except BaseException:
+            self._con.close()
+            raise
+
+    @property
+    def target(self) -> str:
+        return self._label
+
+    @property
+    def raw_connection(self) -> duckdb.DuckDBPyConnection:
+        """The driver connection, for callers that need DuckDB-only features."""
+        return self._con
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- queries -----------------------------------------------------------------
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        with self._translated():
+            self._con.execute(sql, params)
+
+    def fetch_arrow(self, sql: str) -> pa.Table:
+        with self._translated():
+            return self._con.sql(sql).to_arrow_table()
+
+    def fetch_rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        with self._translated():
+            return self._con.execute(sql, params).fetchall()
+
+    def register_arrow(self, name: str, table: pa.Table) -> None:
+        with self._translated():
+            self._con.register(name, table)  # zero-copy: a view over the Arrow buffers
+
+    def unregister(self, name: str) -> None:
+        with self._translated():
+            self._con.unregister(name)
+
+    def stage_source(self, source: Source, *, force: bool = False) -> bool:
+        return False  # DuckDB reads file sources in place
+
+    def lock(self, project_name: str) -> AbstractContextManager[None]:
+        if self.path is None:
+            return contextlib.nullcontext()  # nobody else can see an in-memory database
+        lock_path = self.path.with_name(self.path.name + ".aligned.lock")
+        return file_lock(lock_path, self._label, project_name)
+
+    def ensure_index(self, create_index_sql: str) -> None:
+        return None  # DuckDB's joins do not use indexes
+
+    def has_index_on(self, schema: str | None, table: str, columns: list[str]) -> bool:
+        return True  # nothing to warn about on DuckDB
+
+    # -- output primitives -------------------------------------------------------
+
+    def default_schema(self) -> str:
+        return self._schema or "main"
+
+    def ensure_schema(self, schema: str) -> None:
+        self.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(schema, self.dialect)}")
+
+    def create_table_as(self, relation: str, query_sql: str, *, temporary: bool) -> int:
+        temp = "TEMP " if temporary else ""
+        with self._translated():
+            row = self._con.execute(f"CREATE {temp}TABLE {relation} AS {query_sql}").fetchone()
+        return int(row[0]) if row else 0
+
+    def swap_table(self, schema: str, tmp: str, target: str) -> None:
+        with self._translated():
+            self._con.execute("BEGIN TRANSACTION")
+            try:
+                self._con.execute(
+                    f"DROP TABLE IF EXISTS {table_name(schema, target, self.dialect)}"
+                )
+                self._con.execute(
+                    f"ALTER TABLE {table_name(schema, tmp, self.dialect)} "
+                    f"RENAME TO {ident(target, self.dialect)}"
+                )
+                self._con.execute("COMMIT")
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+
+    def export_file(self, relation: str, path: Path, fmt: FileFormat) -> None:
+        self.execute(
+            f"COPY {relation} TO {string_literal(str(path), self.dialect)} {copy_options(fmt)}"
+        )
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        import duckdb
+
+        try:
+            yield
+        except duckdb.InterruptException as error:
+            raise KeyboardInterrupt from error
+        except duckdb.Error as error:
+            raise duckdb_error(error, self._label) from error
+        except RuntimeError as error:
+            # DuckDB turns Ctrl-C during a query into RuntimeError('Query interrupted');
+            # give the runner back the interrupt the user asked for.
+            if "interrupted" in str(error).lower():
+                raise KeyboardInterrupt from error
+            raise

@@ -1,0 +1,96 @@
+"""Reading and writing data files through an in-memory DuckDB.
+
+Both engines go through here, so a PostgreSQL run sees exactly the values (csv
+sniffing, types) a DuckDB run sees, and writes byte-compatible parquet/csv files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from aligned_cli.core.ir import Source
+from aligned_cli.errors import ExecutionError, ProjectError, did_you_mean
+from aligned_cli.execute.adapters.files import resolve_path
+from aligned_cli.execute.adapters.sql_names import ident, string_literal
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+FileFormat = Literal["csv", "parquet"]
+BATCH_ROWS = 100_000
+_ARROW_VIEW = "__aligned_arrow_input"
+
+
+def scan_sql(pattern: str, fmt: FileFormat) -> str:
+    """The DuckDB table function reading a file source: `read_csv('data/x.csv')`."""
+    function = "read_csv" if fmt == "csv" else "read_parquet"
+    return f"{function}({string_literal(pattern, 'duckdb')})"
+
+
+def copy_options(fmt: FileFormat) -> str:
+    """The `COPY ... TO` options every file output uses, on both engines."""
+    return "(FORMAT csv, HEADER true)" if fmt == "csv" else "(FORMAT parquet)"
+
+
+def scratch_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB session in UTC."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def first_lines(error: BaseException, count: int = 3) -> str:
+    """The gist of a driver message: its first non-empty lines, joined."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return "; ".join(lines[:count]) if lines else type(error).__name__
+
+
+@contextmanager
+def read_source_file(project_root: Path, source: Source) -> Iterator[pa.RecordBatchReader]:
+    """Stream a file source's rows as Arrow, columns renamed by `source.mapping`."""
+    import duckdb
+
+    assert source.file is not None, "only file sources are read from files"
+    con = scratch_connection()
+    try:
+        scan = scan_sql(str(resolve_path(project_root, source.file)), source.file_format)
+        try:
+            columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
+        except duckdb.Error as error:
+            raise ExecutionError(
+                f"cannot read source '{source.name}' from '{source.file}': {first_lines(error)}",
+                location=source.location,
+            ) from error
+        for raw in source.mapping:
+            if raw not in columns:
+                raise ProjectError(
+                    f"source '{source.name}': mapping names column '{raw}', "
+                    f"which '{source.file}' does not have",
+                    location=source.location,
+                    hint=did_you_mean(raw, columns),
+                )
+        select = ", ".join(
+            f"{ident(c, 'duckdb')} AS {ident(source.mapping.get(c, c), 'duckdb')}" for c in columns
+        )
+        yield con.sql(f"SELECT {select} FROM {scan}").to_arrow_reader(BATCH_ROWS)
+    finally:
+        con.close()
+
+
+def write_arrow_file(reader: pa.RecordBatchReader, path: Path, fmt: FileFormat) -> None:
+    """Write a stream of Arrow batches to `path` as parquet or csv (not atomically)."""
+    con = scratch_connection()
+    try:
+        con.register(_ARROW_VIEW, reader)
+        con.execute(
+            f"COPY (SELECT * FROM {ident(_ARROW_VIEW, 'duckdb')}) "
+            f"TO {string_literal(str(path), 'duckdb')} {copy_options(fmt)}"
+        )
+    finally:
+        con.close()

@@ -1,0 +1,27 @@
+"""Quoted SQL names and literals, built with sqlglot so nothing is pasted into SQL text."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlglot import exp
+
+TEMP_PREFIX = "__aligned_tmp_"
+
+
+def temp_name() -> str:
+    """A fresh name for a temporary table or file: `__aligned_tmp_<8 hex>`."""
+    return f"{TEMP_PREFIX}{uuid.uuid4().hex[:8]}"
+
+
+def ident(name: str, dialect: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql(dialect=dialect)
+
+
+def table_name(schema: str | None, name: str, dialect: str) -> str:
+    """`"schema"."name"` (or `"name"` without a schema), quoted for `dialect`."""
+    return exp.table_(name, db=schema, quoted=True).sql(dialect=dialect)
+
+
+def string_literal(value: str, dialect: str) -> str:
+    return exp.Literal.string(value).sql(dialect=dialect)
