@@ -1,0 +1,47 @@
+"""The SQL compiler: project IR -> dialect SQL (sqlglot ASTs, pretty-printed).
+
+Kept light to import: sqlglot and the compiler modules load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aligned_cli.core.ir import Project
+    from aligned_cli.core.tests import DataTest
+
+
+def compile_view_sql(project: Project, view: str, dialect: str) -> str:
+    """The rows of feature view `view` as pretty SQL for `dialect`."""
+    from aligned_cli.compile.dialects import get_dialect
+    from aligned_cli.compile.views import view_query
+
+    engine = get_dialect(dialect)
+    return engine.sql(view_query(project, view, engine))
+
+
+def compile_model_sql(project: Project, model: str, dialect: str) -> str:
+    """The point-in-time training dataset of `model` as pretty SQL for `dialect`."""
+    from aligned_cli.compile.dialects import get_dialect
+    from aligned_cli.compile.pit import model_query
+
+    engine = get_dialect(dialect)
+    return engine.sql(model_query(project, model, engine))
+
+
+def compile_test_sql(project: Project, test: DataTest, dialect: str) -> str:
+    """The failing rows of a data test (see `quality.py`)."""
+    from aligned_cli.compile import quality
+
+    return quality.compile_test_sql(project, test, dialect)
+
+
+def resolve_project(project: Project) -> Project:
+    """View inheritance and derived feature types resolved; views checked. Pure."""
+    from aligned_cli.compile.views import resolve_project as resolve
+
+    return resolve(project)
+
+
+__all__ = ["compile_model_sql", "compile_test_sql", "compile_view_sql", "resolve_project"]

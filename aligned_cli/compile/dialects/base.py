@@ -1,0 +1,101 @@
+"""The dialect interface: every difference between engines lives behind it.
+
+The compiler builds dialect-neutral sqlglot ASTs and asks the dialect only for the
+pieces that differ: how to scan a file, how to turn a timestamp column into an
+instant, how to write types, durations and infinities, and how to attach one
+feature view to a spine point-in-time (the join strategy differs per engine,
+chosen by measurement; see `duckdb.py` and `postgres.py`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from aligned_cli.core.ir import Source
+from aligned_cli.core.types import DataType
+
+
+def ident(name: str) -> exp.Identifier:
+    """A quoted identifier: user names are never pasted into SQL text."""
+    return exp.to_identifier(name, quoted=True)
+
+
+def column(name: str, table: str | None = None) -> exp.Column:
+    return exp.Column(this=ident(name), table=ident(table) if table else None)
+
+
+@dataclass(frozen=True)
+class TemporalJoin:
+    """One feature view attached to the spine point-in-time (SPEC §4).
+
+    `view` is a relation with the view's rows (entity keys, `event_timestamp`,
+    `created_timestamp`, features); `spine_alias` exposes the entity keys and the
+    instant column `spine_time`. The dialect returns the join and, per feature, the
+    expression that reads the matched value (NULL where no row qualifies).
+    """
+
+    view: exp.Expr
+    alias: str
+    spine_alias: str
+    spine_time: str
+    entities: tuple[str, ...]
+    event_timestamp: str
+    created_timestamp: str | None
+    ttl_seconds: int | None
+    features: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AttachedView:
+    join: exp.Join
+    values: dict[str, exp.Expr]  # feature name -> expression reading it
+
+
+class Dialect(ABC):
+    """What the compiler needs to know about one engine."""
+
+    name: str
+    sqlglot_name: str
+
+    @abstractmethod
+    def file_scan(self, source: Source) -> exp.Expr:
+        """A table expression reading a file source's raw rows."""
+
+    @abstractmethod
+    def staged_file(self, source: Source) -> bool:
+        """True when file sources are staged into a table (columns already mapped)."""
+
+    @abstractmethod
+    def to_instant(self, value: exp.Expr, timezone: str | None) -> exp.Expr:
+        """`value` as an absolute instant; naive values are read in `timezone` (UTC)."""
+
+    @abstractmethod
+    def data_type(self, dtype: DataType) -> exp.DataType:
+        """The engine's column type for one of our types."""
+
+    @abstractmethod
+    def temporal_join(self, spec: TemporalJoin) -> AttachedView:
+        """Join the latest qualifying row of a view to every spine row."""
+
+    def cast(self, value: exp.Expr, dtype: DataType, timezone: str | None) -> exp.Expr:
+        """A pass-through column cast to its declared type (timestamps to instants)."""
+        if dtype is DataType.TIMESTAMP:
+            return self.to_instant(value, timezone)
+        return exp.Cast(this=value, to=self.data_type(dtype))
+
+    def seconds(self, seconds: int) -> exp.Expr:
+        """A fixed-length duration: an interval of seconds, never calendar days."""
+        return exp.Interval(this=exp.Literal.string(str(seconds)), unit=exp.var("SECOND"))
+
+    def infinity(self, positive: bool) -> exp.Expr:
+        text = "infinity" if positive else "-infinity"
+        return exp.Cast(this=exp.Literal.string(text), to=exp.DataType.build("TIMESTAMPTZ"))
+
+    def now(self) -> exp.Expr:
+        return exp.CurrentTimestamp()
+
+    def sql(self, expression: exp.Expr, pretty: bool = True) -> str:
+        return expression.sql(dialect=self.sqlglot_name, pretty=pretty)

@@ -1,0 +1,269 @@
+"""Derived feature expressions: parse, resolve their columns, infer their types.
+
+A derived feature is a SQL expression over its own view's row (SPEC §3.1). It is
+parsed once with sqlglot in DuckDB syntax, every column it names is resolved
+against the view's schema (and rewritten as a quoted identifier with the schema's
+spelling), and its type is inferred with sqlglot's type annotator from the
+declared types. Mistakes become ProjectErrors at the feature's location.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.expressions import DType as T
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.schema import MappingSchema
+
+from aligned_cli.core.location import Location
+from aligned_cli.core.types import DataType
+from aligned_cli.errors import ProjectError, did_you_mean
+
+READ_DIALECT = "duckdb"
+_ROW = "__row"  # the table name the annotator sees; never emitted
+
+
+_TO_SQLGLOT: dict[DataType, str] = {
+    DataType.BOOL: "BOOLEAN",
+    DataType.INT8: "TINYINT",
+    DataType.INT16: "SMALLINT",
+    DataType.INT32: "INT",
+    DataType.INT64: "BIGINT",
+    DataType.FLOAT: "DOUBLE",
+    DataType.FLOAT32: "FLOAT",
+    DataType.STRING: "VARCHAR",
+    DataType.DATE: "DATE",
+    DataType.TIMESTAMP: "TIMESTAMPTZ",
+    DataType.JSON: "JSON",
+    DataType.EMBEDDING: "DOUBLE[]",
+}
+
+_FROM_SQLGLOT: dict[T, DataType] = {
+    T.BOOLEAN: DataType.BOOL,
+    T.TINYINT: DataType.INT8,
+    T.UTINYINT: DataType.INT16,
+    T.SMALLINT: DataType.INT16,
+    T.USMALLINT: DataType.INT32,
+    T.INT: DataType.INT32,
+    T.UINT: DataType.INT64,
+    T.BIGINT: DataType.INT64,
+    T.UBIGINT: DataType.INT64,
+    T.INT128: DataType.INT64,
+    T.DOUBLE: DataType.FLOAT,
+    T.DECIMAL: DataType.FLOAT,
+    T.FLOAT: DataType.FLOAT32,
+    T.TEXT: DataType.STRING,
+    T.VARCHAR: DataType.STRING,
+    T.CHAR: DataType.STRING,
+    T.DATE: DataType.DATE,
+    T.TIMESTAMP: DataType.TIMESTAMP,
+    T.TIMESTAMPTZ: DataType.TIMESTAMP,
+    T.JSON: DataType.JSON,
+}
+
+_NUMERIC = exp.DataType.NUMERIC_TYPES
+_TEXT = exp.DataType.TEXT_TYPES
+_TEMPORAL = exp.DataType.TEMPORAL_TYPES | {T.INTERVAL}
+_ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv, exp.Mod, exp.Pow)
+_COMPARISON = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+
+
+def to_sqlglot_type(dtype: DataType) -> exp.DataType:
+    return exp.DataType.build(_TO_SQLGLOT[dtype], dialect=READ_DIALECT)
+
+
+def from_sqlglot_type(dtype: exp.DataType | None) -> DataType | None:
+    """Our type for a sqlglot type, or None when it has no equivalent (or is unknown)."""
+    if dtype is None:
+        return None
+    if dtype.this == T.ARRAY and dtype.expressions:
+        inner = from_sqlglot_type(dtype.expressions[0])
+        return DataType.EMBEDDING if inner in (DataType.FLOAT, DataType.FLOAT32) else None
+    return _FROM_SQLGLOT.get(dtype.this)
+
+
+def parse_expression(sql: str, location: Location | None) -> exp.Expr:
+    """One SQL expression (DuckDB syntax); a syntax error is a ProjectError at `location`."""
+    try:
+        parsed = sqlglot.parse_one(sql, read=READ_DIALECT)
+    except (ParseError, TokenError) as error:
+        raise ProjectError(
+            f"cannot parse expression '{sql}': {_parse_message(error)}",
+            location=location,
+            hint="write one SQL expression over the view's columns, e.g. coalesce(age, 0)",
+        ) from None
+    if isinstance(parsed, exp.Alias) or parsed.find(exp.Query, exp.Star) is not None:
+        raise ProjectError(
+            f"expression '{sql}' must be one value over the view's row (no query, no alias, no *)",
+            location=location,
+        )
+    if parsed.find(exp.AggFunc, exp.Window) is not None:
+        raise ProjectError(
+            f"expression '{sql}' aggregates rows; a derived feature is a function of one row",
+            location=location,
+            hint="declare an aggregation (SPEC §4b) for values over several rows",
+        )
+    return parsed
+
+
+def expression_columns(expression: exp.Expr) -> list[str]:
+    """The columns an expression reads, in first-use order, without duplicates."""
+    return list(dict.fromkeys(col.name for col in expression.find_all(exp.Column, bfs=False)))
+
+
+def resolve_columns(
+    expression: exp.Expr,
+    schema: Mapping[str, DataType | None],
+    sql: str,
+    location: Location | None,
+) -> exp.Expr:
+    """A copy whose columns are quoted identifiers spelled as in `schema`.
+
+    Resolution is exact first, then case-insensitive (DuckDB's rule). An unknown
+    column is a ProjectError naming it, the expression and the closest names.
+    """
+    by_lower = {name.lower(): name for name in schema}
+    resolved = expression.copy()
+    for col in list(resolved.find_all(exp.Column)):
+        name = col.name
+        found = name if name in schema else by_lower.get(name.lower())
+        if col.table or found is None:
+            raise ProjectError(
+                f"expression '{sql}' reads unknown column '{col.sql(READ_DIALECT)}'",
+                location=location,
+                hint=did_you_mean(name, schema) if col.table == "" else None,
+            )
+        col.replace(exp.Column(this=exp.to_identifier(found, quoted=True)))
+    return resolved
+
+
+def infer_type(
+    expression: exp.Expr,
+    schema: Mapping[str, DataType | None],
+    sql: str,
+    location: Location | None,
+) -> DataType | None:
+    """The expression's type from the column types; mismatches are ProjectErrors.
+
+    Columns of unknown type (raw source columns) make dependent parts unknown;
+    unknown parts are never reported as mismatches.
+    """
+    typed = expression.copy()
+    for col in typed.find_all(exp.Column):
+        col.set("table", exp.to_identifier(_ROW, quoted=True))
+    columns = {
+        name: to_sqlglot_type(dtype).sql(READ_DIALECT) if dtype else "UNKNOWN"
+        for name, dtype in schema.items()
+    }
+    annotator_schema = MappingSchema({_ROW: columns}, dialect=READ_DIALECT, normalize=False)
+    select = exp.select(exp.alias_(typed, "value", quoted=True)).from_(
+        exp.to_table(_ROW, quoted=True)
+    )
+    annotated = annotate_types(select, schema=annotator_schema, dialect=READ_DIALECT)
+    value = annotated.selects[0].this
+    _check_types(value, sql, location)
+    return from_sqlglot_type(value.type)
+
+
+@dataclass(frozen=True)
+class _Kind:
+    name: str
+
+    @staticmethod
+    def of(node: exp.Expr) -> _Kind | None:
+        dtype = node.type
+        if dtype is None or dtype.this in (T.UNKNOWN, T.NULL) or isinstance(node, exp.Null):
+            return None
+        if dtype.this == T.BOOLEAN:
+            return _Kind("boolean")
+        if dtype.this in _NUMERIC:
+            return _Kind("number")
+        if dtype.this in _TEXT:
+            return _Kind("string")
+        if dtype.this in _TEMPORAL:
+            return _Kind("temporal")
+        return _Kind(dtype.sql(READ_DIALECT).lower())
+
+
+def _check_types(value: exp.Expr, sql: str, location: Location | None) -> None:
+    for node in value.walk():
+        if isinstance(node, _ARITHMETIC):
+            _expect(node, [node.this, node.expression], {"number", "temporal"}, sql, location)
+        elif isinstance(node, (exp.And, exp.Or)):
+            _expect(node, [node.this, node.expression], {"boolean"}, sql, location)
+        elif isinstance(node, exp.Not):
+            _expect(node, [node.this], {"boolean"}, sql, location)
+        elif isinstance(node, _COMPARISON):
+            _expect_comparable(node, [node.this, node.expression], sql, location)
+        elif isinstance(node, exp.Coalesce):
+            _expect_comparable(node, [node.this, *node.expressions], sql, location)
+
+
+def _expect(
+    node: exp.Expr,
+    operands: list[exp.Expr],
+    allowed: set[str],
+    sql: str,
+    location: Location | None,
+) -> None:
+    for operand in operands:
+        kind = _Kind.of(operand)
+        if kind is not None and kind.name not in allowed:
+            raise _mismatch(node, operands, sql, location)
+
+
+def _expect_comparable(
+    node: exp.Expr, operands: list[exp.Expr], sql: str, location: Location | None
+) -> None:
+    # A string literal may stand for any type (DuckDB casts it), so only typed,
+    # non-literal string operands count.
+    kinds = {
+        kind.name
+        for operand in operands
+        if (kind := _Kind.of(operand)) is not None
+        and not (kind.name == "string" and isinstance(operand, exp.Literal))
+    }
+    if len(kinds) > 1 and not kinds <= {"number", "boolean"}:
+        raise _mismatch(node, operands, sql, location)
+
+
+def _mismatch(
+    node: exp.Expr, operands: list[exp.Expr], sql: str, location: Location | None
+) -> ProjectError:
+    described = ", ".join(f"{_display(operand)} is {_type_name(operand)}" for operand in operands)
+    return ProjectError(
+        f"type mismatch in expression '{sql}': '{_display(node)}' ({described})",
+        location=location,
+        hint="cast one side, e.g. CAST(x AS DOUBLE), or compare values of the same type",
+    )
+
+
+def _type_name(node: exp.Expr) -> str:
+    ours = from_sqlglot_type(node.type)
+    if ours is not None:
+        return ours.value
+    return node.type.sql(READ_DIALECT).lower() if node.type else "unknown"
+
+
+def _parse_message(error: ParseError | TokenError) -> str:
+    """sqlglot's description and position, without its terminal colour codes."""
+    details = getattr(error, "errors", None) or []
+    if details:
+        first = details[0]
+        text = str(first.get("description") or "syntax error")
+        if first.get("col") is not None:
+            text += f" at column {first['col']}"
+        return text
+    return str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
+
+
+def _display(node: exp.Expr) -> str:
+    """SQL for messages: columns without the annotator's table name."""
+    shown = node.copy()
+    for col in shown.find_all(exp.Column):
+        col.set("table", None)
+    return shown.sql(READ_DIALECT)

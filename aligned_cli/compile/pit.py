@@ -1,0 +1,350 @@
+"""Point-in-time datasets (SPEC §4): features of many views joined to a spine.
+
+The shape is the same on every engine: number the spine rows, compute each row's
+instant `t` (its timestamp, or now), attach every view (temporal views through the
+dialect's point-in-time strategy, static views by key on one row per key), then
+select the spine's columns and the features in order, sorted by the row number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from aligned_cli.compile.dialects.base import Dialect, TemporalJoin, column, ident
+from aligned_cli.compile.relations import known_source_columns, source_query
+from aligned_cli.compile.views import resolve_view_inheritance, resolved_view_query
+from aligned_cli.core.ir import FeatureRef, FeatureView, Model, Project
+from aligned_cli.errors import ProjectError, did_you_mean
+
+SPINE = "__aligned_spine"
+SPINE_SOURCE = "__aligned_spine_source"
+SPINE_RECORD = "__aligned_spine_record"
+ROW_NUMBER = "__aligned_row"
+SPINE_TIME = "__aligned_time"
+DUPLICATE = "__aligned_duplicate"
+_INTERNAL = (ROW_NUMBER, SPINE_TIME, SPINE_RECORD)
+
+
+@dataclass(frozen=True)
+class OutputFeature:
+    """One feature column of a dataset."""
+
+    ref: FeatureRef
+    name: str  # column name in the dataset
+
+
+def output_features(
+    refs: Sequence[FeatureRef],
+    spine_columns: Sequence[str] | None,
+    target: FeatureRef | None = None,
+    target_name: str | None = None,
+) -> list[OutputFeature]:
+    """Dataset column names: `feature`, or `view__feature` where two of the views
+    share the name or the name is a spine column. The target comes last."""
+    unique = list(dict.fromkeys(refs))
+    views_by_name: dict[str, set[str]] = {}
+    for ref in unique:
+        views_by_name.setdefault(ref.feature, set()).add(ref.view)
+    taken = set(spine_columns or ())
+    outputs: list[OutputFeature] = []
+    for ref in unique:
+        clash = len(views_by_name[ref.feature]) > 1 or ref.feature in taken
+        outputs.append(OutputFeature(ref, f"{ref.view}__{ref.feature}" if clash else ref.feature))
+    if target is not None:
+        used = taken | {o.name for o in outputs}
+        name = target_name or target.feature
+        if name in used:
+            name = f"{target.view}__{target.feature}"
+        outputs.append(OutputFeature(target, name))
+    return outputs
+
+
+def features_query(
+    project: Project,
+    feature_refs: Sequence[FeatureRef] | Sequence[OutputFeature],
+    spine: exp.Query,
+    spine_columns: Sequence[str] | None,
+    spine_timestamp: str | None,
+    dialect: Dialect,
+    *,
+    spine_timezone: str | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    view_relations: Mapping[str, exp.Expr] | None = None,
+) -> exp.Query:
+    """The features of `feature_refs` for every row of `spine`, point-in-time.
+
+    `spine` is any relation holding the views' entity columns; `spine_columns` lists
+    its columns in order (None: all of them, unknown at compile time).
+    `spine_timestamp` names its timestamp column (naive values read in
+    `spine_timezone`, default UTC); None means "latest as of now". `defaults` fill
+    NULLs by output name, `view:feature` or feature name. `view_relations` replaces a
+    view's compiled query by a relation holding its rows (e.g. a materialized table).
+    """
+    project = resolve_view_inheritance(project)
+    if all(isinstance(o, OutputFeature) for o in feature_refs):
+        resolved = [o for o in feature_refs if isinstance(o, OutputFeature)]
+    else:
+        refs = [r for r in feature_refs if isinstance(r, FeatureRef)]
+        resolved = output_features(refs, spine_columns)
+    views = _views_used(project, resolved)
+    if spine_columns is not None:
+        _check_spine_has_entities(views, spine_columns)
+
+    numbered = _numbered_spine(spine, spine_columns, spine_timestamp, spine_timezone, dialect)
+    select = exp.select().from_(exp.Table(this=ident(SPINE), alias=exp.TableAlias(this=ident("s"))))
+    values: dict[FeatureRef, exp.Expr] = {}
+    for index, view in enumerate(views):
+        alias = f"__aligned_v{index}"
+        names = tuple(dict.fromkeys(o.ref.feature for o in resolved if o.ref.view == view.name))
+        relation = (view_relations or {}).get(view.name) or resolved_view_query(
+            project, view.name, dialect
+        )
+        if view.event_timestamp:
+            attached = dialect.temporal_join(
+                TemporalJoin(
+                    view=relation.copy(),
+                    alias=alias,
+                    spine_alias="s",
+                    spine_time=SPINE_TIME,
+                    entities=tuple(view.entities),
+                    event_timestamp=view.event_timestamp,
+                    created_timestamp=view.created_timestamp,
+                    ttl_seconds=view.ttl,
+                    features=names,
+                )
+            )
+            select = select.join(attached.join)
+            for name, value in attached.values.items():
+                values[FeatureRef(view=view.name, feature=name)] = value
+        else:
+            select = select.join(_static_join(relation, view, names, alias))
+            for name in names:
+                values[FeatureRef(view=view.name, feature=name)] = column(name, alias)
+
+    select = select.select(*_spine_columns_out(spine_columns, dialect), append=False)
+    fills = dict(defaults or {})
+    for output in resolved:
+        value = values[output.ref]
+        default = _default_for(output, fills)
+        if default is not _MISSING:
+            value = exp.Coalesce(this=value, expressions=[exp.convert(default)])
+        select = select.select(exp.alias_(value, ident(output.name)))
+    select = select.order_by(column(ROW_NUMBER, "s"))
+    return select.with_(ident(SPINE), as_=numbered)
+
+
+def model_query(
+    project: Project,
+    model_name: str,
+    dialect: Dialect,
+    *,
+    spine_columns: Sequence[str] | None = None,
+    view_relations: Mapping[str, exp.Expr] | None = None,
+) -> exp.Query:
+    """The training dataset of a model: its spine, features and target (SPEC §4).
+
+    `spine_columns` overrides what compile time knows about the spine's columns
+    (an adapter that has read the spine can pass them for exact name clashes).
+    """
+    model = project.models.get(model_name)
+    if model is None:
+        raise ProjectError(
+            f"unknown model '{model_name}'", hint=did_you_mean(model_name, project.models)
+        )
+    if model.spine is None:
+        raise ProjectError(
+            f"model '{model.name}' has no spine, so it has no dataset to compile",
+            location=model.location,
+            hint="add `spine: <source>`; without one the model is served through the API only",
+        )
+    source = project.sources.get(model.spine.source)
+    if source is None:
+        raise ProjectError(
+            f"model '{model.name}' uses unknown spine source '{model.spine.source}'",
+            location=model.location,
+            hint=did_you_mean(model.spine.source, project.sources),
+        )
+    # Names clash with the columns we know of; the spine itself is selected whole
+    # (unmapped raw columns included) unless the caller lists its columns.
+    known = list(spine_columns) if spine_columns is not None else known_source_columns(source)
+    timestamp = spine_timestamp_column(model, source.event_timestamp, known)
+    target = model.target.feature if model.target else None
+    outputs = output_features(
+        model.features, known, target, model.target.name if model.target else None
+    )
+    return features_query(
+        project,
+        outputs,
+        source_query(project, source, dialect),
+        spine_columns,
+        timestamp,
+        dialect,
+        spine_timezone=source.timezone,
+        defaults=model.defaults,
+        view_relations=view_relations,
+    )
+
+
+def spine_timestamp_column(
+    model: Model, source_timestamp: str | None, columns: Sequence[str] | None
+) -> str | None:
+    """The spine's timestamp: declared on the model, on the source, or a column
+    named `event_timestamp`; None (latest as of now) without one."""
+    if model.spine and model.spine.event_timestamp:
+        return model.spine.event_timestamp
+    if source_timestamp:
+        return source_timestamp
+    if columns is not None and "event_timestamp" in columns:
+        return "event_timestamp"
+    return None
+
+
+def pit_index_statement(view: FeatureView, table: exp.Table, dialect: Dialect) -> exp.Create | None:
+    """The index serving the point-in-time lookup of `view` stored in `table`.
+
+    Postgres only (DuckDB's ASOF join sorts instead); its columns and directions
+    are exactly the lookup's ORDER BY, so the planner can walk it top-1.
+    """
+    if dialect.name != "postgres" or not view.event_timestamp:
+        return None
+    from aligned_cli.compile.dialects.postgres import pit_order
+
+    keys: list[exp.Expr] = [column(k) for k in view.entities]
+    order = [*keys, *pit_order(None, view.event_timestamp, view.created_timestamp)]
+    name = f"{table.name}__pit"[:63]
+    return exp.Create(
+        this=exp.Index(
+            this=ident(name),
+            table=table.copy(),
+            params=exp.IndexParameters(columns=order),
+        ),
+        kind="INDEX",
+        exists=True,
+    )
+
+
+# --- helpers --------------------------------------------------------------------
+
+
+class _Missing:
+    pass
+
+
+_MISSING: Any = _Missing()
+
+
+def _default_for(output: OutputFeature, defaults: Mapping[str, Any]) -> Any:
+    for key in (output.name, str(output.ref), output.ref.feature):
+        if key in defaults:
+            return defaults[key]
+    return _MISSING
+
+
+def _views_used(project: Project, outputs: Sequence[OutputFeature]) -> list[FeatureView]:
+    views: dict[str, FeatureView] = {}
+    for output in outputs:
+        ref = output.ref
+        view = project.views.get(ref.view)
+        if view is None:
+            raise ProjectError(
+                f"unknown feature view '{ref.view}' in '{ref}'",
+                hint=did_you_mean(ref.view, project.views),
+            )
+        if view.feature(ref.feature) is None:
+            if view.aggregation(ref.feature) is not None:
+                raise ProjectError(
+                    f"'{ref}' is a window aggregation; datasets of aggregations are not"
+                    " compiled yet",
+                    location=view.location,
+                )
+            raise ProjectError(
+                f"view '{view.name}' has no feature '{ref.feature}' (in '{ref}')",
+                location=view.location,
+                hint=did_you_mean(ref.feature, view.feature_names),
+            )
+        views.setdefault(view.name, view)
+    return list(views.values())
+
+
+def _check_spine_has_entities(views: Sequence[FeatureView], columns: Sequence[str]) -> None:
+    for view in views:
+        missing = [k for k in view.entities if k not in columns]
+        if missing:
+            raise ProjectError(
+                f"the spine has no column {', '.join(repr(m) for m in missing)}, an entity of"
+                f" view '{view.name}'",
+                location=view.location,
+                hint=did_you_mean(missing[0], columns),
+            )
+
+
+def _numbered_spine(
+    spine: exp.Query,
+    columns: Sequence[str] | None,
+    timestamp: str | None,
+    timezone: str | None,
+    dialect: Dialect,
+) -> exp.Select:
+    """The spine with its row number (for order) and its instant `t`."""
+    time = (
+        dialect.to_instant(column(timestamp, SPINE_SOURCE), timezone)
+        if timestamp
+        else dialect.now()
+    )
+    row_number = exp.Window(this=exp.RowNumber())
+    if columns is not None:
+        spine_cols: list[exp.Expr] = [column(c, SPINE_SOURCE) for c in columns]
+    else:
+        spine_cols = [exp.Column(this=exp.Star(), table=ident(SPINE_SOURCE))]
+        if dialect.name != "duckdb":
+            # No `* EXCLUDE` here: keep the whole row as one record to expand later.
+            spine_cols.append(exp.alias_(exp.Column(this=ident(SPINE_SOURCE)), ident(SPINE_RECORD)))
+    return exp.select(
+        *spine_cols,
+        exp.alias_(row_number, ident(ROW_NUMBER)),
+        exp.alias_(time, ident(SPINE_TIME)),
+    ).from_(exp.Subquery(this=spine.copy(), alias=exp.TableAlias(this=ident(SPINE_SOURCE))))
+
+
+def _spine_columns_out(columns: Sequence[str] | None, dialect: Dialect) -> list[exp.Expr]:
+    """The spine's own columns, first and in order, without our helper columns."""
+    if columns is not None:
+        return [column(c, "s") for c in columns]
+    if dialect.name == "duckdb":
+        star = exp.Star(except_=[exp.Column(this=ident(c)) for c in (ROW_NUMBER, SPINE_TIME)])
+        return [exp.Column(this=star, table=ident("s"))]
+    return [exp.Dot(this=exp.Paren(this=column(SPINE_RECORD, "s")), expression=exp.Star())]
+
+
+def _static_join(
+    relation: exp.Expr, view: FeatureView, names: Sequence[str], alias: str
+) -> exp.Join:
+    """LEFT JOIN on the keys of one row per key (duplicates are a `unique` failure)."""
+    cols = list(dict.fromkeys([*view.entities, *names]))
+    numbered = exp.select(
+        *(column(c) for c in cols),
+        exp.alias_(
+            exp.Window(
+                this=exp.RowNumber(),
+                partition_by=[column(k) for k in view.entities],
+            ),
+            ident(DUPLICATE),
+        ),
+    ).from_(exp.Subquery(this=relation.copy(), alias=exp.TableAlias(this=ident("v"))))
+    one_per_key = (
+        exp.select(*(column(c) for c in cols))
+        .from_(exp.Subquery(this=numbered, alias=exp.TableAlias(this=ident("n"))))
+        .where(exp.EQ(this=column(DUPLICATE), expression=exp.Literal.number(1)))
+    )
+    on = exp.and_(
+        *(exp.EQ(this=column(k, "s"), expression=column(k, alias)) for k in view.entities)
+    )
+    return exp.Join(
+        this=exp.Subquery(this=one_per_key, alias=exp.TableAlias(this=ident(alias))),
+        side="LEFT",
+        on=on,
+    )

@@ -1,0 +1,79 @@
+"""The raw rows of a source, as a SELECT with the source's `mapping` applied."""
+
+from __future__ import annotations
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from aligned_cli.compile.dialects.base import Dialect, ident
+from aligned_cli.core.ir import Project, Source
+from aligned_cli.errors import ProjectError
+
+SOURCE_ALIAS = "source"
+
+
+def source_relation(source: Source, dialect: Dialect) -> exp.Expr:
+    """The FROM item of a source: a file scan, a table or the declared query."""
+    if source.kind == "file":
+        return dialect.file_scan(source)
+    if source.kind == "query":
+        return exp.Subquery(
+            this=_parse_query(source, dialect), alias=exp.TableAlias(this=ident(SOURCE_ALIAS))
+        )
+    if not source.table:
+        raise ProjectError(
+            f"source '{source.name}' declares none of file, table or query",
+            location=source.location,
+        )
+    return exp.Table(
+        this=ident(source.table), db=ident(source.schema_name) if source.schema_name else None
+    )
+
+
+def source_query(project: Project, source: Source, dialect: Dialect) -> exp.Select:
+    """Every row of `source`, raw columns renamed by its `mapping`.
+
+    DuckDB renames in place (`* RENAME`), keeping column order and unmapped columns.
+    Postgres cannot rename a star, so mapped columns are added under their new names
+    (the raw names stay visible); staged file sources are already mapped.
+    """
+    del project  # kept in the signature: connection-specific scans may need it
+    relation = source_relation(source, dialect)
+    mapping = {raw: new for raw, new in source.mapping.items() if raw != new}
+    already_mapped = source.kind == "file" and dialect.staged_file(source)
+    if not mapping or already_mapped:
+        return exp.select(exp.Star()).from_(relation)
+    if dialect.name == "duckdb":
+        star = exp.Star(
+            rename=[
+                exp.Alias(this=exp.Column(this=ident(raw)), alias=ident(new))
+                for raw, new in mapping.items()
+            ]
+        )
+        return exp.select(star).from_(relation)
+    renamed = [exp.alias_(exp.Column(this=ident(raw)), ident(new)) for raw, new in mapping.items()]
+    return exp.select(exp.Star(), *renamed).from_(relation)
+
+
+def known_source_columns(source: Source) -> list[str] | None:
+    """The source's columns when compile time can know them (its mapping), else None."""
+    if not source.mapping:
+        return None
+    return list(dict.fromkeys(source.mapping.values()))
+
+
+def _parse_query(source: Source, dialect: Dialect) -> exp.Query:
+    text = source.query or ""
+    try:
+        parsed = sqlglot.parse_one(text, read=dialect.sqlglot_name)
+    except (ParseError, TokenError) as error:
+        raise ProjectError(
+            f"cannot parse the query of source '{source.name}': {str(error).splitlines()[0]}",
+            location=source.location,
+        ) from None
+    if not isinstance(parsed, exp.Query):
+        raise ProjectError(
+            f"the query of source '{source.name}' is not a SELECT", location=source.location
+        )
+    return parsed

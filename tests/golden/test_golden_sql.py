@@ -1,0 +1,120 @@
+"""Compiled SQL against checked-in golden files (ALIGNED_UPDATE_GOLDEN=1 rewrites).
+
+Each golden file must also re-parse with sqlglot in its own dialect.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlglot
+
+from aligned_cli.compile import compile_model_sql, compile_view_sql
+from aligned_cli.core.ir import (
+    Feature,
+    FeatureRef,
+    FeatureView,
+    Model,
+    Project,
+    Source,
+    SourceRef,
+    Spine,
+    Target,
+)
+from aligned_cli.core.types import DataType
+
+GOLDEN = Path(__file__).parent / "sql"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+DIALECTS = ["duckdb", "postgres"]
+
+
+def titanic() -> Project:
+    from aligned_cli.parse import load_project
+
+    return load_project(FIXTURES / "titanic_yaml")
+
+
+def synthetic() -> Project:
+    """A temporal view (ttl, created, two keys), a static view, and a model on both."""
+    trips = FeatureView(
+        name="trips",
+        source=SourceRef(kind="source", name="trip_events"),
+        entities=["driver_id", "city"],
+        event_timestamp="event_at",
+        created_timestamp="loaded_at",
+        ttl=86400,
+        features=[
+            Feature(name="fare", dtype=DataType.FLOAT),
+            Feature(name="rating", dtype=DataType.FLOAT32),
+            Feature(name="fare_per_star", expression="fare / nullif(rating, 0)"),
+        ],
+    )
+    drivers = FeatureView(
+        name="drivers",
+        source=SourceRef(kind="source", name="driver_table"),
+        entities=["driver_id"],
+        features=[
+            Feature(name="rating", dtype=DataType.INT16),
+            Feature(name="joined", dtype=DataType.DATE),
+        ],
+    )
+    model = Model(
+        name="eta",
+        features=[
+            FeatureRef(view="trips", feature="fare"),
+            FeatureRef(view="trips", feature="rating"),
+            FeatureRef(view="drivers", feature="rating"),
+            FeatureRef(view="trips", feature="fare_per_star"),
+        ],
+        target=Target(feature=FeatureRef(view="drivers", feature="joined"), name="label"),
+        spine=Spine(source="requests", event_timestamp="requested_at"),
+        defaults={"fare": 0},
+    )
+    return Project(
+        name="synthetic",
+        root="/tmp",
+        sources={
+            "trip_events": Source(
+                name="trip_events", file="data/trips/*.parquet", timezone="Europe/Oslo"
+            ),
+            "driver_table": Source(
+                name="driver_table",
+                table="drivers",
+                schema_name="public",
+                mapping={"id": "driver_id", "stars": "rating"},
+            ),
+            "requests": Source(
+                name="requests", query="SELECT driver_id, city, requested_at FROM requests"
+            ),
+        },
+        views={"trips": trips, "drivers": drivers},
+        models={"eta": model},
+    )
+
+
+CASES: dict[str, tuple[Callable[[], Project], str, str]] = {
+    "titanic__view__passenger": (titanic, "view", "passenger"),
+    "titanic__model__titanic": (titanic, "model", "titanic"),
+    "synthetic__view__trips": (synthetic, "view", "trips"),
+    "synthetic__view__drivers": (synthetic, "view", "drivers"),
+    "synthetic__model__eta": (synthetic, "model", "eta"),
+}
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_compiled_sql_matches_golden(case: str, dialect: str) -> None:
+    build, kind, name = CASES[case]
+    compile_sql = compile_view_sql if kind == "view" else compile_model_sql
+    sql = compile_sql(build(), name, dialect) + "\n"
+    path = GOLDEN / dialect / f"{case}.sql"
+    if os.environ.get("ALIGNED_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(sql)
+    assert path.exists(), f"{path} is missing; run with ALIGNED_UPDATE_GOLDEN=1"
+    assert sql == path.read_text(), f"{path} differs; review and rerun with ALIGNED_UPDATE_GOLDEN=1"
+    reparsed = sqlglot.parse_one(path.read_text(), read=dialect)
+    assert reparsed.sql(dialect=dialect, pretty=True) + "\n" == sql

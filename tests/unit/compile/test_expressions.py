@@ -1,0 +1,104 @@
+"""Derived expression errors name the expression, the problem and the location."""
+
+from __future__ import annotations
+
+import pytest
+
+from aligned_cli.compile.expressions import (
+    expression_columns,
+    infer_type,
+    parse_expression,
+    resolve_columns,
+)
+from aligned_cli.compile.views import resolve_project
+from aligned_cli.core.ir import Feature, FeatureView, Project, Source, SourceRef
+from aligned_cli.core.location import Location
+from aligned_cli.core.types import DataType
+from aligned_cli.errors import ProjectError
+
+WHERE = Location(file="features/titanic.yml", line=12, col=7)
+SCHEMA = {"sex": DataType.STRING, "age": DataType.FLOAT, "sibsp": DataType.INT32, "parch": None}
+
+
+def _resolve(sql: str) -> DataType | None:
+    tree = resolve_columns(parse_expression(sql, WHERE), SCHEMA, sql, WHERE)
+    return infer_type(tree, SCHEMA, sql, WHERE)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("sex = 'male'", DataType.BOOL),
+        ("coalesce(age, 0)", DataType.FLOAT),
+        ("sibsp + 1", DataType.INT32),
+        ("Age * 2", DataType.FLOAT),  # DuckDB resolves names case-insensitively
+        ("sibsp + parch + 1", None),  # raw source column: type unknown
+    ],
+)
+def test_types_are_inferred(sql: str, expected: DataType | None) -> None:
+    assert _resolve(sql) == expected
+
+
+def test_syntax_error_names_location_and_expression() -> None:
+    with pytest.raises(ProjectError) as caught:
+        _resolve("age +* 2")
+    text = str(caught.value)
+    assert text.startswith("features/titanic.yml:12:7: ")
+    assert "age +* 2" in text
+
+
+def test_unknown_column_suggests_closest_name() -> None:
+    with pytest.raises(ProjectError) as caught:
+        _resolve("coalesce(agee, 0)")
+    text = str(caught.value)
+    assert "features/titanic.yml:12:7" in text
+    assert "'agee'" in text and "coalesce(agee, 0)" in text
+    assert "did you mean 'age'" in text
+
+
+@pytest.mark.parametrize("sql", ["sex + 1", "sex = 1", "age > 3 and sex", "coalesce(sex, 0)"])
+def test_type_mismatch_names_expression_and_types(sql: str) -> None:
+    with pytest.raises(ProjectError) as caught:
+        _resolve(sql)
+    text = str(caught.value)
+    assert "features/titanic.yml:12:7" in text
+    assert "type mismatch" in text and sql in text and "string" in text
+
+
+@pytest.mark.parametrize("sql", ["select 1", "count(*)", "sum(age) over ()", "age a"])
+def test_non_row_expressions_are_refused(sql: str) -> None:
+    with pytest.raises(ProjectError, match=r"features/titanic\.yml:12:7"):
+        parse_expression(sql, WHERE)
+
+
+def test_expression_columns_in_first_use_order() -> None:
+    assert expression_columns(parse_expression("b + a * b + c", None)) == ["b", "a", "c"]
+
+
+def _project(*features: Feature, ttl: int | None = None) -> Project:
+    view = FeatureView(
+        name="v",
+        source=SourceRef(kind="source", name="s"),
+        entities=["id"],
+        ttl=ttl,
+        features=[Feature(name="x", dtype=DataType.INT32), *features],
+    )
+    return Project(
+        name="p", root="/tmp", sources={"s": Source(name="s", table="t")}, views={"v": view}
+    )
+
+
+def test_derived_features_use_each_other_and_cycles_are_named() -> None:
+    ok = resolve_project(
+        _project(Feature(name="b", expression="a * 2"), Feature(name="a", expression="x + 1"))
+    )
+    assert ok.views["v"].feature("b").dtype == DataType.INT32  # type: ignore[union-attr]
+    with pytest.raises(ProjectError, match=r"cycle: (a -> b -> a|b -> a -> b)"):
+        resolve_project(
+            _project(Feature(name="a", expression="b + 1"), Feature(name="b", expression="a + 1"))
+        )
+
+
+def test_ttl_without_event_timestamp_is_an_error() -> None:
+    with pytest.raises(ProjectError, match="ttl but no event_timestamp"):
+        resolve_project(_project(ttl=60))
