@@ -1,0 +1,35 @@
+"""`store.model(name)`: a model contract's features (and target) for entities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aligned_cli.api.engine import Engine
+from aligned_cli.api.entities import Entities
+from aligned_cli.api.job import RetrievalJob
+from aligned_cli.api.retrieval import entity_job
+from aligned_cli.core.ir import Model
+
+
+@dataclass(frozen=True)
+class ModelStore:
+    engine: Engine
+    name: str
+
+    @property
+    def model(self) -> Model:
+        return self.engine.project.models[self.name]
+
+    def features_for(self, entities: Entities) -> RetrievalJob:
+        """The model's features in order, then its target where it is a view's
+        feature, for every entity row (point-in-time with `event_timestamp`)."""
+        model = self.model
+        target = model.target.feature if model.target else None
+        return entity_job(
+            self.engine,
+            entities,
+            model.features,
+            target=target,
+            target_name=model.target.name if model.target else None,
+            defaults=model.defaults,
+        )
