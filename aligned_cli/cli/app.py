@@ -96,8 +96,11 @@ def _register() -> None:
         init,
         lineage,
         ls,
+        materialize,
         run,
+        serve,
         test,
+        worker,
     )
 
 

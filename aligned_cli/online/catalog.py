@@ -1,0 +1,107 @@
+"""What the online store serves: the views, their keys and features, from the IR.
+
+Built from a `Project` (the manifest's, for `serve`; the freshly compiled one, for
+`materialize` and `worker`), with view-on-view inheritance resolved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aligned_cli.core.ir import FeatureRef, Project
+from aligned_cli.errors import AlignedError, did_you_mean
+from aligned_cli.online.keys import view_prefix
+
+
+class UnknownNameError(AlignedError):
+    """A request names a view, feature or model the project does not have (HTTP 404)."""
+
+    def __init__(self, kind: str, name: str, hint: str | None = None) -> None:
+        super().__init__(f"unknown {kind} '{name}'", hint=hint)
+        self.kind = kind
+        self.name = name
+
+
+@dataclass(frozen=True)
+class OnlineView:
+    name: str
+    entities: tuple[str, ...]
+    event_timestamp: str | None
+    created_timestamp: str | None
+    ttl: int | None  # seconds
+    features: tuple[str, ...]  # stored in the hash, in declared order
+    key_prefix: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    project: str
+    views: dict[str, OnlineView]
+    models: dict[str, tuple[FeatureRef, ...]]
+    aggregations: frozenset[str]  # "view:feature" of window aggregations (not served yet)
+
+    @classmethod
+    def from_project(cls, project: Project) -> Catalog:
+        from aligned_cli.compile.views import resolve_view_inheritance
+
+        resolved = resolve_view_inheritance(project)
+        views = {
+            name: OnlineView(
+                name=name,
+                entities=tuple(view.entities),
+                event_timestamp=view.event_timestamp,
+                created_timestamp=view.created_timestamp,
+                ttl=view.ttl,
+                features=tuple(f.name for f in view.features),
+                key_prefix=view_prefix(project.name, name),
+            )
+            for name, view in resolved.views.items()
+        }
+        aggregations = frozenset(
+            f"{view.name}:{agg.name}"
+            for view in resolved.views.values()
+            for agg in view.aggregations
+        )
+        models = {name: tuple(model.features) for name, model in project.models.items()}
+        return cls(project.name, views, models, aggregations)
+
+    def view(self, name: str) -> OnlineView:
+        view = self.views.get(name)
+        if view is None:
+            raise UnknownNameError("view", name, did_you_mean(name, self.views))
+        return view
+
+    def feature_refs(self, texts: Sequence[str]) -> list[FeatureRef]:
+        """`view:feature` strings -> refs; an unknown one raises UnknownNameError."""
+        refs: list[FeatureRef] = []
+        for text in texts:
+            try:
+                ref = FeatureRef.parse(text)
+            except ValueError:
+                raise UnknownNameError("feature", text, "write features as view:feature") from None
+            self._check(ref)
+            refs.append(ref)
+        return list(dict.fromkeys(refs))
+
+    def model_refs(self, name: str) -> list[FeatureRef]:
+        refs = self.models.get(name)
+        if refs is None:
+            raise UnknownNameError("model", name, did_you_mean(name, self.models))
+        for ref in refs:
+            self._check(ref)
+        return list(dict.fromkeys(refs))
+
+    def _check(self, ref: FeatureRef) -> None:
+        view = self.views.get(ref.view)
+        if view is None:
+            raise UnknownNameError("feature", str(ref), did_you_mean(ref.view, self.views))
+        if str(ref) in self.aggregations:
+            raise UnknownNameError(
+                "feature",
+                str(ref),
+                "window aggregations are not served online yet (see SPEC §4b)",
+            )
+        if ref.feature not in view.features:
+            hint = did_you_mean(ref.feature, view.features)
+            raise UnknownNameError("feature", str(ref), hint)

@@ -1,0 +1,57 @@
+"""Redis key names and the canonical text of entity values (see the package docstring)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+PREFIX = "aligned"
+TS_FIELD = "__ts"
+CREATED_FIELD = "__created"
+
+
+def view_prefix(project: str, view: str) -> str:
+    return f"{PREFIX}:{project}:{view}:"
+
+
+def watermarks_key(project: str) -> str:
+    # Three segments: cannot collide with an entity key, which always has four or more.
+    return f"{PREFIX}:{project}:watermarks"
+
+
+def escape(text: str) -> str:
+    """Percent-escape the separator so `a:b` as one value differs from two values."""
+    return text.replace("%", "%25").replace(":", "%3A")
+
+
+def entity_text(value: Any) -> str | None:
+    """The canonical text of one entity value; None for NULL (matches nothing).
+
+    Must agree with `codec.entity_text_array` (the vectorised form used on writes):
+    integers and integral floats as digits, bools as true/false, strings as is.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:  # NaN keys match nothing, as NULL
+            return None
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def entity_key(prefix: str, values: Sequence[Any]) -> str | None:
+    """The hash key of one entity of a view (`prefix` from `view_prefix`)."""
+    parts: list[str] = []
+    for value in values:
+        text = entity_text(value)
+        if text is None:
+            return None
+        parts.append(escape(text))
+    return prefix + ":".join(parts)
