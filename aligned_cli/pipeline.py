@@ -27,14 +27,21 @@ def compile_project(
     project: Project, dialects: Iterable[str] = DEFAULT_DIALECTS
 ) -> CompiledProject:
     """Build the DAG and compile every view, model and test for each dialect."""
-    from aligned_cli.compile import compile_model_sql, compile_test_sql, compile_view_sql
+    from aligned_cli.compile import (
+        compile_model_sql,
+        compile_test_sql,
+        compile_view_sql,
+        resolve_project,
+    )
     from aligned_cli.graph.dag import build_dag
     from aligned_cli.graph.ids import model_id, test_id, view_id
     from aligned_cli.graph.lineage import feature_lineage
 
+    project = resolve_project(project)  # inheritance and inferred derived-feature types
     tests = project_tests(project)
     dag = build_dag(project, tests)
     compiled = CompiledProject(project=project, tests=tests, dag=dag, dialects=list(dialects))
+    spines = spine_columns(project)
     for dialect in compiled.dialects:
         for view in project.views.values():
             uid = view_id(project.name, view.name)
@@ -46,13 +53,33 @@ def compile_project(
                 continue  # served through the runtime API only; nothing to build
             uid = model_id(project.name, model.name)
             compiled.sql.setdefault(uid, {})[dialect] = compile_model_sql(
-                project, model.name, dialect
+                project, model.name, dialect, spine_columns=spines.get(model.spine.source)
             )
         for test in tests:
             uid = test_id(project.name, test.name)
             compiled.sql.setdefault(uid, {})[dialect] = compile_test_sql(project, test, dialect)
     compiled.lineage = feature_lineage(project, dag)
     return compiled
+
+
+def spine_columns(project: Project) -> dict[str, list[str]]:
+    """Columns of every file source used as a spine, read from the files' headers.
+
+    Knowing them finds a spine's `event_timestamp` column and feature/spine name
+    clashes at compile time; table and query spines are described at run time.
+    """
+    from aligned_cli.execute.adapters.file_io import source_file_columns
+
+    found: dict[str, list[str]] = {}
+    for model in project.models.values():
+        if model.spine is None or model.spine.source in found:
+            continue
+        source = project.sources[model.spine.source]
+        if source.kind == "file":
+            columns = source_file_columns(Path(project.root), source)
+            if columns is not None:
+                found[source.name] = columns
+    return found
 
 
 def load_and_compile(

@@ -42,10 +42,16 @@ def execute(
     target: str | None,
     fail_fast: bool,
     args: dict[str, Any],
+    full_refresh: bool = False,
 ) -> RunResults:
     """Run `selected` on the target; run_results.json is written whatever happens."""
     from aligned_cli.execute.adapters import open_adapter
-    from aligned_cli.execute.runner import RunState, execution_order, run_nodes
+    from aligned_cli.execute.runner import (
+        RunState,
+        execution_order,
+        run_nodes,
+        skip_unfinished,
+    )
 
     connection = target_connection(compiled, target)
     nodes = execution_order(compiled, selected)
@@ -60,10 +66,15 @@ def execute(
                 open_adapter(connection, Path(compiled.project.root)) as adapter,
                 adapter.lock(compiled.project.name),
             ):
-                _prepare(compiled, adapter, nodes)
+                _prepare(compiled, adapter, nodes, force=full_refresh)
                 run_nodes(
                     compiled, adapter, nodes, fail_fast=fail_fast, report=_report, state=state
                 )
+    except KeyboardInterrupt:
+        # Wherever Ctrl-C lands (locking, staging, a query), every node gets a final status.
+        state.interrupted = True
+        skip_unfinished(compiled, state, nodes, "interrupted")
+        raise
     finally:
         results = _write_results(
             compiled,
@@ -78,8 +89,9 @@ def execute(
     return results
 
 
-def _prepare(compiled: CompiledProject, adapter: Any, nodes: list[str]) -> None:
-    """Postgres: stage the file sources the nodes read (no-op on DuckDB)."""
+def _prepare(compiled: CompiledProject, adapter: Any, nodes: list[str], *, force: bool) -> None:
+    """Postgres: stage the file sources the nodes read (no-op on DuckDB); `force`
+    (--full-refresh) reloads them even when their files did not change."""
     import networkx as nx
 
     dag = compiled.dag
@@ -89,7 +101,7 @@ def _prepare(compiled: CompiledProject, adapter: Any, nodes: list[str]) -> None:
     for uid in sorted(needed):
         source = dag.nodes[uid]["obj"]
         if source.file is not None:
-            adapter.stage_source(source)
+            adapter.stage_source(source, force=force)
 
 
 def _report(result: NodeResult) -> None:

@@ -21,13 +21,18 @@ def compile_view_sql(project: Project, view: str, dialect: str) -> str:
     return engine.sql(view_query(project, view, engine))
 
 
-def compile_model_sql(project: Project, model: str, dialect: str) -> str:
-    """The point-in-time training dataset of `model` as pretty SQL for `dialect`."""
+def compile_model_sql(
+    project: Project, model: str, dialect: str, *, spine_columns: list[str] | None = None
+) -> str:
+    """The point-in-time training dataset of `model` as pretty SQL for `dialect`.
+
+    `spine_columns` (when the spine's columns are known, e.g. read from its file)
+    finds a spine `event_timestamp` column and renames features that clash."""
     from aligned_cli.compile.dialects import get_dialect
     from aligned_cli.compile.pit import model_query
 
     engine = get_dialect(dialect)
-    return engine.sql(model_query(project, model, engine))
+    return engine.sql(model_query(project, model, engine, spine_columns=spine_columns))
 
 
 def compile_test_sql(project: Project, test: DataTest, dialect: str) -> str:

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import networkx as nx
+import sqlglot
+from sqlglot import exp
 
 from aligned_cli.artifacts.run_results import NodeResult, TimingInfo
 from aligned_cli.core.ir import Output
@@ -85,11 +87,16 @@ def run_nodes(
                         blocked.setdefault(rest, "skipped: --fail-fast after a failure")
     except KeyboardInterrupt:
         state.interrupted = True
-        for uid in nodes:
-            if uid not in state.results:
-                state.results[uid] = _result(uid, dag.nodes[uid], "skipped", message="interrupted")
+        skip_unfinished(compiled, state, nodes, "interrupted")
         raise
     return state
+
+
+def skip_unfinished(compiled: CompiledProject, state: RunState, nodes: list[str], why: str) -> None:
+    """Give every node that did not finish a final `skipped` status."""
+    for uid in nodes:
+        if uid not in state.results:
+            state.results[uid] = _result(uid, compiled.dag.nodes[uid], "skipped", message=why)
 
 
 def _execute(
@@ -129,24 +136,54 @@ def _run_view(
     state: RunState,
     report: Reporter | None,
 ) -> tuple[str, int | None, str | None, str | None]:
+    """Build -> test -> swap: the view's blocking tests judge its new rows before they
+    replace the old ones; without a materialized_source they judge the view's query."""
     view = compiled.dag.nodes[uid]["obj"]
+    if view.materialized_source is None:
+        failing = _run_blocking_tests(compiled, adapter, uid, state, report, relation=None)
+        if failing:
+            return "fail", None, _blocked_message(failing), None
+        return "success", None, "tests passed (nothing to materialize)", None
+    sql = compiled.sql[uid][adapter.dialect]
+    with adapter.stage_output(sql, view.materialized_source) as staged:
+        relation = sqlglot.parse_one(staged.relation, into=exp.Table, read=_dialect(adapter))
+        failing = _run_blocking_tests(compiled, adapter, uid, state, report, relation=relation)
+        if failing:
+            return "fail", None, _blocked_message(failing), None
+        staged.commit()
+    return "success", staged.rows, None, _describe(view.materialized_source)
+
+
+def _blocked_message(failing: list[str]) -> str:
+    return "blocking tests failed, old data kept: " + ", ".join(failing)
+
+
+def _dialect(adapter: Adapter) -> str:
+    from aligned_cli.compile.dialects import get_dialect
+
+    return get_dialect(adapter.dialect).sqlglot_name
+
+
+def _run_blocking_tests(
+    compiled: CompiledProject,
+    adapter: Adapter,
+    uid: str,
+    state: RunState,
+    report: Reporter | None,
+    relation: exp.Expr | None,
+) -> list[str]:
+    """Run the view's error-severity tests (on `relation` when given); failing names."""
     failing: list[str] = []
     for test_uid in _blocking_tests(compiled, uid):
         test_data = compiled.dag.nodes[test_uid]
         started, clock = datetime.now(UTC), time.perf_counter()
-        result = _test_result(compiled, adapter, test_uid, test_data, started, clock)
+        result = _test_result(compiled, adapter, test_uid, test_data, started, clock, relation)
         state.results[test_uid] = result
         if report:
             report(result)
         if result.status in ("fail", "error"):
-            failing.append(test_data["name"])
-    if failing:
-        return "fail", None, "blocking tests failed, old data kept: " + ", ".join(failing), None
-    if view.materialized_source is None:
-        return "success", None, "tests passed (nothing to materialize)", None
-    sql = compiled.sql[uid][adapter.dialect]
-    rows = adapter.write_output(sql, view.materialized_source)
-    return "success", rows, None, _describe(view.materialized_source)
+            failing.append(str(test_data["name"]))
+    return failing
 
 
 def _blocking_tests(compiled: CompiledProject, view_uid: str) -> list[str]:
@@ -212,13 +249,14 @@ def _test_result(
     data: dict[str, object],
     started: datetime,
     clock: float,
+    relation: exp.Expr | None = None,
 ) -> NodeResult:
     from aligned_cli.core.tests import DataTest
     from aligned_cli.execute.quality import run_test
 
     test = data["obj"]
     assert isinstance(test, DataTest)
-    outcome = run_test(adapter, compiled.project, test)
+    outcome = run_test(adapter, compiled.project, test, relation)
     return _result(
         uid,
         data,

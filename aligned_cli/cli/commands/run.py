@@ -20,7 +20,11 @@ def run_command(
         str | None, typer.Option("--target", help="Connection to run on (default-connection).")
     ] = None,
     full_refresh: Annotated[
-        bool, typer.Option("--full-refresh", help="Rebuild outputs from scratch.")
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Reload staged file sources even when unchanged (outputs are always rebuilt).",
+        ),
     ] = False,
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", help="Stop at the first failure.")
@@ -56,6 +60,7 @@ def run_command(
         command="run",
         target=target,
         fail_fast=fail_fast,
+        full_refresh=full_refresh,
         args={
             "select": select,
             "exclude": exclude,

@@ -94,3 +94,27 @@ def write_arrow_file(reader: pa.RecordBatchReader, path: Path, fmt: FileFormat) 
         )
     finally:
         con.close()
+
+
+def source_file_columns(project_root: Path, source: Source) -> list[str] | None:
+    """A file source's column names after `mapping`, read from the file's header.
+
+    Cheap (DuckDB reads only the header/footer). None when the file cannot be read
+    now (missing, remote): callers then treat the columns as unknown.
+    """
+    import duckdb
+
+    from aligned_cli.execute.adapters.files import is_url
+
+    if source.file is None or is_url(source.file):
+        return None
+    con = scratch_connection()
+    try:
+        pattern = str(resolve_path(project_root, source.file))
+        relation = scan_sql(pattern, source.file_format)
+        raw = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    return [source.mapping.get(name, name) for name in raw]
