@@ -92,6 +92,7 @@ def _register() -> None:
     from aligned_cli.cli.commands import (  # noqa: F401
         apply,
         compile,
+        docs,
         freshness,
         init,
         lineage,

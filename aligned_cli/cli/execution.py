@@ -68,7 +68,13 @@ def execute(
             ):
                 _prepare(compiled, adapter, nodes, force=full_refresh)
                 run_nodes(
-                    compiled, adapter, nodes, fail_fast=fail_fast, report=_report, state=state
+                    compiled,
+                    adapter,
+                    nodes,
+                    fail_fast=fail_fast,
+                    report=_report,
+                    state=state,
+                    on_start=_report_start,
                 )
     except KeyboardInterrupt:
         # Wherever Ctrl-C lands (locking, staging, a query), every node gets a final status.
@@ -102,6 +108,15 @@ def _prepare(compiled: CompiledProject, adapter: Any, nodes: list[str], *, force
         source = dag.nodes[uid]["obj"]
         if source.file is not None:
             adapter.stage_source(source, force=force)
+
+
+def _report_start(unique_id: str, kind: str, name: str) -> None:
+    if json_logs():
+        log_event("info", f"START {kind} {name}", unique_id=unique_id, event="start")
+        return
+    from rich.markup import escape
+
+    console().print(f"[dim]START {escape(kind)} {escape(name)}[/dim]")
 
 
 def _report(result: NodeResult) -> None:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 EXECUTABLE = ("view", "model", "test")
 Reporter = Callable[[NodeResult], None]
+StartReporter = Callable[[str, str, str], None]  # unique_id, kind, name
 
 
 @dataclass
@@ -57,6 +58,7 @@ def run_nodes(
     fail_fast: bool = False,
     report: Reporter | None = None,
     state: RunState | None = None,
+    on_start: StartReporter | None = None,
 ) -> RunState:
     state = state or RunState()
     dag = compiled.dag
@@ -69,6 +71,8 @@ def run_nodes(
             if uid in blocked:
                 result = _result(uid, data, "skipped", message=blocked[uid])
             else:
+                if on_start:
+                    on_start(uid, str(data["kind"]), str(data["name"]))
                 result = _execute(compiled, adapter, uid, state, report)
             state.results[uid] = result
             if report:

@@ -23,7 +23,9 @@ def project_redis_url(project: Project, override: str | None = None) -> str:
         return override
     online: Any = project.online.get("redis") if isinstance(project.online, dict) else None
     if isinstance(online, dict) and online.get("url"):
-        return str(online["url"])
+        from aligned_cli.parse.jinja import render_deferred
+
+        return render_deferred(str(online["url"]), "aligned_project.yml (online.redis.url)")
     return DEFAULT_URL
 
 

@@ -41,12 +41,21 @@ def render(
     location: Location,
     variables: Mapping[str, Any],
     extra: Mapping[str, Any] | None = None,
+    defer_env: bool = False,
 ) -> str:
-    """Render one string; a missing env var or var is a ProjectError at `location`."""
+    """Render one string; a missing env var or var is a ProjectError at `location`.
+
+    With `defer_env`, `env_var(...)` calls are written back as template text instead
+    of being resolved: secrets in connection strings are then read only when aligned
+    connects (`render_deferred`), so they never reach the manifest.
+    """
     if not needs_rendering(text):
         return text
 
     def env_var(name: str, default: Any = _MISSING) -> Any:
+        if defer_env:
+            arguments = repr(name) if default is _MISSING else f"{name!r}, {default!r}"
+            return "{{ env_var(" + arguments + ") }}"
         value = os.environ.get(name)
         if value is not None:
             return value
@@ -86,3 +95,8 @@ def render(
         ) from None
     except jinja2.TemplateError as error:
         raise ProjectError(f"template error in '{text}': {error}", location=location) from None
+
+
+def render_deferred(text: str, what: str) -> str:
+    """Resolve the env_var() calls left in a connection string at load time."""
+    return render(text, location=Location(file=what), variables={})

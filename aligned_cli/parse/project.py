@@ -116,6 +116,16 @@ def _read_yaml(path: Path, root: Path) -> LoadedYaml:
     return load_yaml(text, relative)
 
 
+def _is_secret(path: Path_) -> bool:
+    # Connection strings may carry passwords: their env_var() calls are resolved only
+    # when aligned connects, so the manifest never holds a secret.
+    return (len(path) == 3 and path[0] == "connections" and path[2] == "dsn") or path == (
+        "online",
+        "redis",
+        "url",
+    )
+
+
 def _render_tree(loaded: LoadedYaml, variables: Mapping[str, Any], skip: Any) -> None:
     """Render every string value with Jinja (env_var, var), in place."""
 
@@ -127,7 +137,8 @@ def _render_tree(loaded: LoadedYaml, variables: Mapping[str, Any], skip: Any) ->
         if isinstance(node, list):
             return [walk(v, (*path, i)) for i, v in enumerate(node)]
         if isinstance(node, str) and needs_rendering(node):
-            return render(node, location=loaded.location(path), variables=variables)
+            location = loaded.location(path)
+            return render(node, location=location, variables=variables, defer_env=_is_secret(path))
         return node
 
     loaded.data = walk(loaded.data, ())

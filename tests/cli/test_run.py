@@ -104,11 +104,11 @@ def _start_slow_run(project: Path) -> subprocess.Popen[str]:
         text=True,
         env={**os.environ, "COLUMNS": "200"},
     )
-    deadline = time.time() + 30
-    lock = project / "target" / "safety.duckdb.aligned.lock"
-    while not lock.exists() and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(1.0)  # inside the long query now
+    assert process.stdout is not None
+    for line in process.stdout:  # wait until the slow model's query has started
+        if "START model slow_model" in line:
+            break
+    time.sleep(0.5)
     return process
 
 

@@ -1,4 +1,8 @@
-"""`aligned lineage NODE`: what feeds a node and what it feeds, down to single features."""
+"""`aligned lineage NODE`: what feeds a node and what it feeds, down to single features.
+
+`--impact` answers the reviewer's question instead: which models and tests does a change
+to NODE touch, and through which path.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,12 @@ def lineage_command(
     ],
     output: Annotated[str, typer.Option("--output", help="text (a tree) or json.")] = "text",
     depth: Annotated[int | None, typer.Option("--depth", help="Levels to show each way.")] = None,
+    impact: Annotated[
+        bool,
+        typer.Option(
+            "--impact", help="List the downstream models and tests a change to NODE affects."
+        ),
+    ] = False,
     project_dir: ProjectDir = Path("."),
     target_path: TargetPath = None,
     vars: Vars = None,
@@ -57,6 +67,9 @@ def lineage_command(
                 + (f" (matches: {', '.join(matches[:5])})" if matches else ""),
             )
         uid = matches[0]
+    if impact:
+        _print_impact(dag, uid, output)
+        return
     upstream = _limited(dag.reverse(copy=False), uid, depth)
     downstream = _limited(dag, uid, depth)
     if output == "json":
@@ -110,3 +123,47 @@ def _tree(graph: nx.DiGraph, root: str, title: str, depth: int | None) -> Tree:
 
     grow(tree, root, 0)
     return tree
+
+
+def impact_of(graph: nx.DiGraph, start: str) -> dict[str, list[dict[str, Any]]]:
+    """Downstream models and tests of `start`, each with one shortest path from it."""
+    import networkx as nx
+
+    paths = nx.single_source_shortest_path(graph, start)
+    found: dict[str, list[dict[str, Any]]] = {"models": [], "tests": []}
+    for uid in sorted(paths):
+        kind = graph.nodes[uid]["kind"]
+        if uid == start or kind not in ("model", "test"):
+            continue
+        found[f"{kind}s"].append(
+            {"unique_id": uid, "name": graph.nodes[uid]["name"], "path": paths[uid]}
+        )
+    return found
+
+
+def _print_impact(graph: nx.DiGraph, uid: str, output: str) -> None:
+    from rich.markup import escape
+
+    from aligned_cli.cli.output import console
+    from aligned_cli.graph.ids import node_label
+
+    found = impact_of(graph, uid)
+    data = graph.nodes[uid]
+    if output == "json":
+        result = {"unique_id": uid, "kind": data["kind"], "name": data["name"], **found}
+        typer.echo(json.dumps(result, indent=2))
+        return
+
+    def label(node: str) -> str:
+        return escape(node_label(graph.nodes[node]["kind"], graph.nodes[node]["name"]))
+
+    out = console()
+    models, tests = found["models"], found["tests"]
+    out.print(
+        f"A change to [bold]{label(uid)}[/bold] affects {len(models)} model(s) "
+        f"and {len(tests)} test(s)"
+    )
+    for group in (models, tests):
+        for item in group:
+            path = " -> ".join(label(step) for step in item["path"])
+            out.print(f"  [bold]{label(item['unique_id'])}[/bold]  [dim]path:[/dim] {path}")

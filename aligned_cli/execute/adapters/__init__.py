@@ -14,6 +14,14 @@ __all__ = ["STAGING_SCHEMA", "Adapter", "StagedOutput", "open_adapter", "staging
 
 def open_adapter(connection: Connection, project_root: Path) -> Adapter:
     """Connect to `connection`; relative paths resolve against `project_root`."""
+    if connection.dsn is not None:
+        from aligned_cli.parse.jinja import needs_rendering, render_deferred
+
+        if needs_rendering(connection.dsn):
+            where = f"aligned_project.yml (connection '{connection.name}')"
+            connection = connection.model_copy(
+                update={"dsn": render_deferred(connection.dsn, where)}
+            )
     if connection.type == "duckdb":
         from aligned_cli.execute.adapters.duckdb import DuckDBAdapter
 
