@@ -19,7 +19,19 @@ FIXTURES = REPO_ROOT / "fixtures"
 PG_DSN = os.environ.get(
     "ALIGNED_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_URL = os.environ.get("ALIGNED_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+_REDIS_BASE = os.environ.get("ALIGNED_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_url_for_this_worker() -> str:
+    """Each pytest-xdist worker gets its own Redis database (15, 14, ...), because the
+    fixture flushes it before and after every test."""
+    base, _, db = _REDIS_BASE.rpartition("/")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    index = int(worker) if worker.isdigit() else 0
+    return f"{base}/{max(int(db or 15) - index, 0)}"
+
+
+REDIS_URL = _redis_url_for_this_worker()
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from aligned_cli.core.ir import Connection, Source
 from aligned_cli.errors import ExecutionError, LockError
@@ -16,7 +16,11 @@ from aligned_cli.execute.adapters.files import resolve_path
 from aligned_cli.execute.adapters.locks import file_lock
 from aligned_cli.execute.adapters.sql_names import ident, string_literal, table_name
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     import duckdb
     import pyarrow as pa
 
@@ -43,6 +47,7 @@ class DuckDBAdapter(Adapter):
         import duckdb
 
         super().__init__(connection.name, project_root)
+        self._queries: ThreadPoolExecutor | None = None
         self._schema = connection.schema_name
         raw_path = connection.path or MEMORY
         self.path: Path | None = None
@@ -76,21 +81,48 @@ class DuckDBAdapter(Adapter):
         return self._con
 
     def close(self) -> None:
+        if self._queries is not None:
+            self._queries.shutdown(wait=True)
         self._con.close()
 
     # -- queries -----------------------------------------------------------------
 
     def execute(self, sql: str, params: Params = None) -> None:
         with self._translated():
-            self._con.execute(sql, params)
+            self._interruptible(lambda: self._con.execute(sql, params))
 
     def fetch_arrow(self, sql: str) -> pa.Table:
         with self._translated():
-            return self._con.sql(sql).to_arrow_table()
+            return self._interruptible(lambda: self._con.sql(sql).to_arrow_table())
 
     def fetch_rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         with self._translated():
-            return self._con.execute(sql, params).fetchall()
+            return self._interruptible(lambda: self._con.execute(sql, params).fetchall())
+
+    def _interruptible(self, call: Callable[[], T]) -> T:
+        """Run `call` on the adapter's own query thread while this thread waits for Ctrl-C.
+
+        DuckDB checks for SIGINT only between tasks, and a single long task (a big
+        range scan, a sort) can run for minutes; `interrupt()` from another thread
+        stops any query at once. One dedicated thread runs every call in order, as
+        DuckDB refuses a connection used by two threads at the same time.
+        """
+        if self._queries is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._queries = ThreadPoolExecutor(1, thread_name_prefix="aligned-duckdb")
+        future = self._queries.submit(call)
+        try:
+            while True:
+                try:
+                    return future.result(timeout=0.05)
+                except TimeoutError:
+                    continue
+        except KeyboardInterrupt:
+            self._con.interrupt()
+            with contextlib.suppress(BaseException):
+                future.result()  # let the interrupted query finish unwinding
+            raise
 
     def register_arrow(self, name: str, table: pa.Table) -> None:
         with self._translated():
@@ -125,8 +157,9 @@ class DuckDBAdapter(Adapter):
 
     def create_table_as(self, relation: str, query_sql: str, *, temporary: bool) -> int:
         temp = "TEMP " if temporary else ""
+        statement = f"CREATE {temp}TABLE {relation} AS {query_sql}"
         with self._translated():
-            row = self._con.execute(f"CREATE {temp}TABLE {relation} AS {query_sql}").fetchone()
+            row = self._interruptible(lambda: self._con.execute(statement).fetchone())
         return int(row[0]) if row else 0
 
     def swap_table(self, schema: str, tmp: str, target: str) -> None:
