@@ -150,3 +150,21 @@ def test_second_run_fails_fast_on_the_lock(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=60)
+
+
+def test_run_emits_openlineage_events_to_a_file(titanic_project: Path) -> None:
+    events_file = titanic_project / "lineage.jsonl"
+    args = ["run", "--project-dir", str(titanic_project), "--openlineage-file", str(events_file)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in events_file.read_text().splitlines()]
+    kinds = {(e["eventType"], e["job"]["name"].split(".")[-1]) for e in events}
+    assert ("START", "titanic") in kinds and ("COMPLETE", "titanic") in kinds
+    model_complete = next(
+        e
+        for e in events
+        if e["eventType"] == "COMPLETE"
+        and e["job"]["name"].endswith("titanic")
+        and e.get("outputs")
+    )
+    assert model_complete["outputs"][0]["name"].endswith("titanic.parquet")

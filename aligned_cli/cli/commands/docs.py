@@ -55,8 +55,8 @@ def _serve(directory: Path, host: str, port: int) -> None:
             f"cannot serve on {host}:{port}: {error.strerror or error}",
             hint="pick another --port",
         ) from None
-    bound_host, bound_port = server.server_address[:2]
-    info(f"Serving the docs at http://{bound_host}:{bound_port}/ (Ctrl-C to stop)", port=bound_port)
+    bound_port = server.server_address[1]
+    info(f"Serving the docs at http://{host}:{bound_port}/ (Ctrl-C to stop)", port=bound_port)
     with server:
         try:
             server.serve_forever()

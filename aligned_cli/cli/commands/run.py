@@ -32,6 +32,14 @@ def run_command(
     state: Annotated[
         Path | None, typer.Option("--state", help="Folder holding an older manifest.json.")
     ] = None,
+    openlineage_file: Annotated[
+        Path | None,
+        typer.Option("--openlineage-file", help="Append OpenLineage run events (JSON lines) here."),
+    ] = None,
+    openlineage_url: Annotated[
+        str | None,
+        typer.Option("--openlineage-url", help="Send OpenLineage run events to this API."),
+    ] = None,
     project_dir: ProjectDir = Path("."),
     target_path: TargetPath = None,
     vars: Vars = None,
@@ -49,7 +57,8 @@ def run_command(
         target_path=target_path,
         log_format=log_format,
     )
-    write_compiled(compiled, build_manifest(compiled))
+    manifest = build_manifest(compiled)
+    write_compiled(compiled, manifest)
     target_connection(compiled, target)  # fail early on an unknown --target
     selected = resolve_selection(
         compiled, selection_args(select), selection_args(exclude), state, indirect_tests=True
@@ -69,4 +78,14 @@ def run_command(
             "fail_fast": fail_fast,
         },
     )
+    if openlineage_file or openlineage_url:
+        from aligned_cli.openlineage import emit_run_events
+
+        emit_run_events(
+            manifest,
+            results,
+            project_dir=Path(compiled.project.root),
+            url=openlineage_url,
+            file=openlineage_file,
+        )
     raise typer.Exit(exit_code(results))
