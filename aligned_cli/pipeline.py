@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aligned_cli import __version__
 from aligned_cli.compile.compiled import CompiledProject
-from aligned_cli.core.ir import Project
+from aligned_cli.core.ir import Project, Source
 from aligned_cli.core.tests import project_tests
 
 if TYPE_CHECKING:
@@ -31,33 +31,42 @@ def compile_project(
         compile_model_sql,
         compile_test_sql,
         compile_view_sql,
+        new_session,
         resolve_project,
     )
     from aligned_cli.graph.dag import build_dag
     from aligned_cli.graph.ids import model_id, test_id, view_id
     from aligned_cli.graph.lineage import feature_lineage
 
-    project = resolve_project(project)  # inheritance and inferred derived-feature types
+    # Inheritance and inferred derived-feature types (over file columns' known types).
+    project = resolve_project(with_source_columns(project))
     tests = project_tests(project)
     dag = build_dag(project, tests)
     compiled = CompiledProject(project=project, tests=tests, dag=dag, dialects=list(dialects))
     spines = spine_columns(project)
     for dialect in compiled.dialects:
+        session = new_session(project, dialect)  # each view resolved and rendered once
         for view in project.views.values():
             uid = view_id(project.name, view.name)
             compiled.sql.setdefault(uid, {})[dialect] = compile_view_sql(
-                project, view.name, dialect
+                project, view.name, dialect, session=session
             )
         for model in project.models.values():
             if model.spine is None:
                 continue  # served through the runtime API only; nothing to build
             uid = model_id(project.name, model.name)
             compiled.sql.setdefault(uid, {})[dialect] = compile_model_sql(
-                project, model.name, dialect, spine_columns=spines.get(model.spine.source)
+                project,
+                model.name,
+                dialect,
+                spine_columns=spines.get(model.spine.source),
+                session=session,
             )
         for test in tests:
             uid = test_id(project.name, test.name)
-            compiled.sql.setdefault(uid, {})[dialect] = compile_test_sql(project, test, dialect)
+            compiled.sql.setdefault(uid, {})[dialect] = compile_test_sql(
+                project, test, dialect, session=session
+            )
     compiled.lineage = feature_lineage(project, dag)
     return compiled
 
@@ -68,18 +77,39 @@ def spine_columns(project: Project) -> dict[str, list[str]]:
     Knowing them finds a spine's `event_timestamp` column and feature/spine name
     clashes at compile time; table and query spines are described at run time.
     """
-    from aligned_cli.execute.adapters.file_io import source_file_columns
-
     found: dict[str, list[str]] = {}
     for model in project.models.values():
         if model.spine is None or model.spine.source in found:
             continue
         source = project.sources[model.spine.source]
-        if source.kind == "file":
-            columns = source_file_columns(Path(project.root), source)
-            if columns is not None:
-                found[source.name] = columns
+        columns = source.columns if source.columns is not None else _file_columns(project, source)
+        if columns is not None:
+            found[source.name] = list(columns)
     return found
+
+
+def with_source_columns(project: Project) -> Project:
+    """A copy where file sources carry their columns and types (`Source.columns`).
+
+    Known types let the compiler infer derived types over raw columns and, on DuckDB,
+    compare instants as naive UTC timestamps without run-time type checks. A file
+    that cannot be read now (missing, remote) keeps `columns` unknown.
+    """
+    sources = dict(project.sources)
+    for name, source in project.sources.items():
+        if source.columns is None and source.kind == "file":
+            columns = _file_columns(project, source)
+            if columns is not None:
+                sources[name] = source.model_copy(update={"columns": columns})
+    return project.model_copy(update={"sources": sources})
+
+
+def _file_columns(project: Project, source: Source) -> dict[str, str] | None:
+    from aligned_cli.execute.adapters.file_io import source_file_columns
+
+    if source.kind != "file":
+        return None
+    return source_file_columns(Path(project.root), source)
 
 
 def load_and_compile(
@@ -148,7 +178,7 @@ def _dump(obj: Any, exclude: set[str] | None = None) -> dict[str, Any]:
 
 def project_from_manifest(manifest: Manifest, root: Path) -> Project:
     """Rebuild the IR from a manifest, so the runtime API never imports project code."""
-    from aligned_cli.core.ir import FeatureView, Model, Source
+    from aligned_cli.core.ir import FeatureView, Model
 
     settings = dict(manifest.project)
     settings.pop("sources", None)
@@ -163,12 +193,53 @@ def project_from_manifest(manifest: Manifest, root: Path) -> Project:
 
 def write_compiled(compiled: CompiledProject, manifest: Manifest) -> Path:
     """Write target/manifest.json and target/compiled/<dialect>/<node>.sql atomically."""
-    from aligned_cli.artifacts.writer import write_json_atomic, write_text_atomic
+    from aligned_cli.artifacts.writer import write_json_atomic
 
     target = compiled.target_dir
-    for uid, by_dialect in compiled.sql.items():
-        for dialect, sql in by_dialect.items():
-            write_text_atomic(target / "compiled" / dialect / f"{uid}.sql", sql.rstrip() + "\n")
+    _write_texts_atomic(
+        {
+            target / "compiled" / dialect / f"{uid}.sql": sql.rstrip() + "\n"
+            for uid, by_dialect in compiled.sql.items()
+            for dialect, sql in by_dialect.items()
+        }
+    )
     path = target / "manifest.json"
     write_json_atomic(path, manifest.model_dump(mode="json"))
     return path
+
+
+def _write_texts_atomic(files: Mapping[Path, str]) -> None:
+    """Each file replaced atomically (temp file + rename), unchanged files left alone.
+
+    One `os.sync` for the batch instead of an fsync per file: a big project has
+    thousands of SQL files, and per-file fsync + rename dominated `aligned compile`.
+    """
+    import os
+    import tempfile
+
+    pending: list[tuple[str, Path]] = []
+    renamed = 0
+    try:
+        for path, text in files.items():
+            if _has_text(path, text):
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            pending.append((temp, path))
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+        if pending:
+            os.sync()  # contents on disk before any rename makes them visible
+        for temp, path in pending:
+            os.replace(temp, path)
+            renamed += 1
+    finally:
+        for temp, _ in pending[renamed:]:
+            Path(temp).unlink(missing_ok=True)
+
+
+def _has_text(path: Path, text: str) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import sqlglot
 from sqlglot import exp
@@ -65,6 +66,8 @@ _FROM_SQLGLOT: dict[T, DataType] = {
     T.JSON: DataType.JSON,
 }
 
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 _NUMERIC = exp.DataType.NUMERIC_TYPES
 _TEXT = exp.DataType.TEXT_TYPES
 _TEMPORAL = exp.DataType.TEMPORAL_TYPES | {T.INTERVAL}
@@ -74,6 +77,22 @@ _COMPARISON = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 
 def to_sqlglot_type(dtype: DataType) -> exp.DataType:
     return exp.DataType.build(_TO_SQLGLOT[dtype], dialect=READ_DIALECT)
+
+
+# Memos for pure functions that compiling a big project calls thousands of times with
+# the same arguments (views repeat the same expressions over the same types). Bounded,
+# because long-lived processes (the feature server) compile many projects.
+_MEMO_LIMIT = 4096
+_parsed: dict[str, exp.Expr] = {}
+_described: dict[str, DataType | None] = {}
+_inferred: dict[tuple[exp.Expr, tuple[tuple[str, DataType | None], ...]], DataType | None] = {}
+
+
+def _remember(memo: dict[_K, _V], key: _K, value: _V) -> _V:
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 def from_sqlglot_type(dtype: exp.DataType | None) -> DataType | None:
@@ -86,8 +105,29 @@ def from_sqlglot_type(dtype: exp.DataType | None) -> DataType | None:
     return _FROM_SQLGLOT.get(dtype.this)
 
 
+def duckdb_type(text: str) -> DataType | None:
+    """Our type for a DuckDB column type (as DESCRIBE spells it), None if it has none."""
+    if text not in _described:
+        try:
+            parsed = exp.DataType.build(text, dialect=READ_DIALECT)
+        except (ParseError, TokenError, ValueError):
+            parsed = None
+        _remember(_described, text, from_sqlglot_type(parsed))
+    return _described[text]
+
+
 def parse_expression(sql: str, location: Location | None) -> exp.Expr:
     """One SQL expression (DuckDB syntax); a syntax error is a ProjectError at `location`."""
+    return shared_expression(sql, location).copy()
+
+
+def shared_expression(sql: str, location: Location | None) -> exp.Expr:
+    """`parse_expression` memoized: the tree is shared, so callers must not change it."""
+    found = _parsed.get(sql)
+    return found if found is not None else _remember(_parsed, sql, _parse(sql, location))
+
+
+def _parse(sql: str, location: Location | None) -> exp.Expr:
     try:
         parsed = sqlglot.parse_one(sql, read=READ_DIALECT)
     except (ParseError, TokenError) as error:
@@ -152,12 +192,25 @@ def infer_type(
     Columns of unknown type (raw source columns) make dependent parts unknown;
     unknown parts are never reported as mismatches.
     """
+    # The result depends only on the tree and the types of the columns it reads.
+    key = (expression, tuple((c, schema.get(c)) for c in expression_columns(expression)))
+    if key in _inferred:
+        return _inferred[key]
+    return _remember(_inferred, key, _infer_type(expression, schema, sql, location))
+
+
+def _infer_type(
+    expression: exp.Expr,
+    schema: Mapping[str, DataType | None],
+    sql: str,
+    location: Location | None,
+) -> DataType | None:
     typed = expression.copy()
     for col in typed.find_all(exp.Column):
         col.set("table", exp.to_identifier(_ROW, quoted=True))
     columns = {
-        name: to_sqlglot_type(dtype).sql(READ_DIALECT) if dtype else "UNKNOWN"
-        for name, dtype in schema.items()
+        name: _TO_SQLGLOT[dtype] if (dtype := schema.get(name)) else "UNKNOWN"
+        for name in expression_columns(expression)
     }
     annotator_schema = MappingSchema({_ROW: columns}, dialect=READ_DIALECT, normalize=False)
     select = exp.select(exp.alias_(typed, "value", quoted=True)).from_(

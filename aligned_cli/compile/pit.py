@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from aligned_cli.compile.dialects.base import Dialect, TemporalJoin, column, ident
 from aligned_cli.compile.relations import known_source_columns, source_query
-from aligned_cli.compile.views import resolve_view_inheritance, resolved_view_query
+from aligned_cli.compile.session import CompileSession
 from aligned_cli.core.ir import FeatureRef, FeatureView, Model, Project
 from aligned_cli.errors import ProjectError, did_you_mean
 
@@ -72,19 +72,25 @@ def features_query(
     dialect: Dialect,
     *,
     spine_timezone: str | None = None,
+    spine_timestamp_type: str | None = None,
     defaults: Mapping[str, Any] | None = None,
     view_relations: Mapping[str, exp.Expr] | None = None,
+    session: CompileSession | None = None,
 ) -> exp.Query:
     """The features of `feature_refs` for every row of `spine`, point-in-time.
 
     `spine` is any relation holding the views' entity columns; `spine_columns` lists
     its columns in order (None: all of them, unknown at compile time).
     `spine_timestamp` names its timestamp column (naive values read in
-    `spine_timezone`, default UTC); None means "latest as of now". `defaults` fill
+    `spine_timezone`, default UTC; `spine_timestamp_type` is its DuckDB type where
+    known); None means "latest as of now". `defaults` fill
     NULLs by output name, `view:feature` or feature name. `view_relations` replaces a
     view's compiled query by a relation holding its rows (e.g. a materialized table).
+    `session` (for `project` and `dialect`) shares view queries across many calls.
     """
-    project = resolve_view_inheritance(project)
+    if session is None:
+        session = CompileSession(project, dialect)
+    project = session.project
     if all(isinstance(o, OutputFeature) for o in feature_refs):
         resolved = [o for o in feature_refs if isinstance(o, OutputFeature)]
     else:
@@ -94,19 +100,26 @@ def features_query(
     if spine_columns is not None:
         _check_spine_has_entities(views, spine_columns)
 
-    numbered = _numbered_spine(spine, spine_columns, spine_timestamp, spine_timezone, dialect)
+    numbered = _numbered_spine(
+        spine, spine_columns, spine_timestamp, spine_timezone, spine_timestamp_type, dialect
+    )
     select = exp.select().from_(exp.Table(this=ident(SPINE), alias=exp.TableAlias(this=ident("s"))))
     values: dict[FeatureRef, exp.Expr] = {}
     for index, view in enumerate(views):
         alias = f"__aligned_v{index}"
         names = tuple(dict.fromkeys(o.ref.feature for o in resolved if o.ref.view == view.name))
-        relation = (view_relations or {}).get(view.name) or resolved_view_query(
-            project, view.name, dialect
-        )
+        given = (view_relations or {}).get(view.name)
         if view.event_timestamp:
+            # Our own view query carries its times ready for the join (`pit_columns`).
+            pit_event, pit_created = (
+                session.pit_columns(view.name) if given is None else (None, None)
+            )
+            relation = (
+                given.copy() if given is not None else session.view_relation(view.name, pit=True)
+            )
             attached = dialect.temporal_join(
                 TemporalJoin(
-                    view=relation.copy(),
+                    view=relation,
                     alias=alias,
                     spine_alias="s",
                     spine_time=SPINE_TIME,
@@ -115,26 +128,30 @@ def features_query(
                     created_timestamp=view.created_timestamp,
                     ttl_seconds=view.ttl,
                     features=names,
+                    pit_event=pit_event,
+                    pit_created=pit_created,
                 )
             )
-            select = select.join(attached.join)
+            select = select.join(attached.join, copy=False)
             for name, value in attached.values.items():
                 values[FeatureRef(view=view.name, feature=name)] = value
         else:
-            select = select.join(_static_join(relation, view, names, alias))
+            relation = given.copy() if given is not None else session.view_relation(view.name)
+            select = select.join(_static_join(relation, view, names, alias), copy=False)
             for name in names:
                 values[FeatureRef(view=view.name, feature=name)] = column(name, alias)
 
-    select = select.select(*_spine_columns_out(spine_columns, dialect), append=False)
+    select = select.select(*_spine_columns_out(spine_columns, dialect), append=False, copy=False)
     fills = dict(defaults or {})
     for output in resolved:
         value = values[output.ref]
         default = _default_for(output, fills)
         if default is not _MISSING:
             value = exp.Coalesce(this=value, expressions=[exp.convert(default)])
-        select = select.select(exp.alias_(value, ident(output.name)))
-    select = select.order_by(column(ROW_NUMBER, "s"))
-    return select.with_(ident(SPINE), as_=numbered)
+        # alias_ copies `value`: the target may read the same value as a feature.
+        select = select.select(exp.alias_(value, ident(output.name)), copy=False)
+    select = select.order_by(column(ROW_NUMBER, "s"), copy=False)
+    return select.with_(ident(SPINE), as_=numbered, copy=False)
 
 
 def model_query(
@@ -144,6 +161,7 @@ def model_query(
     *,
     spine_columns: Sequence[str] | None = None,
     view_relations: Mapping[str, exp.Expr] | None = None,
+    session: CompileSession | None = None,
 ) -> exp.Query:
     """The training dataset of a model: its spine, features and target (SPEC §4).
 
@@ -184,8 +202,10 @@ def model_query(
         timestamp,
         dialect,
         spine_timezone=source.timezone,
+        spine_timestamp_type=(source.columns or {}).get(timestamp) if timestamp else None,
         defaults=model.defaults,
         view_relations=view_relations,
+        session=session,
     )
 
 
@@ -287,13 +307,15 @@ def _numbered_spine(
     columns: Sequence[str] | None,
     timestamp: str | None,
     timezone: str | None,
+    timestamp_type: str | None,
     dialect: Dialect,
 ) -> exp.Select:
-    """The spine with its row number (for order) and its instant `t`."""
+    """The spine with its row number (for order) and its instant `t` (in the
+    point-in-time representation: internal, never output)."""
     time = (
-        dialect.to_instant(column(timestamp, SPINE_SOURCE), timezone)
+        dialect.pit_instant(column(timestamp, SPINE_SOURCE), timezone, timestamp_type)
         if timestamp
-        else dialect.now()
+        else dialect.pit_now()
     )
     row_number = exp.Window(this=exp.RowNumber())
     if columns is not None:
@@ -307,7 +329,11 @@ def _numbered_spine(
         *spine_cols,
         exp.alias_(row_number, ident(ROW_NUMBER)),
         exp.alias_(time, ident(SPINE_TIME)),
-    ).from_(exp.Subquery(this=spine.copy(), alias=exp.TableAlias(this=ident(SPINE_SOURCE))))
+        copy=False,
+    ).from_(
+        exp.Subquery(this=spine.copy(), alias=exp.TableAlias(this=ident(SPINE_SOURCE))),
+        copy=False,
+    )
 
 
 def _spine_columns_out(columns: Sequence[str] | None, dialect: Dialect) -> list[exp.Expr]:
@@ -334,7 +360,7 @@ def _static_join(
             ),
             ident(DUPLICATE),
         ),
-    ).from_(exp.Subquery(this=relation.copy(), alias=exp.TableAlias(this=ident("v"))))
+    ).from_(exp.Subquery(this=relation, alias=exp.TableAlias(this=ident("v"))))
     one_per_key = (
         exp.select(*(column(c) for c in cols))
         .from_(exp.Subquery(this=numbered, alias=exp.TableAlias(this=ident("n"))))

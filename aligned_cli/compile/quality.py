@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from aligned_cli.compile.dialects import get_dialect
 from aligned_cli.compile.dialects.base import column, ident
-from aligned_cli.compile.views import view_query
+from aligned_cli.compile.session import CompileSession
 from aligned_cli.core.ir import Project
 from aligned_cli.core.tests import DataTest
 from aligned_cli.errors import ProjectError
@@ -23,25 +23,37 @@ THIS = "this"
 
 
 def test_query(
-    project: Project, test: DataTest, dialect: str, relation: exp.Expr | None = None
+    project: Project,
+    test: DataTest,
+    dialect: str,
+    relation: exp.Expr | None = None,
+    session: CompileSession | None = None,
 ) -> exp.Query:
-    """The failing rows of `test`; `relation` (default: the view's query) is `this`."""
-    engine = get_dialect(dialect)
+    """The failing rows of `test`; `relation` (default: the view's query) is `this`.
+
+    `session` (for `project` and `dialect`) shares view queries across many tests."""
+    if session is None:
+        session = CompileSession(project, get_dialect(dialect))
     if relation is None:
-        relation = view_query(project, test.view, engine)
-    body = _failing_rows(project, test, dialect, relation)
+        relation = session.view_relation(test.view)
+    body = _failing_rows(session, test, dialect, relation)
     if test.kind == "custom":
         return body  # the user's SQL already carries the `this` CTE
     return body.with_(THIS, as_=_as_query(relation))
 
 
-def compile_test_sql(project: Project, test: DataTest, dialect: str) -> str:
+def compile_test_sql(
+    project: Project, test: DataTest, dialect: str, session: CompileSession | None = None
+) -> str:
     engine = get_dialect(dialect)
-    return test_query(project, test, dialect).sql(dialect=engine.sqlglot_name, pretty=True)
+    if session is None:
+        session = CompileSession(project, engine, compose_text=True)
+    query = test_query(project, test, dialect, session=session)
+    return query.sql(dialect=engine.sqlglot_name, pretty=True)
 
 
-def _as_query(relation: exp.Expr) -> exp.Query:
-    if isinstance(relation, exp.Query):
+def _as_query(relation: exp.Expr) -> exp.Expr:
+    if isinstance(relation, exp.Query | exp.Var):  # a Var is a query's SQL text
         return relation
     return exp.select(exp.Star()).from_(relation)
 
@@ -50,7 +62,9 @@ def _this() -> exp.Table:
     return exp.Table(this=ident(THIS))
 
 
-def _failing_rows(project: Project, test: DataTest, dialect: str, relation: exp.Expr) -> exp.Query:
+def _failing_rows(
+    session: CompileSession, test: DataTest, dialect: str, relation: exp.Expr
+) -> exp.Query:
     col = column(test.feature) if test.feature else None
     rows = exp.select(exp.Star()).from_(_this())
     kind = test.kind
@@ -82,7 +96,7 @@ def _failing_rows(project: Project, test: DataTest, dialect: str, relation: exp.
         )
     if kind == "relationships":
         assert col is not None
-        return rows.where(_missing_parent(project, test, dialect, col))
+        return rows.where(_missing_parent(session, test, col))
     if kind == "unique":
         keys = [column(k) for k in (test.value or [])]
         count = exp.Count(this=exp.Star())
@@ -173,12 +187,12 @@ def _outside(value: exp.Expr, low: Any, high: Any) -> exp.Expr:
     return exp.or_(*checks) if checks else exp.false()
 
 
-def _missing_parent(project: Project, test: DataTest, dialect: str, col: exp.Column) -> exp.Expr:
+def _missing_parent(session: CompileSession, test: DataTest, col: exp.Column) -> exp.Expr:
     target = str((test.value or {}).get("to"))
-    parent_view = project.views[target]
+    parent_view = session.project.views[target]
     field = (test.value or {}).get("field") or parent_view.entities[0]
     parent = exp.Subquery(
-        this=view_query(project, parent_view.name, get_dialect(dialect)),
+        this=session.view_relation(parent_view.name),
         alias=exp.TableAlias(this=ident("parent")),
     )
     exists = exp.Exists(

@@ -43,7 +43,7 @@ def source_query(project: Project, source: Source, dialect: Dialect) -> exp.Sele
     mapping = {raw: new for raw, new in source.mapping.items() if raw != new}
     already_mapped = source.kind == "file" and dialect.staged_file(source)
     if not mapping or already_mapped:
-        return exp.select(exp.Star()).from_(relation)
+        return exp.select(exp.Star(), copy=False).from_(relation, copy=False)
     if dialect.name == "duckdb":
         star = exp.Star(
             rename=[
@@ -51,13 +51,16 @@ def source_query(project: Project, source: Source, dialect: Dialect) -> exp.Sele
                 for raw, new in mapping.items()
             ]
         )
-        return exp.select(star).from_(relation)
+        return exp.select(star, copy=False).from_(relation, copy=False)
     renamed = [exp.alias_(exp.Column(this=ident(raw)), ident(new)) for raw, new in mapping.items()]
-    return exp.select(exp.Star(), *renamed).from_(relation)
+    return exp.select(exp.Star(), *renamed, copy=False).from_(relation, copy=False)
 
 
 def known_source_columns(source: Source) -> list[str] | None:
-    """The source's columns when compile time can know them (its mapping), else None."""
+    """The source's columns when compile time can know them (read from its file, or
+    its mapping), else None."""
+    if source.columns is not None:
+        return list(source.columns)
     if not source.mapping:
         return None
     return list(dict.fromkeys(source.mapping.values()))

@@ -2,7 +2,7 @@
 
 `resolve_view_inheritance` and `resolve_derived_features` are pure functions over the
 IR the loader runs once (`resolve_project` does both); `view_query` then compiles
-one view to a SELECT for a dialect.
+one view to a SELECT for a dialect (the SQL itself is built in `session.py`).
 """
 
 from __future__ import annotations
@@ -11,21 +11,18 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from aligned_cli.compile.dialects.base import Dialect, column, ident
+from aligned_cli.compile.dialects.base import Dialect
 from aligned_cli.compile.expressions import (
+    duckdb_type,
     expression_columns,
     infer_type,
-    parse_expression,
     resolve_columns,
+    shared_expression,
 )
-from aligned_cli.compile.relations import known_source_columns, source_query
+from aligned_cli.compile.relations import known_source_columns
 from aligned_cli.core.ir import Feature, FeatureView, Project
 from aligned_cli.core.types import DataType
 from aligned_cli.errors import ProjectError, did_you_mean
-
-ROW_ALIAS = "row"
-SOURCE_ALIAS = "source"
-
 
 # --- inheritance (SPEC §4, last bullet) ------------------------------------------
 
@@ -96,7 +93,7 @@ def input_schema(project: Project, view: FeatureView) -> dict[str, DataType | No
     """The columns a view's expressions may read, with their types where known.
 
     A view on a view reads its parent's output columns; a view on a source reads the
-    source's mapped columns (types unknown) plus its own declared columns.
+    source's columns (types known when read from its file) plus its own declared columns.
     """
     schema: dict[str, DataType | None] = {}
     if view.source.kind == "view":
@@ -105,7 +102,7 @@ def input_schema(project: Project, view: FeatureView) -> dict[str, DataType | No
     else:
         source = project.sources[view.source.name]
         for name in known_source_columns(source) or []:
-            schema[name] = None
+            schema[name] = duckdb_type(source.columns[name]) if source.columns else None
     for name in view.key_columns:
         schema.setdefault(name, None)
     for col in (view.event_timestamp, view.created_timestamp):
@@ -156,7 +153,7 @@ def resolve_derived_features(project: Project, view: FeatureView) -> dict[str, D
     parsed: dict[str, exp.Expr] = {}
     for name, feature in derived.items():
         sql = feature.expression or ""
-        tree = parse_expression(sql, feature.location)
+        tree = shared_expression(sql, feature.location)  # resolve_columns copies it
         parsed[name] = resolve_columns(tree, readable, sql, feature.location)
     order = _dependency_order(view, derived, parsed)
     result: dict[str, DerivedFeature] = {}
@@ -202,29 +199,30 @@ def _dependency_order(
 
 def resolve_derived_types(project: Project) -> Project:
     """A copy where every derived feature without a declared type has its inferred one."""
-    views: dict[str, FeatureView] = {}
-    for name, view in project.views.items():
-        # Parents first would matter for types of view-on-view; resolve in place
-        # on the partially updated project so parents' inferred types are visible.
-        current = project.model_copy(update={"views": {**project.views, **views}})
-        views[name] = _with_derived_types(current, view)
-    return project.model_copy(update={"views": views})
+    views = dict(project.views)
+    # Lookups during resolution see parents already typed (a view on a view reads
+    # its parent's inferred types); `views` is filled in as views resolve.
+    working = project.model_copy(update={"views": views})
+    done: set[str] = set()
 
+    def resolve(name: str) -> None:
+        if name in done:
+            return
+        done.add(name)
+        view = views[name]
+        if view.source.kind == "view" and view.source.name in views:
+            resolve(view.source.name)
+        derived = resolve_derived_features(working, view)
+        if derived:
+            features = [
+                f.model_copy(update={"dtype": derived[f.name].dtype}) if f.name in derived else f
+                for f in view.features
+            ]
+            views[name] = view.model_copy(update={"features": features})
 
-def _with_derived_types(project: Project, view: FeatureView) -> FeatureView:
-    if view.source.kind == "view" and view.source.name in project.views:
-        parent = project.views[view.source.name]
-        project = project.model_copy(
-            update={
-                "views": {**project.views, view.source.name: _with_derived_types(project, parent)}
-            }
-        )
-    derived = resolve_derived_features(project, view)
-    features = [
-        f.model_copy(update={"dtype": derived[f.name].dtype}) if f.name in derived else f
-        for f in view.features
-    ]
-    return view.model_copy(update={"features": features})
+    for name in project.views:
+        resolve(name)
+    return project.model_copy(update={"views": {n: views[n] for n in project.views}})
 
 
 def check_view(view: FeatureView) -> None:
@@ -247,109 +245,22 @@ def resolve_project(project: Project) -> Project:
     return resolve_derived_types(inherited)
 
 
-# --- compiling a view ---------------------------------------------------------------
+# --- compiling a view (see `session.py`) ---------------------------------------------
 
 
 def view_query(project: Project, view_name: str, dialect: Dialect) -> exp.Select:
     """Every row of the view: keys, instants, then every feature in declared order."""
     _get_view(project, view_name)
-    return resolved_view_query(resolve_view_inheritance(project), view_name, dialect)
+    from aligned_cli.compile.session import CompileSession
+
+    return CompileSession(project, dialect).view_query(view_name)
 
 
 def resolved_view_query(project: Project, view_name: str, dialect: Dialect) -> exp.Select:
     """`view_query` for a project whose view inheritance is already resolved."""
-    view = _get_view(project, view_name)
-    check_view(view)
-    derived = resolve_derived_features(project, view)
-    typed = _typed_row(project, view, derived, dialect)
-    inlined = _inline(derived)
-    selected: list[exp.Expr] = []
-    for name in output_columns(view):
-        feature = view.feature(name)
-        if feature is not None and name in derived:
-            value = inlined[name]
-            dtype = derived[name].dtype
-            if dtype is not None:
-                # The manifest's type is the column's type on every engine.
-                value = exp.Cast(this=value, to=dialect.data_type(dtype))
-            selected.append(exp.alias_(value, ident(name)))
-        else:
-            selected.append(column(name, ROW_ALIAS))
-    return exp.select(*selected).from_(
-        exp.Subquery(this=typed, alias=exp.TableAlias(this=ident(ROW_ALIAS)))
-    )
+    from aligned_cli.compile.session import CompileSession
 
-
-def _typed_row(
-    project: Project, view: FeatureView, derived: dict[str, DerivedFeature], dialect: Dialect
-) -> exp.Select:
-    """Keys and pass-through features cast to their types, plus raw columns that
-    derived features read; the layer derived expressions are computed over."""
-    if view.source.kind == "view":
-        upstream = resolved_view_query(project, view.source.name, dialect)
-        timezone = None
-        from_view = True
-    else:
-        source = project.sources[view.source.name]
-        upstream = source_query(project, source, dialect)
-        timezone = source.timezone
-        from_view = False
-    columns: dict[str, exp.Expr] = {}
-    for name in view.key_columns:
-        raw = column(name, SOURCE_ALIAS)
-        if name in (view.event_timestamp, view.created_timestamp):
-            columns[name] = raw if from_view else dialect.to_instant(raw, timezone)
-        else:
-            feature = view.feature(name)
-            columns[name] = _cast(
-                raw, feature.dtype if feature else None, dialect, timezone, from_view
-            )
-    for feature in view.features:
-        if feature.name in columns or feature.name in derived:
-            continue
-        raw = column(feature.name, SOURCE_ALIAS)
-        columns[feature.name] = _cast(raw, feature.dtype, dialect, timezone, from_view)
-    for item in derived.values():
-        for name in item.reads:
-            if name not in columns and name not in derived:
-                columns[name] = column(name, SOURCE_ALIAS)
-    return exp.select(*(exp.alias_(value, ident(name)) for name, value in columns.items())).from_(
-        exp.Subquery(this=upstream, alias=exp.TableAlias(this=ident(SOURCE_ALIAS)))
-    )
-
-
-def _cast(
-    value: exp.Expr,
-    dtype: DataType | None,
-    dialect: Dialect,
-    timezone: str | None,
-    from_view: bool,
-) -> exp.Expr:
-    if dtype is None:
-        return value
-    if from_view:  # the parent already holds instants; only the type may change
-        return exp.Cast(this=value, to=dialect.data_type(dtype))
-    return dialect.cast(value, dtype, timezone)
-
-
-def _inline(derived: dict[str, DerivedFeature]) -> dict[str, exp.Expr]:
-    """Each derived expression over the typed row only: derived inputs substituted."""
-    inlined: dict[str, exp.Expr] = {}
-
-    def expand(name: str) -> exp.Expr:
-        if name not in inlined:
-            tree = derived[name].expression.copy()
-            for col in list(tree.find_all(exp.Column)):
-                if col.name in derived:
-                    col.replace(exp.Paren(this=expand(col.name).copy()))
-                else:
-                    col.set("table", ident(ROW_ALIAS))
-            inlined[name] = tree
-        return inlined[name]
-
-    for name in derived:
-        expand(name)
-    return inlined
+    return CompileSession(project, dialect, inherited=True).view_query(view_name)
 
 
 def _get_view(project: Project, name: str) -> FeatureView:

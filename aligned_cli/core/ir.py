@@ -126,6 +126,9 @@ class Source(IRModel):
     loaded_at_field: str | None = None
     freshness: Freshness | None = None
     stream: str | None = None  # Redis stream name, for the worker
+    # Column -> DuckDB type after `mapping`, read from a file source at compile time
+    # (None: unknown). Lets the compiler skip run-time type checks on timestamps.
+    columns: dict[str, str] | None = None
     location: Location | None = None
 
     @property

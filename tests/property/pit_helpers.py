@@ -169,13 +169,42 @@ FEATURES = [
 ]
 
 
+def with_known_types(project: Project, naive_view: bool) -> Project:
+    """The project with the stats source's column types declared (as compile time
+    reads them from a file), so the compiler skips run-time type checks."""
+    ts = "TIMESTAMP" if naive_view else "TIMESTAMP WITH TIME ZONE"
+    columns = {
+        "k1": "BIGINT",
+        "k2": "VARCHAR",
+        "ts": ts,
+        "created": "TIMESTAMP WITH TIME ZONE",
+        "f_int": "BIGINT",
+        "f_float": "DOUBLE",
+    }
+    source = project.sources["stats_src"].model_copy(update={"columns": columns})
+    return project.model_copy(update={"sources": {**project.sources, "stats_src": source}})
+
+
 def compiled_sql(
-    project: Project, spine_table: str, dialect_name: str, with_time: bool, list_columns: bool
+    project: Project,
+    spine_table: str,
+    dialect_name: str,
+    with_time: bool,
+    list_columns: bool,
+    spine_timestamp_type: str | None = None,
 ) -> str:
     dialect = get_dialect(dialect_name)
     spine = exp.select(exp.Star()).from_(exp.to_table(spine_table, quoted=True))
     columns = ["k1", "k2", "t", "tag"] if list_columns else None
-    query = features_query(project, FEATURES, spine, columns, "t" if with_time else None, dialect)
+    query = features_query(
+        project,
+        FEATURES,
+        spine,
+        columns,
+        "t" if with_time else None,
+        dialect,
+        spine_timestamp_type=spine_timestamp_type,
+    )
     return dialect.sql(query, pretty=False)
 
 

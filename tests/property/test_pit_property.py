@@ -31,6 +31,7 @@ from pit_helpers import (
     postgres_run,
     reference_dataset,
     same,
+    with_known_types,
 )
 
 _COUNTER = itertools.count()
@@ -121,6 +122,7 @@ CASES = st.fixed_dictionaries(
         "oslo": st.booleans(),
         "with_time": st.sampled_from([True, True, True, False]),
         "list_columns": st.booleans(),
+        "known_types": st.booleans(),  # Source.columns read at compile time, or unknown
     }
 )
 
@@ -136,7 +138,13 @@ def _check(case: dict[str, Any], dialect: str, run: Any, target: Any) -> None:
     case = _prepare(case)
     names = _names()
     project = pit_project(names[0], names[1], case["ttl"], "Europe/Oslo" if case["oslo"] else None)
-    sql = compiled_sql(project, names[2], dialect, case["with_time"], case["list_columns"])
+    spine_type = None
+    if case["known_types"]:
+        project = with_known_types(project, case["naive_view"] or case["oslo"])
+        spine_type = "TIMESTAMP" if case["naive_spine"] else "TIMESTAMP WITH TIME ZONE"
+    sql = compiled_sql(
+        project, names[2], dialect, case["with_time"], case["list_columns"], spine_type
+    )
     before = datetime.now(UTC)
     got = run(
         target,

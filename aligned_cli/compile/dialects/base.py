@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import cache
 
 from sqlglot import exp
 
@@ -25,6 +26,16 @@ def ident(name: str) -> exp.Identifier:
 
 def column(name: str, table: str | None = None) -> exp.Column:
     return exp.Column(this=ident(name), table=ident(table) if table else None)
+
+
+def sql_type(text: str, dialect: str | None = None) -> exp.DataType:
+    """`exp.DataType.build(text)`, parsed once per type (parsing dominates compiling)."""
+    return _parsed_type(text, dialect).copy()
+
+
+@cache
+def _parsed_type(text: str, dialect: str | None) -> exp.DataType:
+    return exp.DataType.build(text, dialect=dialect)
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,10 @@ class TemporalJoin:
     created_timestamp: str | None
     ttl_seconds: int | None
     features: tuple[str, ...]
+    # Columns of `view` already holding the event/created times in the dialect's
+    # point-in-time representation (`Dialect.pit_instant`); None: convert them.
+    pit_event: str | None = None
+    pit_created: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,9 @@ class Dialect(ABC):
 
     name: str
     sqlglot_name: str
+    # True when point-in-time joins compare instants in a representation other than
+    # the view's output type (then views also expose `pit_instant` columns).
+    separate_pit_times: bool = False
 
     @abstractmethod
     def file_scan(self, source: Source) -> exp.Expr:
@@ -69,8 +87,28 @@ class Dialect(ABC):
         """True when file sources are staged into a table (columns already mapped)."""
 
     @abstractmethod
-    def to_instant(self, value: exp.Expr, timezone: str | None) -> exp.Expr:
-        """`value` as an absolute instant; naive values are read in `timezone` (UTC)."""
+    def to_instant(
+        self, value: exp.Expr, timezone: str | None, source_type: str | None = None
+    ) -> exp.Expr:
+        """`value` as an absolute instant; naive values are read in `timezone` (UTC).
+
+        `source_type` is the column's DuckDB type when known (`Source.columns`)."""
+
+    def pit_instant(
+        self, value: exp.Expr, timezone: str | None, source_type: str | None = None
+    ) -> exp.Expr:
+        """`value` as the instant point-in-time joins compare (see `to_instant`)."""
+        return self.to_instant(value, timezone, source_type)
+
+    def pit_from_instant(self, instant: exp.Expr) -> exp.Expr:
+        """An instant (`to_instant`'s type) in the point-in-time representation."""
+        return instant
+
+    def pit_now(self) -> exp.Expr:
+        return self.now()
+
+    def pit_infinity(self, positive: bool) -> exp.Expr:
+        return self.infinity(positive)
 
     @abstractmethod
     def data_type(self, dtype: DataType) -> exp.DataType:
@@ -80,10 +118,16 @@ class Dialect(ABC):
     def temporal_join(self, spec: TemporalJoin) -> AttachedView:
         """Join the latest qualifying row of a view to every spine row."""
 
-    def cast(self, value: exp.Expr, dtype: DataType, timezone: str | None) -> exp.Expr:
+    def cast(
+        self,
+        value: exp.Expr,
+        dtype: DataType,
+        timezone: str | None,
+        source_type: str | None = None,
+    ) -> exp.Expr:
         """A pass-through column cast to its declared type (timestamps to instants)."""
         if dtype is DataType.TIMESTAMP:
-            return self.to_instant(value, timezone)
+            return self.to_instant(value, timezone, source_type)
         return exp.Cast(this=value, to=self.data_type(dtype))
 
     def seconds(self, seconds: int) -> exp.Expr:
@@ -92,10 +136,11 @@ class Dialect(ABC):
 
     def infinity(self, positive: bool) -> exp.Expr:
         text = "infinity" if positive else "-infinity"
-        return exp.Cast(this=exp.Literal.string(text), to=exp.DataType.build("TIMESTAMPTZ"))
+        return exp.Cast(this=exp.Literal.string(text), to=sql_type("TIMESTAMPTZ"))
 
     def now(self) -> exp.Expr:
         return exp.CurrentTimestamp()
 
-    def sql(self, expression: exp.Expr, pretty: bool = True) -> str:
-        return expression.sql(dialect=self.sqlglot_name, pretty=pretty)
+    def sql(self, expression: exp.Expr, pretty: bool = True, *, copy: bool = True) -> str:
+        """SQL text; `copy=False` (a tree the caller discards) skips the generator's copy."""
+        return expression.sql(dialect=self.sqlglot_name, pretty=pretty, copy=copy)

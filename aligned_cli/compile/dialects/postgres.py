@@ -17,6 +17,7 @@ from aligned_cli.compile.dialects.base import (
     TemporalJoin,
     column,
     ident,
+    sql_type,
 )
 from aligned_cli.core.ir import Source
 from aligned_cli.core.types import DataType
@@ -62,31 +63,35 @@ class PostgresDialect(Dialect):
     def staged_file(self, source: Source) -> bool:
         return True
 
-    def to_instant(self, value: exp.Expr, timezone: str | None) -> exp.Expr:
+    def to_instant(
+        self, value: exp.Expr, timezone: str | None, source_type: str | None = None
+    ) -> exp.Expr:
         # AT TIME ZONE on a naive value does not depend on the session TimeZone.
+        # (`source_type` is a DuckDB type: staged tables may differ, so it is unused.)
+        del source_type
         aware = ["timestamp with time zone"] + (
             ["text", "character varying"] if timezone is None else []
         )
         kind = exp.Cast(
             this=exp.Anonymous(this="pg_typeof", expressions=[value.copy()]),
-            to=exp.DataType.build("TEXT"),
+            to=sql_type("TEXT"),
         )
         naive = exp.AtTimeZone(
-            this=exp.Cast(this=value.copy(), to=exp.DataType.build("TIMESTAMP")),
+            this=exp.Cast(this=value.copy(), to=sql_type("TIMESTAMP")),
             zone=exp.Literal.string(timezone or "UTC"),
         )
         return exp.Case(
             ifs=[
                 exp.If(
                     this=exp.In(this=kind, expressions=[exp.Literal.string(a) for a in aware]),
-                    true=exp.Cast(this=value.copy(), to=exp.DataType.build("TIMESTAMPTZ")),
+                    true=exp.Cast(this=value.copy(), to=sql_type("TIMESTAMPTZ")),
                 )
             ],
             default=naive,
         )
 
     def data_type(self, dtype: DataType) -> exp.DataType:
-        return exp.DataType.build(_TYPES[dtype], dialect="postgres")
+        return sql_type(_TYPES[dtype], "postgres")
 
     def seconds(self, seconds: int) -> exp.Expr:
         # An interval of seconds only (no day part) is a fixed length across DST.

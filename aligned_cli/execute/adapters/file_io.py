@@ -96,8 +96,9 @@ def write_arrow_file(reader: pa.RecordBatchReader, path: Path, fmt: FileFormat) 
         con.close()
 
 
-def source_file_columns(project_root: Path, source: Source) -> list[str] | None:
-    """A file source's column names after `mapping`, read from the file's header.
+def source_file_columns(project_root: Path, source: Source) -> dict[str, str] | None:
+    """A file source's columns after `mapping` and their DuckDB types, in file order,
+    read from the file's header.
 
     Cheap (DuckDB reads only the header/footer). None when the file cannot be read
     now (missing, remote): callers then treat the columns as unknown.
@@ -112,9 +113,9 @@ def source_file_columns(project_root: Path, source: Source) -> list[str] | None:
     try:
         pattern = str(resolve_path(project_root, source.file))
         relation = scan_sql(pattern, source.file_format)
-        raw = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+        described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
     except duckdb.Error:
         return None
     finally:
         con.close()
-    return [source.mapping.get(name, name) for name in raw]
+    return {source.mapping.get(str(row[0]), str(row[0])): str(row[1]) for row in described}

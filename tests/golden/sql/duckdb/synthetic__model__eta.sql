@@ -2,11 +2,14 @@ WITH "__aligned_spine" AS (
   SELECT
     "__aligned_spine_source".*,
     ROW_NUMBER() OVER () AS "__aligned_row",
-    CASE
-      WHEN TYPEOF("__aligned_spine_source"."requested_at") IN ('TIMESTAMP WITH TIME ZONE', 'VARCHAR')
-      THEN CAST("__aligned_spine_source"."requested_at" AS TIMESTAMPTZ)
-      ELSE TIMEZONE('UTC', CAST("__aligned_spine_source"."requested_at" AS TIMESTAMP))
-    END AS "__aligned_time"
+    TIMEZONE(
+      'UTC',
+      CAST(CASE
+        WHEN TYPEOF("__aligned_spine_source"."requested_at") IN ('TIMESTAMP WITH TIME ZONE', 'VARCHAR')
+        THEN CAST("__aligned_spine_source"."requested_at" AS TIMESTAMPTZ)
+        ELSE TIMEZONE('UTC', CAST("__aligned_spine_source"."requested_at" AS TIMESTAMP))
+      END AS TIMESTAMPTZ)
+    ) AS "__aligned_time"
   FROM (
     SELECT
       *
@@ -25,20 +28,20 @@ SELECT
   COALESCE(
     CASE
       WHEN NOT "s"."__aligned_time" IS NULL
-      AND "__aligned_v0"."event_at" >= "s"."__aligned_time" - TO_MICROSECONDS(86400000000)
+      AND "__aligned_v0"."__aligned_event" >= "s"."__aligned_time" - TO_MICROSECONDS(86400000000)
       THEN "__aligned_v0"."fare"
     END,
     0
   ) AS "fare",
   CASE
     WHEN NOT "s"."__aligned_time" IS NULL
-    AND "__aligned_v0"."event_at" >= "s"."__aligned_time" - TO_MICROSECONDS(86400000000)
+    AND "__aligned_v0"."__aligned_event" >= "s"."__aligned_time" - TO_MICROSECONDS(86400000000)
     THEN "__aligned_v0"."rating"
   END AS "trips__rating",
   "__aligned_v1"."rating" AS "drivers__rating",
   CASE
     WHEN NOT "s"."__aligned_time" IS NULL
-    AND "__aligned_v0"."event_at" >= "s"."__aligned_time" - TO_MICROSECONDS(86400000000)
+    AND "__aligned_v0"."__aligned_event" >= "s"."__aligned_time" - TO_MICROSECONDS(86400000000)
     THEN "__aligned_v0"."fare_per_star"
   END AS "fare_per_star",
   "__aligned_v1"."joined" AS "label"
@@ -47,11 +50,11 @@ ASOF LEFT JOIN (
   SELECT
     "driver_id",
     "city",
-    "event_at",
-    "loaded_at",
     "fare",
     "rating",
-    "fare_per_star"
+    "fare_per_star",
+    "__aligned_pit_event" AS "__aligned_event",
+    {'t': "__aligned_pit_event", 'c': COALESCE("__aligned_pit_created", CAST('-infinity' AS TIMESTAMP))} AS "__aligned_key"
   FROM (
     SELECT
       "row"."driver_id",
@@ -60,7 +63,9 @@ ASOF LEFT JOIN (
       "row"."loaded_at",
       "row"."fare",
       "row"."rating",
-      CAST("row"."fare" / NULLIF("row"."rating", 0) AS DOUBLE) AS "fare_per_star"
+      CAST("row"."fare" / NULLIF("row"."rating", 0) AS DOUBLE) AS "fare_per_star",
+      "row"."__aligned_pit_event",
+      "row"."__aligned_pit_created"
     FROM (
       SELECT
         "source"."driver_id" AS "driver_id",
@@ -76,7 +81,23 @@ ASOF LEFT JOIN (
           ELSE TIMEZONE('Europe/Oslo', CAST("source"."loaded_at" AS TIMESTAMP))
         END AS "loaded_at",
         CAST("source"."fare" AS DOUBLE) AS "fare",
-        CAST("source"."rating" AS REAL) AS "rating"
+        CAST("source"."rating" AS REAL) AS "rating",
+        TIMEZONE(
+          'UTC',
+          CAST(CASE
+            WHEN TYPEOF("source"."event_at") IN ('TIMESTAMP WITH TIME ZONE')
+            THEN CAST("source"."event_at" AS TIMESTAMPTZ)
+            ELSE TIMEZONE('Europe/Oslo', CAST("source"."event_at" AS TIMESTAMP))
+          END AS TIMESTAMPTZ)
+        ) AS "__aligned_pit_event",
+        TIMEZONE(
+          'UTC',
+          CAST(CASE
+            WHEN TYPEOF("source"."loaded_at") IN ('TIMESTAMP WITH TIME ZONE')
+            THEN CAST("source"."loaded_at" AS TIMESTAMPTZ)
+            ELSE TIMEZONE('Europe/Oslo', CAST("source"."loaded_at" AS TIMESTAMP))
+          END AS TIMESTAMPTZ)
+        ) AS "__aligned_pit_created"
       FROM (
         SELECT
           *
@@ -85,11 +106,11 @@ ASOF LEFT JOIN (
     ) AS "row"
   ) AS "v"
   WHERE
-    NOT "event_at" IS NULL
+    NOT "__aligned_pit_event" IS NULL
 ) AS "__aligned_v0"
   ON "s"."driver_id" = "__aligned_v0"."driver_id"
   AND "s"."city" = "__aligned_v0"."city"
-  AND {'t': COALESCE("s"."__aligned_time", CAST('-infinity' AS TIMESTAMPTZ)), 'c': CAST('infinity' AS TIMESTAMPTZ)} >= {'t': "__aligned_v0"."event_at", 'c': COALESCE("__aligned_v0"."loaded_at", CAST('-infinity' AS TIMESTAMPTZ))}
+  AND {'t': COALESCE("s"."__aligned_time", CAST('-infinity' AS TIMESTAMP)), 'c': CAST('infinity' AS TIMESTAMP)} >= "__aligned_v0"."__aligned_key"
 LEFT JOIN (
   SELECT
     "driver_id",

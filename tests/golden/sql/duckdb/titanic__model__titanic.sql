@@ -2,7 +2,7 @@ WITH "__aligned_spine" AS (
   SELECT
     "__aligned_spine_source".*,
     ROW_NUMBER() OVER () AS "__aligned_row",
-    CURRENT_TIMESTAMP AS "__aligned_time"
+    TIMEZONE('UTC', CURRENT_TIMESTAMP) AS "__aligned_time"
   FROM (
     SELECT
       *
