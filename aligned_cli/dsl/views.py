@@ -177,10 +177,29 @@ def feature_view(
         )
         _read_class_body(cls, decl)
         setattr(cls, _VIEW_ATTRIBUTE, decl)
+        _attach_runtime_api(cls)
         register(decl)
         return cls
 
     return decorate
+
+
+def _attach_runtime_api(cls: Any) -> None:
+    """The seed's class-level forms: `View.query().all()`, `await
+    View.freshness_in_batch_source()` (unless the class declares those names itself)."""
+
+    def query(owner: Any, project_dir: str | None = None) -> Any:
+        from aligned_cli.api.dsl_views import query as view_query
+
+        return view_query(owner, project_dir)
+
+    async def freshness_in_batch_source(owner: Any) -> Any:
+        return await query(owner).freshness()
+
+    if "query" not in vars(cls):
+        cls.query = classmethod(query)
+    if "freshness_in_batch_source" not in vars(cls):
+        cls.freshness_in_batch_source = classmethod(freshness_in_batch_source)
 
 
 def _body(cls: type) -> Iterator[tuple[str, Any]]:

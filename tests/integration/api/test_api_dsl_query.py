@@ -48,3 +48,34 @@ def test_query_using_source(folder: Path) -> None:
 def test_query_needs_a_view_class() -> None:
     with pytest.raises(AlignedError, match="@feature_view class"):
         query(object())
+
+
+def test_seed_class_level_forms(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(folder)
+    df = Person.query().all().to_pandas_sync()  # type: ignore[attr-defined]
+    assert df["person_id"].tolist() == [1, 2, 3]
+    other = FileSource.csv_at("more.csv", mapping={"Id": "person_id", "Age": "age"})
+    using = Person.query().using_source(other).all().to_pandas_sync()  # type: ignore[attr-defined]
+    assert using["name"].tolist() == ["Di"]
+
+
+def test_freshness_in_batch_source(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from aligned_cli import EventTimestamp
+
+    visits = FileSource.csv_at("visits.csv")
+
+    @feature_view(name="visit", source=visits)
+    class Visit:
+        person_id = Int32().as_entity()
+        visited_at = EventTimestamp()
+        pages = Int32()
+
+    (folder / "visits.csv").write_text(
+        "person_id,visited_at,pages\n1,2026-03-01 10:00:00,3\n2,2026-03-02 09:30:00,5\n"
+    )
+    monkeypatch.chdir(folder)
+    fresh = asyncio.run(Visit.freshness_in_batch_source())  # type: ignore[attr-defined]
+    assert fresh == datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
