@@ -119,15 +119,57 @@ def load_and_compile(
     dialects: Iterable[str] = DEFAULT_DIALECTS,
     target_path: Path | None = None,
 ) -> CompiledProject:
-    from aligned_cli.parse import load_project
+    """Parse and compile, or reuse the last compile when none of its inputs changed."""
+    from aligned_cli import compile_cache
+    from aligned_cli.parse.jinja import env_vars_read, forget_env_vars_read
+    from aligned_cli.parse.project_file import find_project_file, project_target_path
 
+    root = Path(project_dir).resolve()
+    dialects = list(dialects)
+    key = None
+    target = str(target_path) if target_path is not None else None
+    if not compile_cache.disabled() and root.is_dir():
+        find_project_file(root)  # not a project: the usual error, before any caching
+        target = target or project_target_path(root)
+        key = compile_cache.fingerprint(
+            root, target_path=target, cli_vars=cli_vars, dialects=dialects
+        )
+        cached = compile_cache.load(root, target, key)
+        if cached is not None:
+            return cached
+    from aligned_cli.parse.project import load_project
+
+    forget_env_vars_read()
     project = load_project(project_dir, cli_vars=cli_vars)
     if target_path is not None:
         project.target_path = str(target_path)
-    return compile_project(project, dialects)
+    compiled = compile_project(project, dialects)
+    if key is not None and target is not None:
+        build_manifest(compiled)  # cached with the compile
+        compile_cache.store(root, target, key, compiled, env_vars_read())
+    return compiled
 
 
 def build_manifest(compiled: CompiledProject, invocation_id: str | None = None) -> Manifest:
+    """The manifest of `compiled` with fresh metadata (the body is built once per compile
+    and kept with it, so a cached compile does not rebuild it)."""
+    from aligned_cli.artifacts.manifest import ManifestMetadata
+
+    body = compiled.memo.get("manifest")
+    if body is None:
+        body = compiled.memo["manifest"] = _manifest_body(compiled)
+    metadata = ManifestMetadata(
+        aligned_version=__version__,
+        project_name=compiled.project.name,
+        generated_at=datetime.now(UTC),
+        invocation_id=invocation_id or str(uuid.uuid4()),
+        dialects=sorted(compiled.dialects),
+    )
+    manifest: Manifest = body.model_copy(update={"metadata": metadata})
+    return manifest
+
+
+def _manifest_body(compiled: CompiledProject) -> Manifest:
     from aligned_cli.artifacts.manifest import Manifest, ManifestMetadata, ManifestNode
 
     project = compiled.project
@@ -152,12 +194,11 @@ def build_manifest(compiled: CompiledProject, invocation_id: str | None = None) 
         )
     dump = _dump
     return Manifest(
-        metadata=ManifestMetadata(
+        metadata=ManifestMetadata(  # replaced by build_manifest
             aligned_version=__version__,
             project_name=project.name,
             generated_at=datetime.now(UTC),
-            invocation_id=invocation_id or str(uuid.uuid4()),
-            dialects=sorted(compiled.dialects),
+            invocation_id="",
         ),
         project=dump(project, exclude={"sources", "views", "models", "root", "location"}),
         sources={name: dump(s) for name, s in sorted(project.sources.items())},
@@ -193,7 +234,7 @@ def project_from_manifest(manifest: Manifest, root: Path) -> Project:
 
 def write_compiled(compiled: CompiledProject, manifest: Manifest) -> Path:
     """Write target/manifest.json and target/compiled/<dialect>/<node>.sql atomically."""
-    from aligned_cli.artifacts.writer import write_json_atomic
+    from aligned_cli.artifacts.writer import write_text_atomic
 
     target = compiled.target_dir
     _write_texts_atomic(
@@ -204,7 +245,8 @@ def write_compiled(compiled: CompiledProject, manifest: Manifest) -> Path:
         }
     )
     path = target / "manifest.json"
-    write_json_atomic(path, manifest.model_dump(mode="json"))
+    # pydantic's own JSON encoder: several times faster than json.dumps on big manifests.
+    write_text_atomic(path, manifest.model_dump_json(indent=2) + "\n")
     return path
 
 

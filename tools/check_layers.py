@@ -21,6 +21,7 @@ RANK = {
     "execute": 5,
     "artifacts": 5,
     "pipeline": 6,
+    "compile_cache": 6,
     "api": 7,
     "online": 7,
     "docs": 7,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aligned_cli.core.ir import Project
 from aligned_cli.core.tests import DataTest
@@ -22,6 +22,8 @@ class CompiledProject:
     # unique_id -> dialect -> SQL text
     sql: dict[str, dict[str, str]] = field(default_factory=dict)
     lineage: dict[str, list[str]] = field(default_factory=dict)
+    # Artifacts derived from this compile, built once (the manifest body; see pipeline).
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @property
     def target_dir(self) -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from typing import Any
 
 import sqlglot
@@ -35,10 +36,12 @@ def node_checksum(obj: BaseModel, *, dialect: str = "duckdb") -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+@lru_cache(maxsize=65536)
 def canonical_sql(expression: str, dialect: str = "duckdb") -> str:
     """`COALESCE( age , 0 )` and `coalesce(age,0)` both -> `COALESCE(age, 0)`.
 
     Text that does not parse is kept as written (stripped); parsing reports it.
+    Cached: a view's checksum and each of its features' checksums see the same text.
     """
     try:
         return sqlglot.parse_one(expression, read=dialect).sql(dialect=dialect)

@@ -11,6 +11,7 @@ Both the DAG (feature -> feature edges) and feature lineage use this one resolve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -50,9 +51,14 @@ ColumnInput = FeatureInput | ViewColumnInput | RawInput
 def expression_columns(expression: str, dialect: str = "duckdb") -> list[str]:
     """The column names a SQL expression reads, in first-use order.
 
-    Kept as one small function so it can be swapped for the compiler's own
-    `expression_columns` later. Raises sqlglot's ParseError on bad SQL.
+    Raises sqlglot's ParseError on bad SQL.
     """
+    return list(_expression_columns(expression, dialect))
+
+
+@lru_cache(maxsize=65536)
+def _expression_columns(expression: str, dialect: str) -> tuple[str, ...]:
+    # Cached: the DAG and the lineage both ask, and projects repeat expressions.
     tree = sqlglot.parse_one(expression, read=dialect)
     names: list[str] = []
     for column in tree.find_all(exp.Column):
@@ -60,7 +66,7 @@ def expression_columns(expression: str, dialect: str = "duckdb") -> list[str]:
             continue
         if column.name not in names:
             names.append(column.name)
-    return names
+    return tuple(names)
 
 
 def feature_inputs(

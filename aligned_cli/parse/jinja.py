@@ -14,6 +14,17 @@ from aligned_cli.core.location import Location
 from aligned_cli.errors import ProjectError
 
 _MISSING = object()
+# Every environment variable a render read, with its value then: the compile cache
+# is valid only while they keep those values.
+_env_read: dict[str, str | None] = {}
+
+
+def env_vars_read() -> dict[str, str | None]:
+    return dict(_env_read)
+
+
+def forget_env_vars_read() -> None:
+    _env_read.clear()
 
 
 class _MissingValue(Exception):
@@ -57,6 +68,7 @@ def render(
             arguments = repr(name) if default is _MISSING else f"{name!r}, {default!r}"
             return "{{ env_var(" + arguments + ") }}"
         value = os.environ.get(name)
+        _env_read[name] = value
         if value is not None:
             return value
         if default is _MISSING:

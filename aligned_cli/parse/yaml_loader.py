@@ -20,6 +20,8 @@ from aligned_cli.errors import ProjectError
 
 Path_ = tuple[str | int, ...]
 
+# libyaml's parser when PyYAML was built with it (10x faster); same nodes and marks.
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MAX_NODES = 200_000  # expanded nodes per document; far beyond any real project file
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:str",
@@ -55,7 +57,7 @@ class LoadedYaml:
 def load_yaml(text: str, file: str) -> LoadedYaml:
     """Parse one YAML document; malformed input raises ProjectError at file:line:col."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = _location(file, mark)
