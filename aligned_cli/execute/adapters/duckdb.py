@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from aligned_cli.core.ir import Connection, Source
+from aligned_cli.core.ir import Connection, Output, Source
 from aligned_cli.errors import ExecutionError, LockError
 from aligned_cli.execute.adapters.base import Adapter, Params
 from aligned_cli.execute.adapters.file_io import FileFormat, copy_options
 from aligned_cli.execute.adapters.files import resolve_path
 from aligned_cli.execute.adapters.locks import file_lock
-from aligned_cli.execute.adapters.sql_names import ident, string_literal, table_name
+from aligned_cli.execute.adapters.sql_names import ident, string_literal, table_name, temp_name
 
 T = TypeVar("T")
 
@@ -177,6 +178,24 @@ class DuckDBAdapter(Adapter):
             except BaseException:
                 self._con.execute("ROLLBACK")
                 raise
+
+    def write_output(self, query_sql: str, output: Output) -> int:
+        """Files are streamed straight from the query (`COPY (q) TO tmp`, then rename):
+        nothing to test before the swap, so no temporary table is needed."""
+        if not output.file:
+            return super().write_output(query_sql, output)
+        path = resolve_path(self.project_root, output.file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_file = path.with_name(f"{temp_name()}_{path.name}")
+        target = string_literal(str(tmp_file), self.dialect)
+        statement = f"COPY ({query_sql}) TO {target} {copy_options(output.file_format)}"
+        try:
+            with self._translated():
+                row = self._interruptible(lambda: self._con.execute(statement).fetchone())
+            os.replace(tmp_file, path)  # atomic on one filesystem: same directory
+        finally:
+            tmp_file.unlink(missing_ok=True)
+        return int(row[0]) if row else 0
 
     def export_file(self, relation: str, path: Path, fmt: FileFormat) -> None:
         self.execute(
