@@ -37,14 +37,19 @@ class Measurement:
     peak_rss_bytes: int
 
 
-def run_process(cmd: Sequence[str | Path], cwd: Path | None = None) -> Measurement:
+def run_process(
+    cmd: Sequence[str | Path], cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Measurement:
     """Run `cmd` as a child process; raise BenchmarkError (with its output) on failure.
 
     Peak RSS comes from `os.wait4`, i.e. the rusage of exactly this child."""
     args = [str(a) for a in cmd]
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        environment = {**os.environ, **env} if env else None
+        proc = subprocess.Popen(
+            args, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=environment
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
