@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 
+import api_bench
 import compile_bench
 import pit_bench
 from common import RESULTS_DIR, SCALES, BenchResult, Scale, markdown_table
@@ -21,6 +22,7 @@ from common import RESULTS_DIR, SCALES, BenchResult, Scale, markdown_table
 BENCHMARKS: dict[str, Callable[[Scale], BenchResult]] = {
     "compile": compile_bench.run,
     "pit": pit_bench.run,
+    "api": api_bench.run,
 }
 
 
