@@ -48,6 +48,7 @@ def fingerprint(
         "dialects": sorted(dialects),
         "target_path": target_path,
         "root": str(project_dir.resolve()),  # a moved project compiles anew
+        "code": _code_stamp(),
     }
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     python_text: list[str] = []
@@ -60,6 +61,14 @@ def fingerprint(
     named = sorted(n for n in os.environ if any(n in text for text in python_text))
     digest.update(json.dumps({n: os.environ[n] for n in named}).encode())
     return digest.hexdigest()
+
+
+def _code_stamp() -> list[int]:
+    """aligned's own source files' latest change: an upgraded or edited aligned (an
+    editable install between releases) never reuses an older compiler's output."""
+    package = Path(__file__).resolve().parent
+    stamps = [p.stat().st_mtime_ns for p in package.rglob("*.py")]
+    return [len(stamps), max(stamps, default=0)]
 
 
 def _project_files(project_dir: Path, target_path: str) -> list[Path]:

@@ -93,6 +93,20 @@ class PostgresDialect(Dialect):
     def data_type(self, dtype: DataType) -> exp.DataType:
         return sql_type(_TYPES[dtype], "postgres")
 
+    def cast(
+        self,
+        value: exp.Expr,
+        dtype: DataType,
+        timezone: str | None,
+        source_type: str | None = None,
+    ) -> exp.Expr:
+        if dtype is DataType.BOOL:
+            # PostgreSQL casts only int4 and text to boolean (a staged 0/1 column is
+            # bigint); through text, 1/0, t/f, true/false and yes/no all work.
+            text = exp.Cast(this=value, to=sql_type("TEXT", "postgres"))
+            return exp.Cast(this=text, to=self.data_type(dtype))
+        return super().cast(value, dtype, timezone, source_type)
+
     def seconds(self, seconds: int) -> exp.Expr:
         # An interval of seconds only (no day part) is a fixed length across DST.
         return exp.Interval(this=exp.Literal.string(f"{seconds} SECONDS"))
