@@ -16,7 +16,7 @@ FROM (
     CAST("source"."passenger_id" AS INT) AS "passenger_id",
     CAST("source"."age" AS DOUBLE PRECISION) AS "age",
     CAST("source"."sex" AS TEXT) AS "sex",
-    CAST("source"."survived" AS BOOLEAN) AS "survived",
+    CAST(CAST("source"."survived" AS TEXT) AS BOOLEAN) AS "survived",
     CAST("source"."sibsp" AS INT) AS "sibsp",
     CAST("source"."pclass" AS INT) AS "pclass",
     CAST("source"."fare" AS DOUBLE PRECISION) AS "fare",

@@ -1,0 +1,343 @@
+WITH "__aligned_spine" AS MATERIALIZED (
+  SELECT
+    "__aligned_spine_source".*,
+    "__aligned_spine_source" AS "__aligned_spine_record",
+    ROW_NUMBER() OVER () AS "__aligned_row",
+    CASE
+      WHEN CAST(PG_TYPEOF("__aligned_spine_source"."requested_at") AS TEXT) IN ('timestamp with time zone', 'text', 'character varying')
+      THEN CAST("__aligned_spine_source"."requested_at" AS TIMESTAMPTZ)
+      ELSE CAST("__aligned_spine_source"."requested_at" AS TIMESTAMP) AT TIME ZONE 'UTC'
+    END AS "__aligned_time"
+  FROM (
+    SELECT
+      *
+    FROM (
+      SELECT
+        driver_id,
+        city,
+        requested_at
+      FROM requests
+    ) AS "source"
+  ) AS "__aligned_spine_source"
+), "__aligned_v0_agg_events" AS (
+  SELECT
+    "driver_id",
+    "city",
+    "__aligned_event",
+    "__aligned_of0",
+    "__aligned_of1"
+  FROM (
+    SELECT
+      "driver_id",
+      "city",
+      "event_at" AS "__aligned_event",
+      "fare" AS "__aligned_of0",
+      "rating" AS "__aligned_of1",
+      ROW_NUMBER() OVER (PARTITION BY "driver_id", "city", "event_at" ORDER BY "loaded_at" DESC NULLS LAST) AS "__aligned_version"
+    FROM (
+      SELECT
+        "row"."driver_id",
+        "row"."city",
+        "row"."event_at",
+        "row"."loaded_at",
+        "row"."fare",
+        "row"."rating",
+        CAST(CAST("row"."fare" AS DOUBLE PRECISION) / NULLIF("row"."rating", 0) AS DOUBLE PRECISION) AS "fare_per_star"
+      FROM (
+        SELECT
+          "source"."driver_id" AS "driver_id",
+          "source"."city" AS "city",
+          CASE
+            WHEN CAST(PG_TYPEOF("source"."event_at") AS TEXT) IN ('timestamp with time zone')
+            THEN CAST("source"."event_at" AS TIMESTAMPTZ)
+            ELSE CAST("source"."event_at" AS TIMESTAMP) AT TIME ZONE 'Europe/Oslo'
+          END AS "event_at",
+          CASE
+            WHEN CAST(PG_TYPEOF("source"."loaded_at") AS TEXT) IN ('timestamp with time zone')
+            THEN CAST("source"."loaded_at" AS TIMESTAMPTZ)
+            ELSE CAST("source"."loaded_at" AS TIMESTAMP) AT TIME ZONE 'Europe/Oslo'
+          END AS "loaded_at",
+          CAST("source"."fare" AS DOUBLE PRECISION) AS "fare",
+          CAST("source"."rating" AS REAL) AS "rating"
+        FROM (
+          SELECT
+            *
+          FROM "aligned_staging"."trip_events"
+        ) AS "source"
+      ) AS "row"
+    ) AS "v"
+    WHERE
+      NOT "driver_id" IS NULL AND NOT "city" IS NULL AND NOT "event_at" IS NULL
+  ) AS "d"
+  WHERE
+    "__aligned_version" = 1
+), "__aligned_v0_agg_running_stream" AS (
+  SELECT
+    "driver_id",
+    "city",
+    "__aligned_event",
+    0 AS "__aligned_kind",
+    CAST(NULL AS BIGINT) AS "__aligned_row",
+    1 AS "__aligned_one",
+    "__aligned_of0" AS "__aligned_of0_n",
+    CASE
+      WHEN "__aligned_of0" IN (
+        CAST('NaN' AS DOUBLE PRECISION),
+        CAST('Infinity' AS DOUBLE PRECISION),
+        CAST('-Infinity' AS DOUBLE PRECISION)
+      )
+      THEN NULL
+      ELSE "__aligned_of0"
+    END AS "__aligned_of0_s",
+    CASE WHEN "__aligned_of0" = CAST('NaN' AS DOUBLE PRECISION) THEN 1 END AS "__aligned_of0_nan",
+    CASE WHEN "__aligned_of0" = CAST('Infinity' AS DOUBLE PRECISION) THEN 1 END AS "__aligned_of0_pinf",
+    CASE WHEN "__aligned_of0" = CAST('-Infinity' AS DOUBLE PRECISION) THEN 1 END AS "__aligned_of0_ninf"
+  FROM "__aligned_v0_agg_events"
+  UNION ALL
+  SELECT
+    "driver_id",
+    "city",
+    "__aligned_time" AS "__aligned_event",
+    1 AS "__aligned_kind",
+    "__aligned_row",
+    NULL AS "__aligned_one",
+    NULL AS "__aligned_of0_n",
+    NULL AS "__aligned_of0_s",
+    NULL AS "__aligned_of0_nan",
+    NULL AS "__aligned_of0_pinf",
+    NULL AS "__aligned_of0_ninf"
+  FROM "__aligned_spine"
+  WHERE
+    NOT "driver_id" IS NULL AND NOT "city" IS NULL AND NOT "__aligned_time" IS NULL
+  UNION ALL
+  SELECT
+    "driver_id",
+    "city",
+    "__aligned_time" - INTERVAL '604800 SECONDS' AS "__aligned_event",
+    2 AS "__aligned_kind",
+    "__aligned_row",
+    NULL AS "__aligned_one",
+    NULL AS "__aligned_of0_n",
+    NULL AS "__aligned_of0_s",
+    NULL AS "__aligned_of0_nan",
+    NULL AS "__aligned_of0_pinf",
+    NULL AS "__aligned_of0_ninf"
+  FROM "__aligned_spine"
+  WHERE
+    NOT "driver_id" IS NULL AND NOT "city" IS NULL AND NOT "__aligned_time" IS NULL
+  UNION ALL
+  SELECT
+    "driver_id",
+    "city",
+    "__aligned_time" - INTERVAL '2592000 SECONDS' AS "__aligned_event",
+    3 AS "__aligned_kind",
+    "__aligned_row",
+    NULL AS "__aligned_one",
+    NULL AS "__aligned_of0_n",
+    NULL AS "__aligned_of0_s",
+    NULL AS "__aligned_of0_nan",
+    NULL AS "__aligned_of0_pinf",
+    NULL AS "__aligned_of0_ninf"
+  FROM "__aligned_spine"
+  WHERE
+    NOT "driver_id" IS NULL AND NOT "city" IS NULL AND NOT "__aligned_time" IS NULL
+)
+SELECT
+  (
+    "s"."__aligned_spine_record"
+  ).*,
+  "__aligned_v0"."fare" AS "fare",
+  CAST((
+    COALESCE("__aligned_v0_agg_running"."__aligned_one_0", 0) - COALESCE("__aligned_v0_agg_running"."__aligned_one_1", 0)
+  ) AS BIGINT) AS "trips_7d",
+  CASE
+    WHEN (
+      COALESCE("__aligned_v0_agg_running"."__aligned_of0_n_0", 0) - COALESCE("__aligned_v0_agg_running"."__aligned_of0_n_2", 0)
+    ) >= 1
+    THEN CAST(CAST(CASE
+      WHEN (
+        COALESCE("__aligned_v0_agg_running"."__aligned_of0_nan_0", 0) - COALESCE("__aligned_v0_agg_running"."__aligned_of0_nan_2", 0)
+      ) > 0
+      OR (
+        (
+          COALESCE("__aligned_v0_agg_running"."__aligned_of0_pinf_0", 0) - COALESCE("__aligned_v0_agg_running"."__aligned_of0_pinf_2", 0)
+        ) > 0
+        AND (
+          COALESCE("__aligned_v0_agg_running"."__aligned_of0_ninf_0", 0) - COALESCE("__aligned_v0_agg_running"."__aligned_of0_ninf_2", 0)
+        ) > 0
+      )
+      THEN CAST('NaN' AS DOUBLE PRECISION)
+      WHEN (
+        COALESCE("__aligned_v0_agg_running"."__aligned_of0_pinf_0", 0) - COALESCE("__aligned_v0_agg_running"."__aligned_of0_pinf_2", 0)
+      ) > 0
+      THEN CAST('Infinity' AS DOUBLE PRECISION)
+      WHEN (
+        COALESCE("__aligned_v0_agg_running"."__aligned_of0_ninf_0", 0) - COALESCE("__aligned_v0_agg_running"."__aligned_of0_ninf_2", 0)
+      ) > 0
+      THEN CAST('-Infinity' AS DOUBLE PRECISION)
+      ELSE (
+        COALESCE("__aligned_v0_agg_running"."__aligned_of0_s_0", 0) - COALESCE("__aligned_v0_agg_running"."__aligned_of0_s_2", 0)
+      )
+    END AS DOUBLE PRECISION) / (
+      COALESCE("__aligned_v0_agg_running"."__aligned_of0_n_0", 0) - COALESCE("__aligned_v0_agg_running"."__aligned_of0_n_2", 0)
+    ) AS DOUBLE PRECISION)
+  END AS "fare_mean_30d",
+  CASE
+    WHEN "__aligned_v0_agg_range"."__aligned_n0" >= 2
+    THEN CAST("__aligned_v0_agg_range"."__aligned_a0" AS DOUBLE PRECISION)
+  END AS "fare_max_7d",
+  CASE
+    WHEN "__aligned_v0_agg_range"."__aligned_n1" >= 1
+    THEN CAST("__aligned_v0_agg_range"."__aligned_a1" AS REAL)
+  END AS "last_rating"
+FROM "__aligned_spine" AS "s"
+LEFT JOIN (
+  SELECT
+    "__aligned_row",
+    MAX("__aligned_one") FILTER(WHERE
+      "__aligned_kind" = 1) AS "__aligned_one_0",
+    MAX("__aligned_of0_n") FILTER(WHERE
+      "__aligned_kind" = 1) AS "__aligned_of0_n_0",
+    MAX("__aligned_of0_s") FILTER(WHERE
+      "__aligned_kind" = 1) AS "__aligned_of0_s_0",
+    MAX("__aligned_of0_nan") FILTER(WHERE
+      "__aligned_kind" = 1) AS "__aligned_of0_nan_0",
+    MAX("__aligned_of0_pinf") FILTER(WHERE
+      "__aligned_kind" = 1) AS "__aligned_of0_pinf_0",
+    MAX("__aligned_of0_ninf") FILTER(WHERE
+      "__aligned_kind" = 1) AS "__aligned_of0_ninf_0",
+    MAX("__aligned_one") FILTER(WHERE
+      "__aligned_kind" = 2) AS "__aligned_one_1",
+    MAX("__aligned_of0_n") FILTER(WHERE
+      "__aligned_kind" = 2) AS "__aligned_of0_n_1",
+    MAX("__aligned_of0_s") FILTER(WHERE
+      "__aligned_kind" = 2) AS "__aligned_of0_s_1",
+    MAX("__aligned_of0_nan") FILTER(WHERE
+      "__aligned_kind" = 2) AS "__aligned_of0_nan_1",
+    MAX("__aligned_of0_pinf") FILTER(WHERE
+      "__aligned_kind" = 2) AS "__aligned_of0_pinf_1",
+    MAX("__aligned_of0_ninf") FILTER(WHERE
+      "__aligned_kind" = 2) AS "__aligned_of0_ninf_1",
+    MAX("__aligned_one") FILTER(WHERE
+      "__aligned_kind" = 3) AS "__aligned_one_2",
+    MAX("__aligned_of0_n") FILTER(WHERE
+      "__aligned_kind" = 3) AS "__aligned_of0_n_2",
+    MAX("__aligned_of0_s") FILTER(WHERE
+      "__aligned_kind" = 3) AS "__aligned_of0_s_2",
+    MAX("__aligned_of0_nan") FILTER(WHERE
+      "__aligned_kind" = 3) AS "__aligned_of0_nan_2",
+    MAX("__aligned_of0_pinf") FILTER(WHERE
+      "__aligned_kind" = 3) AS "__aligned_of0_pinf_2",
+    MAX("__aligned_of0_ninf") FILTER(WHERE
+      "__aligned_kind" = 3) AS "__aligned_of0_ninf_2"
+  FROM (
+    SELECT
+      "__aligned_kind",
+      "__aligned_row",
+      COUNT("__aligned_one") OVER (
+        PARTITION BY "driver_id", "city"
+        ORDER BY "__aligned_event", "__aligned_kind"
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS "__aligned_one",
+      COUNT("__aligned_of0_n") OVER (
+        PARTITION BY "driver_id", "city"
+        ORDER BY "__aligned_event", "__aligned_kind"
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS "__aligned_of0_n",
+      SUM("__aligned_of0_s") OVER (
+        PARTITION BY "driver_id", "city"
+        ORDER BY "__aligned_event", "__aligned_kind"
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS "__aligned_of0_s",
+      COUNT("__aligned_of0_nan") OVER (
+        PARTITION BY "driver_id", "city"
+        ORDER BY "__aligned_event", "__aligned_kind"
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS "__aligned_of0_nan",
+      COUNT("__aligned_of0_pinf") OVER (
+        PARTITION BY "driver_id", "city"
+        ORDER BY "__aligned_event", "__aligned_kind"
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS "__aligned_of0_pinf",
+      COUNT("__aligned_of0_ninf") OVER (
+        PARTITION BY "driver_id", "city"
+        ORDER BY "__aligned_event", "__aligned_kind"
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS "__aligned_of0_ninf"
+    FROM "__aligned_v0_agg_running_stream"
+  ) AS "r"
+  WHERE
+    "__aligned_kind" > 0
+  GROUP BY
+    "__aligned_row"
+) AS "__aligned_v0_agg_running"
+  ON "s"."__aligned_row" = "__aligned_v0_agg_running"."__aligned_row"
+LEFT JOIN (
+  SELECT
+    "s"."__aligned_row",
+    MAX("e"."__aligned_of0") FILTER(WHERE
+      "e"."__aligned_event" > "s"."__aligned_time" - INTERVAL '604800 SECONDS') AS "__aligned_a0",
+    COUNT("e"."__aligned_of0") FILTER(WHERE
+      "e"."__aligned_event" > "s"."__aligned_time" - INTERVAL '604800 SECONDS') AS "__aligned_n0",
+    (
+      ARRAY_AGG("e"."__aligned_of1" ORDER BY "e"."__aligned_event" DESC NULLS LAST) FILTER(WHERE
+        NOT "e"."__aligned_of1" IS NULL)
+    )[1] AS "__aligned_a1",
+    COUNT("e"."__aligned_of1") AS "__aligned_n1"
+  FROM "__aligned_spine" AS "s"
+  JOIN "__aligned_v0_agg_events" AS "e"
+    ON "s"."driver_id" = "e"."driver_id"
+    AND "s"."city" = "e"."city"
+    AND "e"."__aligned_event" > "s"."__aligned_time" - INTERVAL '2592000 SECONDS'
+    AND "e"."__aligned_event" <= "s"."__aligned_time"
+  GROUP BY
+    "s"."__aligned_row"
+) AS "__aligned_v0_agg_range"
+  ON "s"."__aligned_row" = "__aligned_v0_agg_range"."__aligned_row"
+LEFT JOIN LATERAL (
+  SELECT
+    "v"."fare"
+  FROM (
+    SELECT
+      "row"."driver_id",
+      "row"."city",
+      "row"."event_at",
+      "row"."loaded_at",
+      "row"."fare",
+      "row"."rating",
+      CAST(CAST("row"."fare" AS DOUBLE PRECISION) / NULLIF("row"."rating", 0) AS DOUBLE PRECISION) AS "fare_per_star"
+    FROM (
+      SELECT
+        "source"."driver_id" AS "driver_id",
+        "source"."city" AS "city",
+        CASE
+          WHEN CAST(PG_TYPEOF("source"."event_at") AS TEXT) IN ('timestamp with time zone')
+          THEN CAST("source"."event_at" AS TIMESTAMPTZ)
+          ELSE CAST("source"."event_at" AS TIMESTAMP) AT TIME ZONE 'Europe/Oslo'
+        END AS "event_at",
+        CASE
+          WHEN CAST(PG_TYPEOF("source"."loaded_at") AS TEXT) IN ('timestamp with time zone')
+          THEN CAST("source"."loaded_at" AS TIMESTAMPTZ)
+          ELSE CAST("source"."loaded_at" AS TIMESTAMP) AT TIME ZONE 'Europe/Oslo'
+        END AS "loaded_at",
+        CAST("source"."fare" AS DOUBLE PRECISION) AS "fare",
+        CAST("source"."rating" AS REAL) AS "rating"
+      FROM (
+        SELECT
+          *
+        FROM "aligned_staging"."trip_events"
+      ) AS "source"
+    ) AS "row"
+  ) AS "v"
+  WHERE
+    "v"."driver_id" = "s"."driver_id"
+    AND "v"."city" = "s"."city"
+    AND "v"."event_at" <= "s"."__aligned_time"
+  ORDER BY
+    "v"."event_at" DESC,
+    "v"."loaded_at" DESC NULLS LAST
+  LIMIT 1
+) AS "__aligned_v0"
+  ON TRUE
+ORDER BY
+  "s"."__aligned_row"
