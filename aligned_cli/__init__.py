@@ -14,6 +14,7 @@ _DSL_NAMES = {
     "model_contract",
     "FileSource",
     "PostgreSQLConfig",
+    "AwsS3Config",
     "Bool",
     "Int8",
     "Int16",

@@ -1,6 +1,6 @@
 """Run the benchmarks and print one markdown table (paste it into the README).
 
-    python benchmarks/run_all.py --scale smoke|small|large [--only compile|pit]
+    python benchmarks/run_all.py --scale smoke|small|large [--only compile|pit|aggregations]
 
 Exit code 1 when a benchmark errored or produced wrong results (at any scale). Timings
 are reported, not asserted: at small/large each target is marked PASS or MISS, and a
@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 import api_bench
+import agg_bench
 import compile_bench
 import pit_bench
 from common import RESULTS_DIR, SCALES, BenchResult, Scale, markdown_table

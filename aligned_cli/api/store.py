@@ -8,9 +8,10 @@ root.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from aligned_cli.api.engine import Engine
 from aligned_cli.api.entities import Entities
@@ -29,19 +30,40 @@ class FeatureStore:
     connection_name: str
 
     @classmethod
-    def from_manifest(cls, path: str | Path, project_dir: str | Path | None = None) -> FeatureStore:
-        """The store a manifest defines. File paths resolve against `project_dir`,
-        by default the parent of the manifest's folder (`<project>/target/`)."""
-        from aligned_cli.artifacts.manifest import read_manifest
+    def from_manifest(
+        cls,
+        path: str | Path,
+        project_dir: str | Path | None = None,
+        *,
+        object_store: Mapping[str, Any] | None = None,
+    ) -> FeatureStore:
+        """The store a manifest (a path or an object-store URL such as `s3://b/x.json`)
+        defines. File paths resolve against `project_dir`, else the project root that
+        `aligned apply --to` recorded, else the parent of the manifest's folder.
+
+        `object_store` (endpoint_url, region, key, secret, token) says how to reach the
+        manifest's scheme, and is then used for every read of that scheme in this
+        process; without it the project's `object_stores` or the AWS variables apply.
+        """
+        from aligned_cli.artifacts.manifest import parse_manifest, read_manifest
+        from aligned_cli.objectstore import is_remote
         from aligned_cli.pipeline import project_from_manifest
 
-        manifest_path = Path(path).expanduser().resolve()
-        root = (
-            Path(project_dir).expanduser().resolve()
-            if project_dir is not None
-            else manifest_path.parent.parent
-        )
-        manifest = read_manifest(manifest_path)
+        root = Path(project_dir).expanduser().resolve() if project_dir is not None else None
+        where = str(path)
+        if object_store is not None:
+            _use_object_store(where, object_store)
+        if is_remote(where):
+            from aligned_cli.objectstore import read_text
+
+            manifest = parse_manifest(read_text(where, root), where)
+            fallback = Path.cwd()  # a definition not published by `apply --to`
+        else:
+            manifest_path = Path(path).expanduser().resolve()
+            manifest = read_manifest(manifest_path)
+            fallback = manifest_path.parent.parent
+        recorded = manifest.metadata.project_root
+        root = root or (Path(recorded) if recorded else fallback)
         return cls.from_project(project_from_manifest(manifest, root))
 
     @classmethod
@@ -91,3 +113,30 @@ def _connection(project: Project, name: str) -> Connection:
             hint=did_you_mean(name, project.connections),
         )
     return connection
+
+
+def _use_object_store(url: str, options: Mapping[str, Any]) -> None:
+    from aligned_cli.objectstore import StoreSettings, protocol_of, use_settings
+
+    known = ("endpoint_url", "region", "key", "secret", "token")
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise UsageError(
+            f"object_store: unknown setting '{unknown[0]}'", hint=did_you_mean(unknown[0], known)
+        )
+
+    def text(name: str) -> str | None:
+        value = options.get(name)
+        return str(value) if value is not None else None
+
+    use_settings(
+        StoreSettings(
+            protocol=protocol_of(url) or "s3",
+            endpoint_url=text("endpoint_url"),
+            region=text("region"),
+            key=text("key"),
+            secret=text("secret"),
+            token=text("token"),
+            origin="the settings given in code",
+        )
+    )

@@ -27,6 +27,9 @@ class ManifestMetadata(ArtifactModel):
     generated_at: datetime
     invocation_id: str
     dialects: list[str] = Field(default_factory=list)
+    # Set by `aligned apply --to`: where the project's relative data paths live, since
+    # a published definition is read away from `<project>/target/`.
+    project_root: str | None = None
 
 
 class ManifestNode(ArtifactModel):
@@ -73,17 +76,24 @@ def shipped_schema() -> dict[str, Any]:
 def read_manifest(path: Path) -> Manifest:
     """Load a manifest written by this or an older compatible aligned."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProjectError(
             f"no manifest at '{path}'", hint="run `aligned compile` first (or `aligned apply`)"
         ) from None
+    return parse_manifest(text, str(path))
+
+
+def parse_manifest(text: str, where: str) -> Manifest:
+    """A manifest from its JSON text; `where` names it in messages (a path or URL)."""
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ProjectError(f"'{path}' is not valid JSON: {error}") from None
-    version = data.get("metadata", {}).get("schema_version")
+        raise ProjectError(f"'{where}' is not valid JSON: {error}") from None
+    version = data.get("metadata", {}).get("schema_version") if isinstance(data, dict) else None
     if version != MANIFEST_SCHEMA_VERSION:
         raise ProjectError(
-            f"'{path}' has manifest schema '{version}', this aligned reads "
+            f"'{where}' has manifest schema '{version}', this aligned reads "
             f"'{MANIFEST_SCHEMA_VERSION}'",
             hint="recompile with this version of aligned",
         )

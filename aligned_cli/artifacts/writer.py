@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -17,10 +18,29 @@ def write_text_atomic(path: Path, text: str) -> None:
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
+        make_shareable(temp_name)
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+def make_shareable(path: str | Path) -> None:
+    """Give a temp file the mode a plain `open()` would (0666 minus the umask).
+
+    mkstemp creates 0600 files, which would make artifacts unreadable to the CI
+    user or web server that reads them after the rename.
+    """
+    os.chmod(path, 0o666 & ~current_umask())
+
+
+@functools.cache
+def current_umask() -> int:
+    # The only portable way to read the umask is to set it and put it back; read it
+    # once, because another thread creating a file in between would see 0o022.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

@@ -10,11 +10,13 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from aligned_cli import __version__
+from aligned_cli.cli.argv import AlignedGroup
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 app = typer.Typer(
     name="aligned",
+    cls=AlignedGroup,
     help="aligned: compile ML feature definitions into point-in-time correct datasets, "
     "data tests, artifacts and online features.",
     no_args_is_help=True,
@@ -51,6 +53,22 @@ def handle_errors(function: F) -> F:
             raise typer.Exit(130) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            if not stdout_is_broken():
+                raise
+            raise typer.Exit(quiet_broken_pipe()) from None
+        except OSError as error:
+            if error.filename is None or _debug_enabled():
+                raise
+            # A path the user gave (or the project names) cannot be read or written:
+            # their environment, not a bug; name the path and the reason.
+            from aligned_cli.cli.output import error as print_error
+
+            print_error(
+                f"cannot use '{error.filename}': {error.strerror or error}\n"
+                "  hint: check that the path exists and its permissions"
+            )
+            raise typer.Exit(EXIT_USAGE) from None
         except Exception as error:  # a bug in aligned: say so, keep the traceback out
             if _debug_enabled():
                 raise
@@ -98,6 +116,7 @@ def _register() -> None:
         lineage,
         ls,
         materialize,
+        monitor,
         run,
         serve,
         test,
@@ -108,5 +127,37 @@ def _register() -> None:
 _register()
 
 
+def stdout_is_broken() -> bool:
+    """True when stdout is a pipe whose reader has gone (`aligned ls | head -3`)."""
+    import select
+    import sys
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
+def quiet_broken_pipe() -> int:
+    """Stop writing to a closed pipe without a message, like other Unix tools.
+
+    stdout is pointed at /dev/null so that Python's final flush does not complain;
+    the exit code is what a shell reports for a process ended by SIGPIPE.
+    """
+    import sys
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + 13  # SIGPIPE
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except BrokenPipeError:  # raised outside a command, e.g. while printing --help
+        if not stdout_is_broken():
+            raise
+        raise SystemExit(quiet_broken_pipe()) from None

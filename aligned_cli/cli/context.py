@@ -36,10 +36,14 @@ def compiled_project(
 
 
 def selection_args(values: list[str] | None) -> list[str] | None:
-    """`--select a b`, `--select "a b"` and `--select a --select b` mean the same."""
-    if not values:
+    """`--select a b`, `--select "a b"` and `--select a --select b` mean the same.
+
+    None (option not given) stays None; a blank value is kept so that the selector
+    parser rejects it ("empty selector") instead of it meaning "everything".
+    """
+    if values is None:
         return None
     parts: list[str] = []
     for value in values:
-        parts.extend(value.split())
-    return parts or None
+        parts.extend(value.split() or [value])
+    return parts

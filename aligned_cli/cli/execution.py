@@ -43,12 +43,20 @@ def execute(
     fail_fast: bool,
     args: dict[str, Any],
     full_refresh: bool = False,
+    store_failures: bool = False,
 ) -> RunResults:
-    """Run `selected` on the target; run_results.json is written whatever happens."""
+    """Run `selected` on the target; run_results.json is written whatever happens.
+
+    When the target cannot be used at all (connection refused, lock held, staging
+    failed) every selected node ends as `error` with that cause, and the run exits 1
+    like any run whose nodes errored; project and usage mistakes still exit 2.
+    """
+    from aligned_cli.errors import AlignedError
     from aligned_cli.execute.adapters import open_adapter
     from aligned_cli.execute.runner import (
         RunState,
         execution_order,
+        fail_unfinished,
         run_nodes,
         skip_unfinished,
     )
@@ -75,12 +83,26 @@ def execute(
                     report=_report,
                     state=state,
                     on_start=_report_start,
+                    store_failures=store_failures,
                 )
     except KeyboardInterrupt:
         # Wherever Ctrl-C lands (locking, staging, a query), every node gets a final status.
         state.interrupted = True
         skip_unfinished(compiled, state, nodes, "interrupted")
         raise
+    except Exception as error:
+        # Connecting, locking or staging failed: no node could run, and each says why
+        # (SPEC §9). Engine failures are the run's failure (exit 1, reported below);
+        # a project or usage mistake (exit 2) and bugs propagate after the write.
+        from aligned_cli.errors import ExecutionError
+
+        cause = error.message if isinstance(error, AlignedError) else f"{error}"
+        fail_unfinished(compiled, state, nodes, cause)
+        if not isinstance(error, ExecutionError):
+            raise
+        from aligned_cli.cli.output import error as print_error
+
+        print_error(error.render())
     finally:
         results = _write_results(
             compiled,

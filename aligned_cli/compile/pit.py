@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlglot import exp
 
+from aligned_cli.compile.aggregations import WindowAggregations, attach_aggregations
 from aligned_cli.compile.dialects.base import Dialect, TemporalJoin, column, ident
 from aligned_cli.compile.relations import known_source_columns, source_query
-from aligned_cli.compile.session import CompileSession
-from aligned_cli.core.ir import FeatureRef, FeatureView, Model, Project
+from aligned_cli.compile.session import PIT_CREATED, PIT_EVENT, CompileSession
+from aligned_cli.core.ir import Aggregation, FeatureRef, FeatureView, Model, Project
 from aligned_cli.errors import ProjectError, did_you_mean
 
 SPINE = "__aligned_spine"
@@ -105,10 +106,24 @@ def features_query(
     )
     select = exp.select().from_(exp.Table(this=ident(SPINE), alias=exp.TableAlias(this=ident("s"))))
     values: dict[FeatureRef, exp.Expr] = {}
+    ctes: list[tuple[str, exp.Query]] = []
     for index, view in enumerate(views):
         alias = f"__aligned_v{index}"
-        names = tuple(dict.fromkeys(o.ref.feature for o in resolved if o.ref.view == view.name))
+        requested = dict.fromkeys(o.ref.feature for o in resolved if o.ref.view == view.name)
+        names = tuple(n for n in requested if view.aggregation(n) is None)
+        aggregations = tuple(a for a in view.aggregations if a.name in requested)
         given = (view_relations or {}).get(view.name)
+        if aggregations:
+            attached_aggs = attach_aggregations(
+                _window_spec(session, view, aggregations, given, alias), dialect
+            )
+            ctes += attached_aggs.ctes
+            for join in attached_aggs.joins:
+                select = select.join(join, copy=False)
+            for name, value in attached_aggs.values.items():
+                values[FeatureRef(view=view.name, feature=name)] = value
+        if not names:
+            continue
         if view.event_timestamp:
             # Our own view query carries its times ready for the join (`pit_columns`).
             pit_event, pit_created = (
@@ -151,7 +166,12 @@ def features_query(
         # alias_ copies `value`: the target may read the same value as a feature.
         select = select.select(exp.alias_(value, ident(output.name)), copy=False)
     select = select.order_by(column(ROW_NUMBER, "s"), copy=False)
-    return select.with_(ident(SPINE), as_=numbered, copy=False)
+    # Aggregations read the spine more than once: its row numbers must be computed
+    # once (MATERIALIZED), or two scans could number the rows differently.
+    select = select.with_(ident(SPINE), as_=numbered, materialized=bool(ctes) or None, copy=False)
+    for name, query in ctes:
+        select = select.with_(ident(name), as_=query, copy=False)
+    return select
 
 
 def model_query(
@@ -274,13 +294,7 @@ def _views_used(project: Project, outputs: Sequence[OutputFeature]) -> list[Feat
                 f"unknown feature view '{ref.view}' in '{ref}'",
                 hint=did_you_mean(ref.view, project.views),
             )
-        if view.feature(ref.feature) is None:
-            if view.aggregation(ref.feature) is not None:
-                raise ProjectError(
-                    f"'{ref}' is a window aggregation; datasets of aggregations are not"
-                    " compiled yet",
-                    location=view.location,
-                )
+        if view.feature(ref.feature) is None and view.aggregation(ref.feature) is None:
             raise ProjectError(
                 f"view '{view.name}' has no feature '{ref.feature}' (in '{ref}')",
                 location=view.location,
@@ -288,6 +302,51 @@ def _views_used(project: Project, outputs: Sequence[OutputFeature]) -> list[Feat
             )
         views.setdefault(view.name, view)
     return list(views.values())
+
+
+def _window_spec(
+    session: CompileSession,
+    view: FeatureView,
+    aggregations: tuple[Aggregation, ...],
+    given: exp.Expr | None,
+    alias: str,
+) -> WindowAggregations:
+    """What `attach_aggregations` needs: the view's rows with point-in-time times."""
+    dialect = session.dialect
+    assert view.event_timestamp is not None  # checked when the project is loaded
+    reads_raw = bool(session.aggregated_raw_columns(view.name))
+    if given is None or reads_raw:  # a given relation holds features only
+        relation = session.view_relation(view.name, pit=True)
+        pit_event, pit_created = session.pit_columns(view.name)
+    else:
+        relation, pit_event, pit_created = given.copy(), None, None
+    event = pit_event or view.event_timestamp
+    created = pit_created or view.created_timestamp
+    if dialect.separate_pit_times and pit_event is None:
+        # A relation we did not build: convert its instants here.
+        times = [(view.event_timestamp, PIT_EVENT), (view.created_timestamp, PIT_CREATED)]
+        extra = [
+            exp.alias_(dialect.pit_from_instant(column(name)), ident(target))
+            for name, target in times
+            if name
+        ]
+        relation = exp.select(exp.Star(), *extra).from_(
+            exp.Subquery(this=relation, alias=exp.TableAlias(this=ident("g")))
+        )
+        event = PIT_EVENT
+        created = PIT_CREATED if view.created_timestamp else None
+    return WindowAggregations(
+        view=relation,
+        prefix=f"{alias}_agg",
+        entities=tuple(view.entities),
+        event=event,
+        created=created,
+        aggregations=aggregations,
+        of_types=session.of_types(view.name),
+        spine=SPINE,
+        spine_row=ROW_NUMBER,
+        spine_time=SPINE_TIME,
+    )
 
 
 def _check_spine_has_entities(views: Sequence[FeatureView], columns: Sequence[str]) -> None:

@@ -16,6 +16,7 @@ from aligned_cli.compile.relations import source_query
 from aligned_cli.compile.views import (
     DerivedFeature,
     check_view,
+    input_schema,
     output_columns,
     resolve_derived_features,
     resolve_view_inheritance,
@@ -69,7 +70,7 @@ class CompileSession:
 
     def view_sql(self, name: str, *, pit: bool = False) -> str:
         """The view's query as pretty SQL, rendered once per session."""
-        pit = pit and self.dialect.separate_pit_times
+        pit = pit and (self.dialect.separate_pit_times or bool(self.aggregated_raw_columns(name)))
         if (name, pit) not in self._sql:
             self._sql[name, pit] = self.dialect.sql(self.view_query(name, pit=pit), copy=False)
         return self._sql[name, pit]
@@ -88,17 +89,45 @@ class CompileSession:
             return None, None
         return PIT_EVENT, PIT_CREATED if view.created_timestamp else None
 
+    def aggregated_raw_columns(self, name: str) -> list[str]:
+        """Columns aggregations of the view read that are not among its outputs."""
+        view = self.view(name)
+        outputs = set(output_columns(view))
+        return [
+            c for c in dict.fromkeys(a.of for a in view.aggregations if a.of) if c not in outputs
+        ]
+
+    def of_types(self, name: str) -> dict[str, DataType | None]:
+        """The type of every column an aggregation of the view reads, where known."""
+        view = self.view(name)
+        derived = self.derived(name)
+        schema = input_schema(self.project, view)
+        types: dict[str, DataType | None] = {}
+        for agg in view.aggregations:
+            if agg.of is None:
+                continue
+            feature = view.feature(agg.of)
+            if agg.of in derived:
+                types[agg.of] = derived[agg.of].dtype
+            elif feature is not None and feature.dtype is not None:
+                types[agg.of] = feature.dtype
+            else:
+                types[agg.of] = schema.get(agg.of)
+        return types
+
     def view_query(self, name: str, *, pit: bool = False) -> exp.Select:
         """Every row of the view: keys, instants, then every feature in declared order.
 
-        `pit` adds the `pit_columns` (for dialects with `separate_pit_times`): engines
-        drop whichever time columns a point-in-time join does not read. A fresh tree
-        on every call (callers may change it)."""
+        `pit` adds the `pit_columns` (for dialects with `separate_pit_times`) and the
+        raw columns its aggregations read: engines drop whichever columns a
+        point-in-time join does not read. A fresh tree on every call (callers may
+        change it)."""
         view = self.view(name)
         check_view(view)
+        raw = self.aggregated_raw_columns(name) if pit else []
         pit = pit and self.dialect.separate_pit_times and view.event_timestamp is not None
         derived = self.derived(name)
-        typed = self._typed_row(view, derived, pit)
+        typed = self._typed_row(view, derived, pit, raw)
         inlined = _inline(derived)
         selected: list[exp.Expr] = []
         for col in output_columns(view):
@@ -113,12 +142,18 @@ class CompileSession:
                 selected.append(column(col, ROW_ALIAS))
         if pit:
             selected += [column(c, ROW_ALIAS) for c in self.pit_columns(name) if c]
+        # Raw columns that aggregations read (`of` need not be a feature).
+        selected += [column(c, ROW_ALIAS) for c in raw]
         # Every node here is new, so builders need not copy (`copy=False` throughout).
         row = exp.Subquery(this=typed, alias=exp.TableAlias(this=ident(ROW_ALIAS)))
         return exp.select(*selected, copy=False).from_(row, copy=False)
 
     def _typed_row(
-        self, view: FeatureView, derived: dict[str, DerivedFeature], pit: bool
+        self,
+        view: FeatureView,
+        derived: dict[str, DerivedFeature],
+        pit: bool,
+        aggregated: list[str],
     ) -> exp.Select:
         """Keys and pass-through features cast to their types, plus raw columns that
         derived features read; the layer derived expressions are computed over."""
@@ -170,6 +205,8 @@ class CompileSession:
                     columns[target] = column(str(parent_pit[time]), SOURCE_ALIAS)
                 else:  # a parent's timestamp feature: already an instant
                     columns[target] = dialect.pit_from_instant(raw)
+        for name in aggregated:
+            columns.setdefault(name, column(name, SOURCE_ALIAS))
         for item in derived.values():
             for name in item.reads:
                 if name not in columns and name not in derived:

@@ -241,6 +241,41 @@ class Spine(IRModel):
     event_timestamp: str | None = None  # None: the source's, else a column named event_timestamp
 
 
+MonitorMetric = Literal[
+    "count",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "log_loss",
+    "roc_auc",
+    "mae",
+    "rmse",
+    "bias",
+    "psi",
+    "prediction_psi",
+]
+
+
+class Predictions(IRModel):
+    """Where a deployed model's predictions are logged (for `aligned monitor`)."""
+
+    source: str
+    prediction: str
+    probability: str | None = None
+    event_timestamp: str
+    model_version: str | None = None
+    label_delay: int = 0  # seconds after the prediction when its label is known
+
+
+class Alert(IRModel):
+    """A bound on one monitored metric; `psi` bounds every input feature's PSI."""
+
+    min: float | None = None
+    max: float | None = None
+    severity: Severity = "error"
+
+
 class Model(IRModel):
     name: str
     description: str | None = None
@@ -250,6 +285,8 @@ class Model(IRModel):
     spine: Spine | None = None
     output: Output | None = None
     defaults: dict[str, Any] = Field(default_factory=dict)
+    predictions: Predictions | None = None
+    alerts: dict[MonitorMetric, Alert] = Field(default_factory=dict)
     location: Location | None = None
 
 

@@ -12,7 +12,11 @@ if TYPE_CHECKING:
     from aligned_cli.artifacts.manifest import Manifest
 
 # Artifacts of earlier commands shown next to the definitions when they exist.
-OPTIONAL_ARTIFACTS = {"run_results": "run_results.json", "freshness": "freshness.json"}
+OPTIONAL_ARTIFACTS = {
+    "run_results": "run_results.json",
+    "freshness": "freshness.json",
+    "monitoring": "monitoring.json",  # `aligned monitor`; the Monitoring view (monitoring.js)
+}
 
 
 def docs_payload(manifest: Manifest, target_dir: Path) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from aligned_cli.docs.payload import docs_payload
 if TYPE_CHECKING:
     from aligned_cli.artifacts.manifest import Manifest
 
-ASSETS = ("app.js", "style.css")
+ASSETS = ("app.js", "monitoring.js", "style.css")
 DATA_PLACEHOLDER = "/*__ALIGNED_DATA__*/"
 TITLE_PLACEHOLDER = "__ALIGNED_TITLE__"
 

@@ -23,10 +23,11 @@ from aligned_cli.dsl.features import (
     transform_sql,
 )
 from aligned_cli.dsl.models import model_contract
-from aligned_cli.dsl.sources import FileSource, JsonFileSource, PostgreSQLConfig
+from aligned_cli.dsl.sources import AwsS3Config, FileSource, JsonFileSource, PostgreSQLConfig
 from aligned_cli.dsl.views import feature_view
 
 __all__ = [
+    "AwsS3Config",
     "Bool",
     "CreatedTimestamp",
     "Date",

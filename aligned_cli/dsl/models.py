@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from aligned_cli.core.ir import FeatureRef, Model, Output, Spine, Target
+from aligned_cli.core.ir import (
+    Alert,
+    FeatureRef,
+    Model,
+    MonitorMetric,
+    Output,
+    Predictions,
+    Spine,
+    Target,
+)
 from aligned_cli.core.location import Location
 from aligned_cli.dsl.aggregations import AggregationDecl
 from aligned_cli.dsl.callsite import CallSite, class_line, user_call_site
 from aligned_cli.dsl.features import FeatureFactory
+from aligned_cli.dsl.monitoring import monitoring_of
 from aligned_cli.dsl.registry import register
 from aligned_cli.dsl.sources import SourceDecl
 from aligned_cli.dsl.targets import TargetDecl
@@ -35,6 +45,8 @@ class ModelDecl:
     tags: list[str] = field(default_factory=list)
     defaults: dict[str, Any] = field(default_factory=dict)
     target: Target | None = None
+    predictions: Predictions | None = None
+    alerts: dict[MonitorMetric, Alert] = field(default_factory=dict)
 
     def to_ir(self, locate: Locate) -> Model:
         return Model(
@@ -46,6 +58,8 @@ class ModelDecl:
             spine=_spine(self.spine, f"{self.name}_spine"),
             output=self.output,
             defaults=dict(self.defaults),
+            predictions=self.predictions,
+            alerts=dict(self.alerts),
             location=locate(self.site),
         )
 
@@ -59,9 +73,16 @@ def model_contract(
     description: str | None = None,
     tags: list[str] | None = None,
     defaults: dict[str, Any] | None = None,
+    predictions: Predictions | Mapping[str, Any] | None = None,
+    alerts: Mapping[str, Alert | Mapping[str, Any]] | None = None,
 ) -> Callable[[T], T]:
-    """Declare a model; a target may be declared in the class body."""
+    """Declare a model; a target may be declared in the class body.
+
+    `predictions` and `alerts` take the YAML keys (`{"source": ..., "label_delay": "1d"}`,
+    `{"accuracy": {"min": 0.8}}`) and feed `aligned monitor`.
+    """
     site = user_call_site()
+    monitored, bounds = monitoring_of(predictions, alerts)
     refs = [feature_ref(item, "a model's features") for item in features]
     if spine is not None and not isinstance(spine, SourceDecl | str | Spine):
         raise ProjectError(
@@ -80,6 +101,8 @@ def model_contract(
             tags=list(tags or []),
             defaults=dict(defaults or {}),
             target=_target(cls),
+            predictions=monitored,
+            alerts=bounds,
         )
         register(decl)
         return cls

@@ -1,10 +1,12 @@
-"""Sources of the Python DSL: files, PostgreSQL tables, and the manifest (json_at)."""
+"""Sources of the Python DSL: files (local or in S3), PostgreSQL tables, and the
+manifest (json_at)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aligned_cli.core.ir import Connection, Output, Source
 from aligned_cli.core.location import Location
@@ -181,14 +183,97 @@ class FileSource:
 
 @dataclass(frozen=True)
 class JsonFileSource:
-    """A feature-store definition (manifest.json) that the runtime API loads."""
+    """A feature-store definition (manifest.json, a path or `s3://...` URL) that the
+    runtime API loads. `object_store` holds how to reach its bucket when it came from
+    `AwsS3Config.json_at` (else the project's `object_stores` or AWS_* variables)."""
 
     path: str
+    project_dir: str | None = None
+    object_store: dict[str, Any] | None = field(default=None, repr=False)
 
     async def feature_store(self) -> FeatureStore:
         from aligned_cli.api import FeatureStore  # type: ignore[attr-defined,unused-ignore]
 
-        return FeatureStore.from_manifest(self.path)  # type: ignore[no-any-return,unused-ignore]
+        return FeatureStore.from_manifest(  # type: ignore[no-any-return,unused-ignore]
+            self.path, self.project_dir, object_store=self.object_store
+        )
+
+
+@dataclass(frozen=True)
+class AwsS3Config:
+    """An S3 bucket, or an S3-compatible store (MinIO, Ceph...) at `endpoint_url`.
+
+    `parquet_at` / `csv_at` declare sources (usable as outputs too) at keys of the
+    bucket; `json_at` a published definition. Credentials are read from the named
+    environment variables when used, never stored. Inside a project, the project's
+    `object_stores.s3` settings (or the AWS_* variables) are what `aligned run` uses
+    for these paths; `json_at(...).feature_store()` uses this config.
+    """
+
+    bucket: str
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_env: str = "AWS_ACCESS_KEY_ID"
+    secret_key_env: str = "AWS_SECRET_ACCESS_KEY"
+
+    def url(self, path: str) -> str:
+        """`s3://<bucket>/<path>`."""
+        return f"s3://{self.bucket}/{path.lstrip('/')}"
+
+    def parquet_at(
+        self,
+        path: str,
+        mapping: dict[str, str] | None = None,
+        timezone: str | None = None,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: list[str] | None = None,
+        event_timestamp: str | None = None,
+    ) -> FileSourceDecl:
+        return FileSource.parquet_at(
+            self.url(path),
+            mapping,
+            timezone,
+            name=name,
+            description=description,
+            tags=tags,
+            event_timestamp=event_timestamp,
+        )
+
+    def csv_at(
+        self,
+        path: str,
+        mapping: dict[str, str] | None = None,
+        timezone: str | None = None,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: list[str] | None = None,
+        event_timestamp: str | None = None,
+    ) -> FileSourceDecl:
+        return FileSource.csv_at(
+            self.url(path),
+            mapping,
+            timezone,
+            name=name,
+            description=description,
+            tags=tags,
+            event_timestamp=event_timestamp,
+        )
+
+    def json_at(self, path: str, project_dir: str | None = None) -> JsonFileSource:
+        """A definition published with `aligned apply --to s3://<bucket>/<path>`."""
+        return JsonFileSource(self.url(path), project_dir, object_store=self.settings())
+
+    def settings(self) -> dict[str, Any]:
+        """Endpoint, region and the credentials read from the environment now."""
+        return {
+            "endpoint_url": self.endpoint_url,
+            "region": self.region,
+            "key": os.environ.get(self.access_key_env),
+            "secret": os.environ.get(self.secret_key_env),
+        }
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from aligned_cli.core.instants import as_utc
 from aligned_cli.core.ir import FeatureView, Freshness, Source
 
 if TYPE_CHECKING:
@@ -72,14 +73,3 @@ def measure(
         result.message = "no rows"
     result.status = judge(result.age_seconds, node.freshness)
     return result
-
-
-def as_utc(value: object) -> datetime:
-    """Engine timestamps as UTC-aware datetimes (naive values are UTC by contract)."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    from datetime import date
-
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    raise TypeError(f"not a timestamp: {value!r}")

@@ -32,6 +32,7 @@ class TestOutcome:
     failures: int | None = None
     sample: list[dict[str, Any]] = field(default_factory=list)
     message: str | None = None
+    stored: str | None = None  # where --store-failures put the failing rows
 
 
 def threshold_met(condition: str, failures: int, total_rows: int | None) -> bool:
@@ -80,8 +81,11 @@ def run_test(
     project: Project,
     test: DataTest,
     relation: exp.Expr | None = None,
+    *,
+    store_failures: bool = False,
 ) -> TestOutcome:
-    """Execute `test` (against `relation`, default the view's query) and judge it."""
+    """Execute `test` (against `relation`, default the view's query) and judge it;
+    with `store_failures`, also keep its failing rows in a table."""
     from aligned_cli.compile.quality import test_query
     from aligned_cli.errors import AlignedError
 
@@ -101,6 +105,11 @@ def run_test(
         if needs_row_count(test):
             total = _row_count(adapter, project, test, relation)
         status = judge(test, failures, total)
+        stored = None
+        if store_failures:
+            from aligned_cli.execute.stored_failures import store_failures as store
+
+            stored = store(adapter, query.sql(dialect=dialect), test.name)
     except ProjectError:
         raise
     except AlignedError as error:
@@ -108,7 +117,9 @@ def run_test(
     except Exception as error:  # the engine rejected the test: it could not run
         return TestOutcome(status="error", message=f"{type(error).__name__}: {error}")
     message = None if status == "pass" else f"{failures} failing row(s)"
-    return TestOutcome(status=status, failures=failures, sample=sample, message=message)
+    return TestOutcome(
+        status=status, failures=failures, sample=sample, message=message, stored=stored
+    )
 
 
 def _row_count(

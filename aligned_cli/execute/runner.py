@@ -36,6 +36,10 @@ StartReporter = Callable[[str, str, str], None]  # unique_id, kind, name
 class RunState:
     results: dict[str, NodeResult] = field(default_factory=dict)
     interrupted: bool = False
+    # The nodes this run executes; a view's blocking tests are only those selected,
+    # so `--exclude test:x` keeps x from running (and from blocking) with its view.
+    planned: set[str] = field(default_factory=set)
+    store_failures: bool = False  # `aligned test --store-failures`
 
     @property
     def ordered(self) -> list[NodeResult]:
@@ -59,8 +63,11 @@ def run_nodes(
     report: Reporter | None = None,
     state: RunState | None = None,
     on_start: StartReporter | None = None,
+    store_failures: bool = False,
 ) -> RunState:
     state = state or RunState()
+    state.planned = set(nodes)
+    state.store_failures = store_failures
     dag = compiled.dag
     blocked: dict[str, str] = {}  # node -> why it is skipped
     try:
@@ -103,6 +110,13 @@ def skip_unfinished(compiled: CompiledProject, state: RunState, nodes: list[str]
             state.results[uid] = _result(uid, compiled.dag.nodes[uid], "skipped", message=why)
 
 
+def fail_unfinished(compiled: CompiledProject, state: RunState, nodes: list[str], why: str) -> None:
+    """Give every node that did not finish a final `error` status: `why` stopped it."""
+    for uid in nodes:
+        if uid not in state.results:
+            state.results[uid] = _result(uid, compiled.dag.nodes[uid], "error", message=why)
+
+
 def _execute(
     compiled: CompiledProject,
     adapter: Adapter,
@@ -122,7 +136,9 @@ def _execute(
             )
         if kind == "model":
             return _run_model(compiled, adapter, uid, data, started, clock)
-        return _run_test(compiled, adapter, uid, data, started, clock)
+        return _test_result(
+            compiled, adapter, uid, data, started, clock, store_failures=state.store_failures
+        )
     except AlignedError as error:
         return _result(uid, data, "error", started, clock, message=error.message)
     except KeyboardInterrupt:
@@ -143,12 +159,15 @@ def _run_view(
     """Build -> test -> swap: the view's blocking tests judge its new rows before they
     replace the old ones; without a materialized_source they judge the view's query."""
     view = compiled.dag.nodes[uid]["obj"]
+    sql = compiled.sql[uid][adapter.dialect]
     if view.materialized_source is None:
+        # Without a build step the tests would be the first to read the source: a
+        # missing file or column would show up as a test error, not the view's.
+        _probe(adapter, sql)
         failing = _run_blocking_tests(compiled, adapter, uid, state, report, relation=None)
         if failing:
             return "fail", None, _blocked_message(failing), None
         return "success", None, "tests passed (nothing to materialize)", None
-    sql = compiled.sql[uid][adapter.dialect]
     with adapter.stage_output(sql, view.materialized_source) as staged:
         relation = sqlglot.parse_one(staged.relation, into=exp.Table, read=_dialect(adapter))
         failing = _run_blocking_tests(compiled, adapter, uid, state, report, relation=relation)
@@ -156,6 +175,16 @@ def _run_view(
             return "fail", None, _blocked_message(failing), None
         staged.commit()
     return "success", staged.rows, None, _describe(view.materialized_source)
+
+
+def _probe(adapter: Adapter, sql: str) -> None:
+    """Plan the view's query without reading rows (LIMIT 0); the engine's error if any."""
+    dialect = _dialect(adapter)
+    query = sqlglot.parse_one(sql, read=dialect)
+    if not isinstance(query, exp.Query):
+        return  # not a query (never for compiled views): nothing to plan
+    probe = exp.select("*").from_(query.subquery("aligned_probe")).limit(0)
+    adapter.fetch_rows(probe.sql(dialect=dialect))
 
 
 def _blocked_message(failing: list[str]) -> str:
@@ -179,6 +208,8 @@ def _run_blocking_tests(
     """Run the view's error-severity tests (on `relation` when given); failing names."""
     failing: list[str] = []
     for test_uid in _blocking_tests(compiled, uid):
+        if test_uid not in state.planned:
+            continue
         test_data = compiled.dag.nodes[test_uid]
         started, clock = datetime.now(UTC), time.perf_counter()
         result = _test_result(compiled, adapter, test_uid, test_data, started, clock, relation)
@@ -235,17 +266,6 @@ def default_output(compiled: CompiledProject, model_name: str) -> Output:
     return Output(file=f"{compiled.project.target_path}/datasets/{model_name}.parquet")
 
 
-def _run_test(
-    compiled: CompiledProject,
-    adapter: Adapter,
-    uid: str,
-    data: dict[str, object],
-    started: datetime,
-    clock: float,
-) -> NodeResult:
-    return _test_result(compiled, adapter, uid, data, started, clock)
-
-
 def _test_result(
     compiled: CompiledProject,
     adapter: Adapter,
@@ -254,13 +274,15 @@ def _test_result(
     started: datetime,
     clock: float,
     relation: exp.Expr | None = None,
+    *,
+    store_failures: bool = False,
 ) -> NodeResult:
     from aligned_cli.core.tests import DataTest
     from aligned_cli.execute.quality import run_test
 
     test = data["obj"]
     assert isinstance(test, DataTest)
-    outcome = run_test(adapter, compiled.project, test, relation)
+    outcome = run_test(adapter, compiled.project, test, relation, store_failures=store_failures)
     return _result(
         uid,
         data,
@@ -270,6 +292,7 @@ def _test_result(
         message=outcome.message,
         failures=outcome.failures,
         sample=outcome.sample,
+        output=outcome.stored,
     )
 
 

@@ -38,23 +38,38 @@ class Criterion:
 Selection = list[list[Criterion]]
 
 
+_HINT = "write e.g. view:passenger, +model:titanic, tag:nightly or passenger:age"
+
+
 def parse_selection(elements: Iterable[str] | None) -> Selection:
-    """Every element split on whitespace (union) and commas (intersection)."""
+    """Every element split on whitespace (union) and commas (intersection).
+
+    None selects nothing here (the caller decides what "no --select" means), but a
+    selector that was given and is blank is an error: silently selecting everything
+    for `--select ""` would run far more than the user asked for.
+    """
     selection: Selection = []
     for element in elements or []:
-        for atom in element.split():
-            selection.append([parse_criterion(text) for text in atom.split(",") if text])
-    return [atom for atom in selection if atom]
+        atoms = element.split()
+        if not atoms:
+            raise UsageError("empty selector", hint=_HINT)
+        for atom in atoms:
+            terms = atom.split(",")
+            if "" in terms:
+                raise UsageError(
+                    f"'{atom}' has an empty term around a comma",
+                    hint="a comma intersects two selectors: view:passenger,tag:nightly",
+                )
+            selection.append([parse_criterion(text) for text in terms])
+    return selection
 
 
 def parse_criterion(text: str) -> Criterion:
     """`@x`, `+x`, `2+x`, `x+`, `x+1`, combined with a method or a bare name."""
     match = _CRITERION.match(text)
-    if match is None or not match["body"]:
-        raise UsageError(
-            f"'{text}' is not a selector",
-            hint="write e.g. view:passenger, +model:titanic, tag:nightly or passenger:age",
-        )
+    # An operator left in the body (`@@x`, `+@x`) is a typo, not part of a name.
+    if match is None or not match["body"] or match["body"][0] in "@+":
+        raise UsageError(f"'{text}' is not a selector", hint=_HINT)
     at, up, body, down = match["at"], match["up"], match["body"], match["down"]
     if at and up is not None:
         raise UsageError(

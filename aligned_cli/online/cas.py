@@ -18,11 +18,19 @@ if TYPE_CHECKING:
 
 # KEYS[1]: the entity hash. ARGV: event ts (epoch us, '' for static views), created ts
 # ('' when NULL), expire-at (epoch ms, '' for no ttl), force ('1'/'0'), then field,
-# value pairs. Returns 1 when written, 0 when the stored row is newer.
+# value pairs. Returns 1 when written, 0 when the stored row is newer, 2 when the row
+# is already past its ttl (by the server's clock, which is what expires keys): writing
+# it would create a key that expires at once, or delete a stored row that is newer.
 # Order is (event ts, created ts) with a NULL created losing to any non-NULL one.
 CAS_SCRIPT = f"""
 local key = KEYS[1]
 local ts, created, expire_at, force = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+if expire_at ~= '' then
+  local now = redis.call('TIME')
+  if tonumber(expire_at) < tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) then
+    return 2
+  end
+end
 if force ~= '1' and ts ~= '' then
   local cur = redis.call('HMGET', key, '{TS_FIELD}', '{CREATED_FIELD}')
   local cur_ts, new_ts = tonumber(cur[1] or ''), tonumber(ts)
@@ -58,11 +66,13 @@ class RowWrite:
 @dataclass
 class WriteCounts:
     written: int = 0
-    ignored_older: int = 0
+    ignored_older: int = 0  # the stored row is newer
+    ignored_expired: int = 0  # the row is past its ttl already
 
     def add(self, other: WriteCounts) -> None:
         self.written += other.written
         self.ignored_older += other.ignored_older
+        self.ignored_expired += other.ignored_expired
 
 
 class CasWriter:
@@ -89,8 +99,11 @@ class CasWriter:
         except NoScriptError:
             self._sha = None  # the server forgot the script: load it again and replay
             results = self._run(rows)
-        written = sum(1 for r in results if r == 1)
-        return WriteCounts(written=written, ignored_older=len(results) - written)
+        return WriteCounts(
+            written=sum(1 for r in results if r == 1),
+            ignored_older=sum(1 for r in results if r == 0),
+            ignored_expired=sum(1 for r in results if r == 2),
+        )
 
     def _run(self, rows: Sequence[RowWrite]) -> list[Any]:
         sha = self._script_sha()

@@ -7,7 +7,7 @@ Built from a `Project` (the manifest's, for `serve`; the freshly compiled one, f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aligned_cli.core.ir import FeatureRef, Project
 from aligned_cli.errors import AlignedError, did_you_mean
@@ -34,12 +34,19 @@ class OnlineView:
     key_prefix: str
 
 
+# The time `materialize` computed a view's aggregates as of (their event_timestamp).
+AS_OF = "__aligned_as_of"
+
+
 @dataclass(frozen=True)
 class Catalog:
     project: str
     views: dict[str, OnlineView]
     models: dict[str, tuple[FeatureRef, ...]]
-    aggregations: frozenset[str]  # "view:feature" of window aggregations (not served yet)
+    aggregations: frozenset[str]  # "view:feature" of window aggregations
+    # view -> its aggregates as `materialize` stores them: a hash per entity of their
+    # values as of one time, apart from the view's latest row (whose time differs).
+    aggregate_views: dict[str, OnlineView] = field(default_factory=dict)
 
     @classmethod
     def from_project(cls, project: Project) -> Catalog:
@@ -63,8 +70,28 @@ class Catalog:
             for view in resolved.views.values()
             for agg in view.aggregations
         )
+        aggregate_views = {
+            name: OnlineView(
+                name=name,
+                entities=tuple(view.entities),
+                event_timestamp=AS_OF,
+                created_timestamp=None,
+                ttl=None,
+                features=tuple(a.name for a in view.aggregations),
+                # `#` cannot occur in a view name, so no view's keys collide with these.
+                key_prefix=view_prefix(project.name, f"{name}#aggregates"),
+            )
+            for name, view in resolved.views.items()
+            if view.aggregations
+        }
         models = {name: tuple(model.features) for name, model in project.models.items()}
-        return cls(project.name, views, models, aggregations)
+        return cls(project.name, views, models, aggregations, aggregate_views)
+
+    def online_view(self, ref: FeatureRef) -> OnlineView:
+        """Where `ref` is stored: its view's hash, or the view's aggregates hash."""
+        if str(ref) in self.aggregations:
+            return self.aggregate_views[ref.view]
+        return self.views[ref.view]
 
     def view(self, name: str) -> OnlineView:
         view = self.views.get(name)
@@ -97,11 +124,12 @@ class Catalog:
         if view is None:
             raise UnknownNameError("feature", str(ref), did_you_mean(ref.view, self.views))
         if str(ref) in self.aggregations:
-            raise UnknownNameError(
-                "feature",
-                str(ref),
-                "window aggregations are not served online yet (see SPEC §4b)",
-            )
+            return
         if ref.feature not in view.features:
-            hint = did_you_mean(ref.feature, view.features)
+            names = [*view.features, *self._aggregates_of(ref.view)]
+            hint = did_you_mean(ref.feature, names)
             raise UnknownNameError("feature", str(ref), hint)
+
+    def _aggregates_of(self, view: str) -> tuple[str, ...]:
+        online = self.aggregate_views.get(view)
+        return online.features if online else ()

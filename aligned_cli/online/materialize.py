@@ -132,8 +132,35 @@ def _materialize_view(
         write_watermark(client, project.name, name, Watermark(ts=newest, checksum=checksum))
     mark = newest if newest is not None else (previous.ts if previous else None)
     progress.watermark = micros_to_datetime(mark) if mark is not None else None
+    if view.aggregations:
+        _materialize_aggregates(compiled, name, adapter, writer, options, end, progress)
     progress.seconds = time.perf_counter() - started
     return progress
+
+
+def _materialize_aggregates(
+    compiled: CompiledProject,
+    name: str,
+    adapter: Adapter,
+    writer: CasWriter,
+    options: MaterializeOptions,
+    as_of: datetime,
+    progress: ViewProgress,
+) -> None:
+    """Every entity's aggregates as of `as_of`, stamped with it (SPEC §4b): recomputed
+    in full each time, since every window moves with the clock."""
+    from aligned_cli.compile.dialects import get_dialect
+    from aligned_cli.online.aggregates import aggregates_query
+    from aligned_cli.online.arrow_stream import stream_arrow
+    from aligned_cli.online.rows import row_writes
+
+    online = Catalog.from_project(compiled.project).aggregate_views[name]
+    dialect = get_dialect(adapter.dialect)
+    query = aggregates_query(compiled.project, name, as_of, dialect)
+    with stream_arrow(adapter, dialect.sql(query, pretty=False), options.batch_rows) as batches:
+        for batch in batches:
+            progress.counts.add(writer.write(row_writes(online, batch)))
+            progress.rows += batch.num_rows
 
 
 def _stage_sources(project: Project, view_name: str, adapter: Adapter) -> None:
@@ -152,16 +179,10 @@ def _stage_sources(project: Project, view_name: str, adapter: Adapter) -> None:
         name = None
 
 
-def as_utc(value: datetime) -> datetime:
-    """Naive datetimes from the command line are UTC (SPEC §4)."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 __all__ = [
     "DEFAULT_BATCH_ROWS",
     "MaterializeOptions",
     "ViewProgress",
-    "as_utc",
     "datetime_to_micros",
     "materialize",
 ]

@@ -30,10 +30,12 @@ class ReadPlan:
 
     @classmethod
     def build(cls, catalog: Catalog, refs: Sequence[FeatureRef]) -> ReadPlan:
-        by_view: dict[str, list[str]] = {}
+        # Keyed by hash prefix: a view's aggregates live apart from its latest row.
+        by_view: dict[str, tuple[OnlineView, list[str]]] = {}
         for ref in refs:
-            by_view.setdefault(ref.view, []).append(ref.feature)
-        return cls([(catalog.views[name], features) for name, features in by_view.items()])
+            online = catalog.online_view(ref)
+            by_view.setdefault(online.key_prefix, (online, []))[1].append(ref.feature)
+        return cls(list(by_view.values()))
 
     def missing_entities(self, entities: Mapping[str, Any]) -> list[str]:
         needed = [e for view, _ in self.views for e in view.entities]

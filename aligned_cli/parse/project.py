@@ -11,26 +11,12 @@ from aligned_cli.core.location import Location
 from aligned_cli.errors import ProjectError
 from aligned_cli.parse import schema, to_ir
 from aligned_cli.parse.jinja import needs_rendering, render
+from aligned_cli.parse.project_file import PROJECT_FILE, find_project_file
 from aligned_cli.parse.resolve import Declarations, check_name, merge
 from aligned_cli.parse.validate import validate
 from aligned_cli.parse.yaml_loader import LoadedYaml, Path_, load_yaml
 
-PROJECT_FILE = "aligned_project.yml"
 _YAML_SUFFIXES = (".yml", ".yaml")
-
-
-def find_project_file(project_dir: Path) -> Path:
-    candidate = project_dir / PROJECT_FILE
-    if candidate.is_file():
-        return candidate
-    alternative = project_dir / "aligned_project.yaml"
-    if alternative.is_file():
-        return alternative
-    raise ProjectError(
-        f"'{project_dir}' is not an aligned project: it has no {PROJECT_FILE}",
-        hint="run the command inside a project, pass --project-dir, "
-        "or create one with `aligned init NAME`",
-    )
 
 
 def load_project(project_dir: Path | str, *, cli_vars: Mapping[str, Any] | None = None) -> Project:
@@ -89,6 +75,13 @@ def discover_feature_files(root: Path, feature_paths: list[str], loaded: LoadedY
     files: list[Path] = []
     for index, folder in enumerate(feature_paths):
         base = (root / folder).resolve()
+        if base != root and root not in base.parents:
+            # File names in the manifest and `path:` selectors are relative to the root.
+            raise ProjectError(
+                f"feature path '{folder}' is outside the project folder",
+                location=loaded.location(("feature-paths", index)),
+                hint="feature paths are folders inside the project, e.g. features",
+            )
         if not base.exists():
             raise ProjectError(
                 f"feature path '{folder}' does not exist",
@@ -157,6 +150,9 @@ def _add_yaml(path: Path, root: Path, variables: Mapping[str, Any], declared: De
         declared.sources.append(to_ir.source(source, loaded, ("sources", i)))
     for i, view in enumerate(spec.feature_views):
         declared.views.append(to_ir.view(view, loaded, ("feature_views", i)))
+        if view.stream_source is not None:
+            where = loaded.location(("feature_views", i, "stream_source"))
+            declared.view_streams.append((view.name, view.stream_source.stream, where))
     for i, model in enumerate(spec.models):
         declared.models.append(to_ir.model(model, loaded, ("models", i)))
 

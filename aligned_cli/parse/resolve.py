@@ -14,7 +14,15 @@ from typing import TypeVar
 
 import networkx as nx
 
-from aligned_cli.core.ir import Connection, FeatureRef, FeatureView, Model, Project, Source
+from aligned_cli.core.ir import (
+    Connection,
+    FeatureRef,
+    FeatureView,
+    Model,
+    Output,
+    Project,
+    Source,
+)
 from aligned_cli.core.location import Location
 from aligned_cli.errors import ProjectError, did_you_mean
 
@@ -31,6 +39,9 @@ class Declarations:
     views: list[FeatureView] = field(default_factory=list)
     models: list[Model] = field(default_factory=list)
     connections: list[Connection] = field(default_factory=list)
+    # (view, stream, where): a view's `stream_source`, applied to the source it reads
+    # until the IR carries it on the view itself.
+    view_streams: list[tuple[str, str, Location | None]] = field(default_factory=list)
 
 
 def check_name(name: str, what: str, location: Location | None) -> None:
@@ -73,13 +84,50 @@ def merge(project: Project, declared: Declarations) -> Project:
             check_name(feature.name, "feature", feature.location or view.location)
         for aggregation in view.aggregations:
             check_name(aggregation.name, "feature", aggregation.location or view.location)
+    for source in project.sources.values():
+        _check_source(source)
     _check_view_sources(project)
+    _apply_view_streams(project, declared.view_streams)
     _inherit(project)
     for view in project.views.values():
         _check_view(project, view)
+        _check_output(view.materialized_source, f"feature view '{view.name}'", view.location)
     for model in project.models.values():
         _check_model(project, model)
+        _check_output(model.output, f"model '{model.name}'", model.location)
     return project
+
+
+# aligned's own bookkeeping tables live beside staged sources (e.g. `_aligned_files`).
+RESERVED_PREFIX = "_aligned"
+
+
+def _check_source(source: Source) -> None:
+    if source.name.startswith(RESERVED_PREFIX):
+        raise ProjectError(
+            f"source name '{source.name}' is reserved: names starting with "
+            f"'{RESERVED_PREFIX}' are aligned's own tables",
+            location=source.location,
+            hint="rename the source",
+        )
+    if source.freshness is not None and not (source.loaded_at_field or source.event_timestamp):
+        raise ProjectError(
+            f"source '{source.name}' declares freshness but has no time column to measure it on",
+            location=source.location,
+            hint="add `loaded_at_field:` (or `event_timestamp:`) naming a timestamp column, "
+            "or remove `freshness:`",
+        )
+
+
+def _check_output(output: Output | None, owner: str, location: Location | None) -> None:
+    """Output tables are created by aligned, so their names follow the name rule
+    (they are quoted identifiers either way, but `x; drop table y` is a mistake)."""
+    if output is None:
+        return
+    if output.table is not None:
+        check_name(output.table, f"{owner} output table", location)
+    if output.schema_name is not None:
+        check_name(output.schema_name, f"{owner} output schema", location)
 
 
 def _check_view_sources(project: Project) -> None:
@@ -93,6 +141,42 @@ def _check_view_sources(project: Project) -> None:
                 location=view.location,
                 hint=did_you_mean(ref.name, pool),
             )
+
+
+def _apply_view_streams(
+    project: Project, view_streams: list[tuple[str, str, Location | None]]
+) -> None:
+    """A view's `stream_source: {stream: S}` becomes its source's `stream: S`.
+
+    The worker feeds every view of a streamed source, so this is exact only when all
+    views reading that source declare the same stream; anything else is an error
+    rather than a silent feed of views that did not ask for it.
+    """
+    declared = {view: (stream, where) for view, stream, where in view_streams}
+    for view_name, (stream, where) in declared.items():
+        view = project.views[view_name]
+        if view.source.kind != "source":
+            raise ProjectError(
+                f"feature view '{view_name}' declares stream_source but reads "
+                f"view '{view.source.name}'",
+                location=where,
+                hint="declare stream_source on a view that reads a source directly",
+            )
+        source = project.sources[view.source.name]
+        if source.stream == stream:
+            continue  # the source already feeds every view of it from this stream
+        readers = sorted(v.name for v in project.views.values() if v.source == view.source)
+        others = [r for r in readers if declared.get(r, (None,))[0] != stream]
+        if others or (source.stream is not None and source.stream != stream):
+            raise ProjectError(
+                f"feature view '{view_name}' reads stream '{stream}', but its source "
+                f"'{source.name}' also feeds "
+                + (", ".join(f"'{o}'" for o in others) or f"stream '{source.stream}'"),
+                location=where,
+                hint=f"declare the same stream_source on every view of '{source.name}', "
+                f"or `stream: {stream}` on the source itself",
+            )
+        source.stream = stream
 
 
 def _inherit(project: Project) -> None:
@@ -133,6 +217,20 @@ def _inherit(project: Project) -> None:
 
 
 def _check_view(project: Project, view: FeatureView) -> None:
+    if not view.features and not view.aggregations:
+        raise ProjectError(
+            f"feature view '{view.name}' declares no features",
+            location=view.location,
+            hint="a view needs at least one feature or aggregation, e.g. "
+            "`features: {age: {type: float}}`",
+        )
+    if view.freshness is not None and view.event_timestamp is None:
+        raise ProjectError(
+            f"feature view '{view.name}' declares freshness but has no event_timestamp",
+            location=view.location,
+            hint="freshness is measured on the newest event time; add `event_timestamp:` "
+            "or remove `freshness:`",
+        )
     if not view.entities:
         raise ProjectError(
             f"feature view '{view.name}' declares no entities",
@@ -189,6 +287,15 @@ def _check_model(project: Project, model: Model) -> None:
             location=model.location,
             hint="add `features: [view:feature, ...]`",
         )
+    seen: set[FeatureRef] = set()
+    for ref in model.features:
+        if ref in seen:
+            raise ProjectError(
+                f"model '{model.name}' lists feature '{ref}' twice",
+                location=model.location,
+                hint="each feature appears once in a model's `features`; remove the repeat",
+            )
+        seen.add(ref)
     refs = list(model.features)
     if model.target is not None and model.target.feature is not None:
         refs.append(model.target.feature)

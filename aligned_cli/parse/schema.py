@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from aligned_cli.core.ir import MonitorMetric
 from aligned_cli.core.types import DataType, parse_duration
 
 Duration = str | int
@@ -32,6 +33,19 @@ class ConnectionSpec(Spec):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class ObjectStoreSpec(Spec):
+    """`object_stores: {s3: {...}}`: how to reach one URL scheme (read when used, so
+    env_var() secrets never reach the manifest; see `aligned_cli.objectstore`)."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    key: str | None = None
+    secret: str | None = None
+    token: str | None = None
+    anon: bool = False
+    options: dict[str, Any] = Field(default_factory=dict)  # more fsspec storage options
+
+
 class ProjectSpec(Spec):
     name: str
     feature_paths: list[str] = Field(default_factory=lambda: ["features"], alias="feature-paths")
@@ -39,6 +53,7 @@ class ProjectSpec(Spec):
     default_connection: str = Field(default="local", alias="default-connection")
     connections: dict[str, ConnectionSpec] = Field(default_factory=dict)
     online: dict[str, Any] = Field(default_factory=dict)
+    object_stores: dict[str, ObjectStoreSpec] = Field(default_factory=dict)
     vars: dict[str, Any] = Field(default_factory=dict)
     dialect: Literal["duckdb", "postgres"] = "duckdb"
     version: str | int | None = None
@@ -138,6 +153,12 @@ class OutputSpec(Spec):
     connection: str | None = None
 
 
+class StreamSourceSpec(Spec):
+    """`stream_source: {stream: NAME}`: the Redis stream `aligned worker` reads (SPEC §10)."""
+
+    stream: str
+
+
 class ViewSpec(Spec):
     name: str
     description: str | None = None
@@ -153,7 +174,7 @@ class ViewSpec(Spec):
     tests: list[CustomTestSpec] = Field(default_factory=list)
     row_count: RowCountSpec | None = None
     freshness: FreshnessSpec | None = None
-    stream_source: dict[str, str] | None = None
+    stream_source: StreamSourceSpec | None = None
 
     _check = field_validator("ttl")(_duration_ok)
 
@@ -170,6 +191,23 @@ class SpineSpec(Spec):
     event_timestamp: str | None = None
 
 
+class PredictionsSpec(Spec):
+    source: str
+    prediction: str
+    probability: str | None = None
+    event_timestamp: str
+    model_version: str | None = None
+    label_delay: Duration | None = None
+
+    _check = field_validator("label_delay")(_duration_ok)
+
+
+class AlertSpec(Spec):
+    min: float | None = None
+    max: float | None = None
+    severity: Literal["error", "warn"] = "error"
+
+
 class ModelSpec(Spec):
     name: str
     description: str | None = None
@@ -179,6 +217,8 @@ class ModelSpec(Spec):
     spine: str | SpineSpec | None = None
     output: OutputSpec | None = None
     defaults: dict[str, Any] = Field(default_factory=dict)
+    predictions: PredictionsSpec | None = None
+    alerts: dict[MonitorMetric, AlertSpec] = Field(default_factory=dict)
 
 
 class FeaturesFileSpec(Spec):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from aligned_cli.core.ir import (
@@ -23,6 +24,7 @@ from aligned_cli.core.ir import (
 )
 from aligned_cli.core.types import parse_duration
 from aligned_cli.errors import ProjectError
+from aligned_cli.parse import monitoring as monitoring_spec
 from aligned_cli.parse import schema as s
 from aligned_cli.parse.yaml_loader import LoadedYaml, Path_
 
@@ -186,6 +188,7 @@ def _feature(name: str, spec: s.FeatureSpec, loaded: LoadedYaml, path: Path_) ->
     )
 
 
+@lru_cache(maxsize=65536)
 def canonical_expression(text: str | None) -> str | None:
     """Derived expressions are stored as sqlglot's DuckDB SQL, as the DSL writes them.
 
@@ -263,6 +266,8 @@ def model(spec: s.ModelSpec, loaded: LoadedYaml, path: Path_) -> Model:
         spine=spine,
         output=output(spec.output, loaded, (*path, "output")),
         defaults=spec.defaults,
+        predictions=monitoring_spec.predictions(spec.predictions),
+        alerts=monitoring_spec.alerts(spec.alerts),
         location=loaded.location(path),
     )
 

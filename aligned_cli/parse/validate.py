@@ -32,7 +32,7 @@ def _explain(
 ) -> Exception:
     best: tuple[int, int, ProjectError] | None = None
     for problem in error.errors():
-        path = _data_path(loaded.data, problem["loc"])
+        path = _data_path(loaded.data, problem["loc"], problem["type"])
         candidate = _message(spec, loaded, problem, path, what)
         # Prefer the deepest path (the branch of a union that got furthest), then
         # unknown keys, which are the most common and most precise mistake.
@@ -43,17 +43,17 @@ def _explain(
     return best[2]
 
 
-def _data_path(data: Any, loc: tuple[int | str, ...]) -> Path_:
-    """Drop pydantic's union-member tags from `loc`, keeping only real data keys."""
+def _data_path(data: Any, loc: tuple[int | str, ...], kind: str) -> Path_:
+    """Drop pydantic's union-member tags (`float`, `CheckSpec`...) from `loc`, keeping
+    only real data keys; a missing key is kept (reported at its parent)."""
     path: list[str | int] = []
     node = data
-    for part in loc:
+    for index, part in enumerate(loc):
         if _has(node, part):
             path.append(part)
             node = node[part]
-        elif isinstance(node, dict) and isinstance(part, str) and not part[:1].isupper():
-            path.append(part)  # a missing or unknown key: report at its parent
-            break
+        elif kind == "missing" and index == len(loc) - 1 and isinstance(node, dict):
+            path.append(part)
     return tuple(path)
 
 
@@ -86,10 +86,30 @@ def _message(
             location=loaded.location(path[:-1]),
         )
     message = problem["msg"].removeprefix("Value error, ")
+    if isinstance(key, int) and len(path) > 1:  # a list entry: name the list, count from 1
+        key, where = f"entry {key + 1} of '{path[-2]}'", " ".join(_describe(loaded.data, path[:-2]))
+        where = where or what
+    else:
+        key = f"'{key}'"
     return ProjectError(
-        f"invalid value for '{key}' in {where}: {message}",
+        f"invalid value for {key} in {where}: {message}",
         location=loaded.location(path),
+        hint=_value_hint(problem),
     )
+
+
+def _value_hint(problem: Any) -> str | None:
+    """What usually went wrong in the YAML when a value has the wrong type."""
+    value = problem.get("input")
+    if isinstance(value, bool) and problem["type"] != "bool_parsing":
+        # YAML 1.1: `name: on` is True, `mapping: {X: no}` is False.
+        return "YAML reads on/off/yes/no/true/false as booleans; quote it, e.g. 'on'"
+    if isinstance(value, dict) and len(value) == 1 and None in value.values():
+        # `- v:` or `[v: ]` is a one-key mapping, not the text `v:`.
+        return "a trailing ':' makes YAML read a mapping; write the whole text, e.g. passenger:age"
+    if problem["type"] == "bool_parsing":
+        return "write true or false"
+    return None
 
 
 _CONTAINER_WORDS = {

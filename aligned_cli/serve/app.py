@@ -158,7 +158,11 @@ def create_app(
     async def push(request: PushRequest) -> PushResponse:
         """Compute the view's derived features (as offline) and write the rows (CAS)."""
         counts = await run_in_threadpool(pusher.push, request.view, request.rows)
-        return PushResponse(written=counts.written, ignored_older=counts.ignored_older)
+        return PushResponse(
+            written=counts.written,
+            ignored_older=counts.ignored_older,
+            ignored_expired=counts.ignored_expired,
+        )
 
     @app.get("/health", response_model=HealthResponse, responses={503: {"model": HealthResponse}})
     async def health() -> Response:

@@ -66,8 +66,12 @@ class PushRequest(Body):
 
 
 class PushResponse(BaseModel):
-    written: int
-    ignored_older: int
+    written: int = Field(description="Rows stored.")
+    ignored_older: int = Field(description="Rows not stored: the store holds a newer row.")
+    ignored_expired: int = Field(
+        default=0,
+        description="Rows not stored: already past the view's ttl (event_timestamp + ttl).",
+    )
 
 
 class HealthResponse(BaseModel):

@@ -82,3 +82,29 @@ def test_selecting_one_fresh_source_passes(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert set(_results(project)) == {"fresh_src"}
     assert "fresh_src" in result.output
+
+
+def test_freshness_json_uses_iso_timestamps_and_warn_level(tmp_path: Path) -> None:
+    project = _project(tmp_path / "p", {"warn_src": 30})
+    result = CliRunner().invoke(
+        app,
+        ["freshness", "--project-dir", str(project), "--log-format", "json", "-s", "warn_src"],
+    )
+    assert result.exit_code == 0, result.output
+    row = _results(project)["warn_src"]
+    for key in ("max_loaded_at", "snapshotted_at"):
+        assert datetime.fromisoformat(str(row[key])).tzinfo is not None
+        assert "T" in str(row[key])
+    logs = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    warned = [log for log in logs if log.get("unique_id") == row["unique_id"]]
+    assert [log["level"] for log in warned] == ["warn"]
+
+
+def test_freshness_table_spells_thresholds_as_durations(tmp_path: Path) -> None:
+    project = _project(tmp_path / "p", {"fresh_src": 1})
+    result = CliRunner().invoke(
+        app, ["freshness", "--project-dir", str(project), "-s", "fresh_src"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1d" in result.output and "2d" in result.output
+    assert "1.0d" not in result.output

@@ -14,6 +14,7 @@ import sqlglot
 
 from aligned_cli.compile import compile_model_sql, compile_view_sql
 from aligned_cli.core.ir import (
+    Aggregation,
     Feature,
     FeatureRef,
     FeatureView,
@@ -95,7 +96,40 @@ def synthetic() -> Project:
     )
 
 
+def aggregations() -> Project:
+    """Window aggregations of both forms (running sums, range join) on two windows."""
+    project = synthetic()
+    trips = project.views["trips"].model_copy(
+        update={
+            "ttl": None,
+            "aggregations": [
+                Aggregation(name="trips_7d", function="count", window=7 * 86400),
+                Aggregation(name="fare_mean_30d", function="mean", of="fare", window=30 * 86400),
+                Aggregation(
+                    name="fare_max_7d", function="max", of="fare", window=7 * 86400, min_rows=2
+                ),
+                Aggregation(name="last_rating", function="last", of="rating", window=30 * 86400),
+            ],
+        }
+    )
+    model = Model(
+        name="eta_windows",
+        features=[
+            FeatureRef(view="trips", feature="fare"),
+            FeatureRef(view="trips", feature="trips_7d"),
+            FeatureRef(view="trips", feature="fare_mean_30d"),
+            FeatureRef(view="trips", feature="fare_max_7d"),
+            FeatureRef(view="trips", feature="last_rating"),
+        ],
+        spine=Spine(source="requests", event_timestamp="requested_at"),
+    )
+    return project.model_copy(
+        update={"views": {**project.views, "trips": trips}, "models": {"eta_windows": model}}
+    )
+
+
 CASES: dict[str, tuple[Callable[[], Project], str, str]] = {
+    "aggregations__model__eta_windows": (aggregations, "model", "eta_windows"),
     "titanic__view__passenger": (titanic, "view", "passenger"),
     "titanic__model__titanic": (titanic, "model", "titanic"),
     "synthetic__view__trips": (synthetic, "view", "trips"),

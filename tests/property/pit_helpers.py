@@ -230,6 +230,24 @@ def duckdb_run(
     view_zone: ZoneInfo | None,
     sql: str,
 ) -> list[tuple[Any, ...]]:
+    duckdb_load(con, names, rows, statics, spine, naive_view, naive_spine, view_zone)
+    result = con.execute(sql)
+    fetched = result.fetchall()
+    columns = [d[0] for d in result.description]
+    assert columns == ["k1", "k2", "t", "tag", "f_int", "f_float", "doubled", "label"], columns
+    return [(r[3], r[4], r[5], r[6], r[7]) for r in fetched]
+
+
+def duckdb_load(
+    con: Any,
+    names: tuple[str, str, str],
+    rows: Sequence[ViewRow],
+    statics: Sequence[StaticRow],
+    spine: Sequence[SpineRow],
+    naive_view: bool,
+    naive_spine: bool,
+    view_zone: ZoneInfo | None,
+) -> None:
     import pyarrow as pa
 
     view_name, static_name, spine_name = names
@@ -263,11 +281,6 @@ def duckdb_run(
         con.register(f"{name}_arrow", table)
         con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM "{name}_arrow"')
         con.unregister(f"{name}_arrow")
-    result = con.execute(sql)
-    fetched = result.fetchall()
-    columns = [d[0] for d in result.description]
-    assert columns == ["k1", "k2", "t", "tag", "f_int", "f_float", "doubled", "label"], columns
-    return [(r[3], r[4], r[5], r[6], r[7]) for r in fetched]
 
 
 def postgres_run(
@@ -281,6 +294,23 @@ def postgres_run(
     view_zone: ZoneInfo | None,
     sql: str,
 ) -> list[tuple[Any, ...]]:
+    postgres_load(conn, names, rows, statics, spine, naive_view, naive_spine, view_zone)
+    cursor = conn.execute(sql)
+    columns = [d.name for d in cursor.description]
+    assert columns == ["k1", "k2", "t", "tag", "f_int", "f_float", "doubled", "label"], columns
+    return [(r[3], r[4], r[5], r[6], r[7]) for r in cursor.fetchall()]
+
+
+def postgres_load(
+    conn: Any,
+    names: tuple[str, str, str],
+    rows: Sequence[ViewRow],
+    statics: Sequence[StaticRow],
+    spine: Sequence[SpineRow],
+    naive_view: bool,
+    naive_spine: bool,
+    view_zone: ZoneInfo | None,
+) -> None:
     from psycopg import sql as pgsql
 
     view_name, static_name, spine_name = names
@@ -314,7 +344,3 @@ def postgres_run(
         ) as copy:
             for value in values:
                 copy.write_row(value)
-    cursor = conn.execute(sql)
-    columns = [d.name for d in cursor.description]
-    assert columns == ["k1", "k2", "t", "tag", "f_int", "f_float", "doubled", "label"], columns
-    return [(r[3], r[4], r[5], r[6], r[7]) for r in cursor.fetchall()]

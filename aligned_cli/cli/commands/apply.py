@@ -9,6 +9,7 @@ import typer
 
 from aligned_cli.cli.app import app, handle_errors
 from aligned_cli.cli.options import LogFormat, ProjectDir, TargetPath, Vars
+from aligned_cli.objectstore.urls import is_remote
 
 
 @app.command("apply")
@@ -16,7 +17,11 @@ from aligned_cli.cli.options import LogFormat, ProjectDir, TargetPath, Vars
 def apply_command(
     to: Annotated[
         str | None,
-        typer.Option("--to", help="Where to write the definition (default: target/manifest.json)."),
+        typer.Option(
+            "--to",
+            help="Where to write the definition (default: target/manifest.json): "
+            "a path, or an object-store URL such as s3://bucket/production.json.",
+        ),
     ] = None,
     project_dir: ProjectDir = Path("."),
     target_path: TargetPath = None,
@@ -37,6 +42,18 @@ def apply_command(
     if to is None:
         info(f"Feature store definition written to {local}")
         return
+    # Published away from <project>/target/, the definition records where the
+    # project's relative data paths live.
+    root = compiled.project.root
+    published = manifest.model_copy(
+        update={"metadata": manifest.metadata.model_copy(update={"project_root": root})}
+    )
+    if is_remote(to):
+        from aligned_cli.objectstore import write_text_atomic
+
+        write_text_atomic(to, published.model_dump_json(indent=2) + "\n", Path(root))
+        info(f"Feature store definition written to {to}")
+        return
     destination = Path(to)
-    write_json_atomic(destination, manifest.model_dump(mode="json"))
+    write_json_atomic(destination, published.model_dump(mode="json"))
     info(f"Feature store definition written to {destination}")

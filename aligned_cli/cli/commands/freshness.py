@@ -112,6 +112,15 @@ def _model_result(
     )
 
 
+_LOG_LEVEL = {"pass": "info", "warn": "warn"}  # anything else (error, runtime error): error
+
+
+def _limit(seconds: int | None) -> str:
+    from aligned_cli.core.types import format_duration
+
+    return "-" if seconds is None else format_duration(seconds)
+
+
 def _age(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -127,7 +136,7 @@ def _print(rows: list[FreshnessResult]) -> None:
     if json_logs():
         for r in rows:
             log_event(
-                "error" if r.status != "pass" else "info",
+                _LOG_LEVEL.get(r.status, "error"),
                 f"{r.kind} {r.name}: {r.status}",
                 unique_id=r.unique_id,
                 age_seconds=r.age_seconds,
@@ -146,8 +155,8 @@ def _print(rows: list[FreshnessResult]) -> None:
             f"[{style.get(r.status, 'red')}]{r.status}[/]",
             r.max_loaded_at.isoformat() if r.max_loaded_at else "-",
             _age(r.age_seconds),
-            _age(r.warn_after),
-            _age(r.error_after),
+            _limit(r.warn_after),
+            _limit(r.error_after),
         )
     console().print(table)
 
@@ -168,6 +177,13 @@ def _write(compiled: CompiledProject, rows: list[FreshnessResult]) -> None:
             "generated_at": datetime.now(UTC).isoformat(),
             "invocation_id": str(uuid.uuid4()),
         },
-        "results": [asdict(r) for r in rows],
+        "results": [_jsonable(asdict(r)) for r in rows],
     }
     write_json_atomic(compiled.target_dir / "freshness.json", data)
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    """Datetimes as ISO-8601 (`2026-03-01T10:00:00+00:00`), not str()'s space form."""
+    from datetime import datetime
+
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}

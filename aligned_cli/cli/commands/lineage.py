@@ -27,7 +27,9 @@ def lineage_command(
         str, typer.Argument(help="A node: passenger:is_male, view:passenger, model:titanic...")
     ],
     output: Annotated[str, typer.Option("--output", help="text (a tree) or json.")] = "text",
-    depth: Annotated[int | None, typer.Option("--depth", help="Levels to show each way.")] = None,
+    depth: Annotated[
+        int | None, typer.Option("--depth", min=0, help="Levels to show each way (0 or more).")
+    ] = None,
     impact: Annotated[
         bool,
         typer.Option(

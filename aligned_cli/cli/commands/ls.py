@@ -66,5 +66,11 @@ def ls_command(
     if output == "json":
         typer.echo(json.dumps(rows, indent=2))
         return
+    if not rows:
+        # SPEC §5: an empty selection prints `[]`; the warning goes to stderr so that
+        # stdout stays machine-readable.
+        typer.echo("[]")
+        typer.echo("warning: nothing selected", err=True)
+        return
     for row in rows:
         typer.echo(row["unique_id"])

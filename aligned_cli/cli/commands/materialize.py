@@ -60,6 +60,7 @@ def materialize_command(
     from aligned_cli.online.materialize import MaterializeOptions
     from aligned_cli.online.redis_client import connect, project_redis_url
 
+    window = _window(start, end)  # before loading: a bad window is a usage error
     compiled = compiled_project(
         project_dir, vars_text=vars, target_path=target_path, log_format=log_format
     )
@@ -73,8 +74,8 @@ def materialize_command(
         warn("nothing selected: no feature views match the selection")
         return
     options = MaterializeOptions(
-        start=_instant(start, "--start"),
-        end=_instant(end, "--end"),
+        start=window[0],
+        end=window[1],
         force=force,
         batch_rows=batch_rows,
     )
@@ -89,11 +90,13 @@ def materialize_command(
         since = f" (incremental after {after.isoformat()})" if after else ""
         info(
             f"view {result.view}: {result.rows} entities, {result.counts.written} written, "
-            f"{result.counts.ignored_older} kept newer, {result.seconds:.2f}s" + since,
+            f"{result.counts.ignored_older} kept newer, "
+            f"{result.counts.ignored_expired} past their ttl, {result.seconds:.2f}s" + since,
             view=result.view,
             rows=result.rows,
             written=result.counts.written,
             ignored_older=result.counts.ignored_older,
+            ignored_expired=result.counts.ignored_expired,
             watermark=result.watermark.isoformat() if result.watermark else None,
         )
 
@@ -178,9 +181,23 @@ def selected_views(compiled: CompiledProject, select: list[str] | None) -> list[
     return sorted(names)
 
 
-def _instant(text: str | None, option: str) -> datetime | None:
+def _window(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+    """`--start`/`--end` as UTC instants; a start after the end selects nothing, which
+    is almost certainly swapped arguments, so it is an error rather than a no-op."""
     from aligned_cli.errors import UsageError
-    from aligned_cli.online.materialize import as_utc
+
+    first, last = _instant(start, "--start"), _instant(end, "--end")
+    if first is not None and last is not None and first > last:
+        raise UsageError(
+            f"--start {start} is after --end {end}",
+            hint="--start is the earliest event time to write; swap the two values",
+        )
+    return first, last
+
+
+def _instant(text: str | None, option: str) -> datetime | None:
+    from aligned_cli.core.instants import as_utc
+    from aligned_cli.errors import UsageError
 
     if text is None:
         return None

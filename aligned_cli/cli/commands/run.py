@@ -45,7 +45,12 @@ def run_command(
     vars: Vars = None,
     log_format: LogFormat = "text",
 ) -> None:
-    """Execute selected nodes: materialize views, build model datasets (run_results.json)."""
+    """Execute selected nodes: materialize views, build model datasets (run_results.json).
+
+    Exit 0 when every node succeeded, 1 when a node errored or failed (also when the
+    target could not be reached: every node is then `error` with the cause), 2 for
+    a usage or project error.
+    """
     from aligned_cli.cli.context import compiled_project, selection_args
     from aligned_cli.cli.execution import execute, exit_code, target_connection
     from aligned_cli.cli.selection import resolve_selection

@@ -22,6 +22,14 @@ def test_command(
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", help="Stop at the first failure.")
     ] = False,
+    store_failures: Annotated[
+        bool,
+        typer.Option(
+            "--store-failures",
+            help="Keep each test's failing rows in the table aligned_failures.<test> "
+            "(replaced on every run; its name is in run_results.json as `output`).",
+        ),
+    ] = False,
     state: Annotated[
         Path | None, typer.Option("--state", help="Folder holding an older manifest.json.")
     ] = None,
@@ -30,7 +38,11 @@ def test_command(
     vars: Vars = None,
     log_format: LogFormat = "text",
 ) -> None:
-    """Run data-quality tests; exit 1 when an error-severity test fails."""
+    """Run data-quality tests; exit 1 when an error-severity test fails.
+
+    Exit 1 also when a test errored or the target could not be reached (every test
+    is then `error` with the cause); 2 for a usage or project error.
+    """
     from aligned_cli.cli.context import compiled_project, selection_args
     from aligned_cli.cli.execution import execute, exit_code, target_connection
     from aligned_cli.cli.selection import resolve_selection
@@ -52,6 +64,12 @@ def test_command(
         command="test",
         target=target,
         fail_fast=fail_fast,
-        args={"select": select, "exclude": exclude, "target": target},
+        store_failures=store_failures,
+        args={
+            "select": select,
+            "exclude": exclude,
+            "target": target,
+            "store_failures": store_failures,
+        },
     )
     raise typer.Exit(exit_code(results))

@@ -15,6 +15,7 @@
   const H = GRAPH.node_height;
   const ROW = 22; // height of a feature row in an expanded view
   const LIST_LIMIT = 150; // catalog rows per group; the search narrows the rest
+  let monitoring = null; // the Monitoring view (monitoring.js) when monitoring.json exists
 
   // ---------------------------------------------------------------- indexes
   const results = {}; // unique_id -> last run result
@@ -315,8 +316,10 @@
     applyView();
   }
 
+  let fitLater = false; // resized while the graph was hidden behind another view
   function fit() {
     const box = svgRoot.getBoundingClientRect();
+    if (!box.width) { fitLater = true; return; }
     const pad = 40;
     const k = Math.min(1.2, (box.width - 2 * pad) / GRAPH.width, (box.height - 2 * pad) / GRAPH.height);
     view.k = Math.max(0.05, k);
@@ -563,6 +566,10 @@
       ["spine", m.spine ? link(`source.${project}.${m.spine.source}`, m.spine.source) : "none (runtime API only)"],
       ["target", target ? `${target}${m.target.kind ? " · " + m.target.kind : ""}` : null],
       ["last run", runRow(uid)],
+      ["monitoring", monitoring && monitoring.has(uid) ? el("span", {}, [
+        el("a", { class: "link", "data-monitoring": uid, text: "Monitoring", onclick: () => monitoring.open(uid) }),
+        " ", badge(monitoring.status(uid)),
+      ]) : null],
     ])];
     const table = el("table", { class: "table" }, [el("tr", {}, ["input feature", "type"].map((h) => el("th", { text: h })))]);
     m.features.forEach((ref) => {
@@ -616,6 +623,7 @@
   // ---------------------------------------------------------------- selection
   function select(uid) {
     if (!M.nodes[uid]) return;
+    if (monitoring) monitoring.close(false);
     selectedUid = uid;
     renderDetails(uid);
     if (M.nodes[uid].kind !== "test") {
@@ -641,7 +649,14 @@
     pending = setTimeout(() => renderCatalog(event.target.value), 80);
   });
   window.addEventListener("resize", fit);
+  if (DATA.monitoring && window.alignedMonitoring) {
+    monitoring = window.alignedMonitoring({
+      data: DATA, el, svg, badge, select, duration: seconds,
+      onLineage: () => { if (fitLater) { fitLater = false; fit(); } },
+    });
+  }
   const initial = decodeURIComponent(location.hash.slice(1));
-  if (initial && M.nodes[initial]) select(initial);
+  if (monitoring && /^monitoring(\/|$)/.test(initial)) monitoring.route(initial);
+  else if (initial && M.nodes[initial]) select(initial);
   document.body.dataset.ready = "true"; // for tests: the page has rendered
 })();

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -21,6 +22,7 @@ from aligned_cli.errors import ProjectError
 from aligned_cli.execute.adapters.file_io import FileFormat
 from aligned_cli.execute.adapters.files import resolve_path
 from aligned_cli.execute.adapters.sql_names import table_name, temp_name
+from aligned_cli.objectstore.urls import is_remote
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -142,6 +144,14 @@ class Adapter(ABC):
                 self.swap_table(schema, tmp, target_table)
 
             temporary = False
+        elif output.file and is_remote(output.file):
+            relation = table_name(None, tmp, self.dialect)
+            url, remote_fmt = output.file, output.file_format
+
+            def swap() -> None:
+                self._replace_remote(relation, url, remote_fmt)
+
+            temporary = True
         elif output.file:
             relation = table_name(None, tmp, self.dialect)
             path = resolve_path(self.project_root, output.file)
@@ -167,6 +177,17 @@ class Adapter(ABC):
             os.replace(tmp_file, path)  # atomic on one filesystem: same directory
         finally:
             tmp_file.unlink(missing_ok=True)
+
+    def _replace_remote(self, relation: str, url: str, fmt: FileFormat) -> None:
+        """Export locally, then upload to a temporary key and copy it over `url`
+        (object stores have no rename); the old object stays until that copy."""
+        from aligned_cli.objectstore import Remote
+
+        remote = Remote(url, self.project_root)
+        with tempfile.TemporaryDirectory(prefix="aligned-") as folder:
+            local = Path(folder) / url.rsplit("/", 1)[-1]
+            self.export_file(relation, local, fmt)
+            remote.upload(local)
 
     def _drop_quietly(self, relation: str) -> None:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -16,6 +17,8 @@ from aligned_cli.execute.adapters.file_io import FileFormat, copy_options
 from aligned_cli.execute.adapters.files import resolve_path
 from aligned_cli.execute.adapters.locks import file_lock
 from aligned_cli.execute.adapters.sql_names import ident, string_literal, table_name, temp_name
+from aligned_cli.objectstore.duckdb import DuckDBRemote
+from aligned_cli.objectstore.urls import is_remote
 
 T = TypeVar("T")
 
@@ -56,6 +59,7 @@ class DuckDBAdapter(Adapter):
             self.path = resolve_path(project_root, raw_path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._label = f"'{connection.name}' (DuckDB {raw_path})"
+        self._remote: DuckDBRemote | None = None
         config = {str(k): v for k, v in connection.options.items()}
         try:
             self._con = duckdb.connect(str(self.path) if self.path else MEMORY, config=config)
@@ -71,6 +75,8 @@ class DuckDBAdapter(Adapter):
         except BaseException:
             self._con.close()
             raise
+        # s3:// (any object-store URL) in a statement is enabled when first seen.
+        self._remote = DuckDBRemote(self._con, project_root)
 
     @property
     def target(self) -> str:
@@ -89,15 +95,15 @@ class DuckDBAdapter(Adapter):
     # -- queries -----------------------------------------------------------------
 
     def execute(self, sql: str, params: Params = None) -> None:
-        with self._translated():
+        with self._translated(sql):
             self._interruptible(lambda: self._con.execute(sql, params))
 
     def fetch_arrow(self, sql: str) -> pa.Table:
-        with self._translated():
+        with self._translated(sql):
             return self._interruptible(lambda: self._con.sql(sql).to_arrow_table())
 
     def fetch_rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
-        with self._translated():
+        with self._translated(sql):
             return self._interruptible(lambda: self._con.execute(sql, params).fetchall())
 
     def _interruptible(self, call: Callable[[], T]) -> T:
@@ -159,7 +165,7 @@ class DuckDBAdapter(Adapter):
     def create_table_as(self, relation: str, query_sql: str, *, temporary: bool) -> int:
         temp = "TEMP " if temporary else ""
         statement = f"CREATE {temp}TABLE {relation} AS {query_sql}"
-        with self._translated():
+        with self._translated(statement):
             row = self._interruptible(lambda: self._con.execute(statement).fetchone())
         return int(row[0]) if row else 0
 
@@ -184,17 +190,35 @@ class DuckDBAdapter(Adapter):
         nothing to test before the swap, so no temporary table is needed."""
         if not output.file:
             return super().write_output(query_sql, output)
+        if is_remote(output.file):
+            return self._write_remote(query_sql, output.file, output.file_format)
         path = resolve_path(self.project_root, output.file)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp_file = path.with_name(f"{temp_name()}_{path.name}")
-        target = string_literal(str(tmp_file), self.dialect)
-        statement = f"COPY ({query_sql}) TO {target} {copy_options(output.file_format)}"
         try:
-            with self._translated():
-                row = self._interruptible(lambda: self._con.execute(statement).fetchone())
+            rows = self._copy_query(query_sql, tmp_file, output.file_format)
             os.replace(tmp_file, path)  # atomic on one filesystem: same directory
         finally:
             tmp_file.unlink(missing_ok=True)
+        return rows
+
+    def _write_remote(self, query_sql: str, url: str, fmt: FileFormat) -> int:
+        """Into a local temporary file, then uploaded to a temporary key and copied over
+        `url` (an object store has no rename); the old object stays until that copy."""
+        from aligned_cli.objectstore import Remote
+
+        remote = Remote(url, self.project_root)  # settings checked before the query runs
+        with tempfile.TemporaryDirectory(prefix="aligned-") as folder:
+            local = Path(folder) / url.rsplit("/", 1)[-1]
+            rows = self._copy_query(query_sql, local, fmt)
+            remote.upload(local)
+        return rows
+
+    def _copy_query(self, query_sql: str, path: Path, fmt: FileFormat) -> int:
+        target = string_literal(str(path), self.dialect)
+        statement = f"COPY ({query_sql}) TO {target} {copy_options(fmt)}"
+        with self._translated(statement):
+            row = self._interruptible(lambda: self._con.execute(statement).fetchone())
         return int(row[0]) if row else 0
 
     def export_file(self, relation: str, path: Path, fmt: FileFormat) -> None:
@@ -203,15 +227,19 @@ class DuckDBAdapter(Adapter):
         )
 
     @contextmanager
-    def _translated(self) -> Iterator[None]:
+    def _translated(self, sql: str = "") -> Iterator[None]:
         import duckdb
 
+        urls = self._remote.prepare(sql) if self._remote is not None and sql else []
         try:
             yield
         except duckdb.InterruptException as error:
             raise KeyboardInterrupt from error
         except duckdb.Error as error:
-            raise duckdb_error(error, self._label) from error
+            # DuckDB reports an object-store failure as fsspec's traceback text: ask
+            # the store what is wrong (bucket, credentials, key) instead.
+            explained = self._remote.explain(urls) if self._remote and urls else None
+            raise (explained or duckdb_error(error, self._label)) from error
         except RuntimeError as error:
             # DuckDB turns Ctrl-C during a query into RuntimeError('Query interrupted');
             # give the runner back the interrupt the user asked for.

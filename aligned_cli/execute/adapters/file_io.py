@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from aligned_cli.core.ir import Source
-from aligned_cli.errors import ExecutionError, ProjectError, did_you_mean
+from aligned_cli.errors import AlignedError, ExecutionError, ProjectError, did_you_mean
 from aligned_cli.execute.adapters.files import resolve_path
 from aligned_cli.execute.adapters.sql_names import ident, string_literal
+from aligned_cli.objectstore.urls import is_remote
 
 if TYPE_CHECKING:
     import duckdb
@@ -45,6 +46,35 @@ def scratch_connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
+def source_scan(con: duckdb.DuckDBPyConnection, project_root: Path, source: Source) -> str:
+    """The scan of a file source on `con`, with its object store enabled if remote."""
+    assert source.file is not None, "only file sources are read from files"
+    if not is_remote(source.file):
+        return scan_sql(str(resolve_path(project_root, source.file)), source.file_format)
+    from aligned_cli.objectstore.duckdb import DuckDBRemote
+
+    DuckDBRemote(con, project_root).enable(source.file)
+    return scan_sql(source.file, source.file_format)
+
+
+def _unreadable(project_root: Path, source: Source, error: Exception) -> ExecutionError:
+    """Why a source's file cannot be read; for an object store, asked of the store."""
+    assert source.file is not None
+    if is_remote(source.file):
+        from aligned_cli.objectstore import Remote
+        from aligned_cli.objectstore.errors import diagnose
+
+        remote = Remote(source.file, project_root)
+        found = diagnose(remote.fs, source.file, remote.settings)
+        if found is not None:
+            message = f"source '{source.name}': {found.message}"
+            return ExecutionError(message, location=source.location, hint=found.hint)
+    return ExecutionError(
+        f"cannot read source '{source.name}' from '{source.file}': {first_lines(error)}",
+        location=source.location,
+    )
+
+
 def first_lines(error: BaseException, count: int = 3) -> str:
     """The gist of a driver message: its first non-empty lines, joined."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
@@ -59,14 +89,11 @@ def read_source_file(project_root: Path, source: Source) -> Iterator[pa.RecordBa
     assert source.file is not None, "only file sources are read from files"
     con = scratch_connection()
     try:
-        scan = scan_sql(str(resolve_path(project_root, source.file)), source.file_format)
+        scan = source_scan(con, project_root, source)
         try:
             columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
         except duckdb.Error as error:
-            raise ExecutionError(
-                f"cannot read source '{source.name}' from '{source.file}': {first_lines(error)}",
-                location=source.location,
-            ) from error
+            raise _unreadable(project_root, source, error) from error
         for raw in source.mapping:
             if raw not in columns:
                 raise ProjectError(
@@ -100,21 +127,21 @@ def source_file_columns(project_root: Path, source: Source) -> dict[str, str] | 
     """A file source's columns after `mapping` and their DuckDB types, in file order,
     read from the file's header.
 
-    Cheap (DuckDB reads only the header/footer). None when the file cannot be read
-    now (missing, remote): callers then treat the columns as unknown.
+    Cheap (DuckDB reads only the header/footer; from an object store, ranged reads).
+    None when the file cannot be read now (missing, unreachable):
+    callers then treat the columns as unknown, and a run reports the real error.
     """
     import duckdb
 
     from aligned_cli.execute.adapters.files import is_url
 
-    if source.file is None or is_url(source.file):
+    if source.file is None or (is_url(source.file) and not is_remote(source.file)):
         return None
     con = scratch_connection()
     try:
-        pattern = str(resolve_path(project_root, source.file))
-        relation = scan_sql(pattern, source.file_format)
+        relation = source_scan(con, project_root, source)
         described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
-    except duckdb.Error:
+    except (duckdb.Error, AlignedError):
         return None
     finally:
         con.close()

@@ -16,6 +16,7 @@ from aligned_cli.execute.adapters.file_io import read_source_file
 from aligned_cli.execute.adapters.files import expand_source_files, files_sha256, is_url
 from aligned_cli.execute.adapters.pg_arrow import copy_arrow, create_table_sql
 from aligned_cli.execute.adapters.sql_names import ident, table_name, temp_name
+from aligned_cli.objectstore.urls import is_remote
 
 if TYPE_CHECKING:
     import psycopg
@@ -41,15 +42,23 @@ def stage_file_source(
     """
     if source.kind != "file" or source.file is None:
         return False
-    if is_url(source.file):
+    options = {"v": _STAGING_VERSION, "format": source.file_format, "mapping": source.mapping}
+    salt = json.dumps(options, sort_keys=True)
+    if is_remote(source.file):
+        # Object-store files are read by DuckDB like local ones; their ETags stand in
+        # for a content hash, so an unchanged bucket is not downloaded again.
+        from aligned_cli.objectstore import Remote
+
+        digest = Remote(source.file, project_root).fingerprint(salt)
+    elif is_url(source.file):
         raise ProjectError(
             f"source '{source.name}' reads a URL, which aligned cannot stage into PostgreSQL",
             location=source.location,
             hint="download the file into the project, or load it into a table yourself",
         )
-    files = expand_source_files(project_root, source)
-    options = {"v": _STAGING_VERSION, "format": source.file_format, "mapping": source.mapping}
-    digest = files_sha256(project_root, files, salt=json.dumps(options, sort_keys=True))
+    else:
+        files = expand_source_files(project_root, source)
+        digest = files_sha256(project_root, files, salt=salt)
     _ensure_bookkeeping(conn)
     if not force and _loaded_digest(conn, source.name) == digest:
         return False

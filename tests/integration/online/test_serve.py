@@ -62,14 +62,25 @@ def test_push_computes_derived_features_and_respects_cas(api: TestClient) -> Non
     older = (NOW - timedelta(hours=3)).strftime(ISO)
     row = {"driver_id": 1, "event_timestamp": newer, "conv_rate": 0.5, "trips": 6}
     pushed = api.post("/push", json={"view": "driver_stats", "rows": [row]})
-    assert pushed.json() == {"written": 1, "ignored_older": 0}
+    assert pushed.json() == {"written": 1, "ignored_older": 0, "ignored_expired": 0}
     old = {**row, "event_timestamp": older, "conv_rate": 0.1}
     pushed = api.post("/push", json={"view": "driver_stats", "rows": [old]})
-    assert pushed.json() == {"written": 0, "ignored_older": 1}
+    assert pushed.json() == {"written": 0, "ignored_older": 1, "ignored_expired": 0}
     got = features(api, [1], ["driver_stats:busy", "driver_stats:conv_rate"]).json()
     values = got["results"][0]["features"]
     assert values["driver_stats:busy"]["value"] == 3.0  # conv_rate * trips, by the view's SQL
     assert values["driver_stats:conv_rate"]["event_timestamp"] == newer
+
+
+def test_push_reports_a_row_already_past_its_ttl_as_expired(api: TestClient) -> None:
+    # ttl is 1d: a row from 2 days ago for a new entity is neither written nor "older".
+    stale = (NOW - timedelta(days=2)).strftime(ISO)
+    row = {"driver_id": 42, "event_timestamp": stale, "conv_rate": 0.5, "trips": 6}
+    pushed = api.post("/push", json={"view": "driver_stats", "rows": [row]})
+    assert pushed.status_code == 200, pushed.text
+    assert pushed.json() == {"written": 0, "ignored_older": 0, "ignored_expired": 1}
+    got = features(api, [42], ["driver_stats:conv_rate"]).json()
+    assert got["results"][0]["features"]["driver_stats:conv_rate"]["status"] == "not_found"
 
 
 def test_concurrent_writers_end_with_the_newest(api: TestClient) -> None:

@@ -70,3 +70,22 @@ def test_other_consumers_abandoned_entries_are_claimed(
     assert aligned(*args, cwd=root).exit_code == 0
     assert decode(redis_client.hget(f"{KEY}5", "trips").decode()) == 5
     assert redis_client.xpending("driver_events", group)["pending"] == 0
+
+
+def test_stream_declared_on_the_view_feeds_the_worker(
+    tmp_path: Path, redis_url: str, redis_client: Any
+) -> None:
+    # SPEC §10 spelling: `stream_source: {stream: NAME}` on the view, not `stream:` on
+    # its source.
+    root = write_project(tmp_path / "p", redis_url, [event(1, 48, 0.1)])
+    features = root / "features" / "drivers.yml"
+    text = features.read_text().replace("    stream: driver_events\n", "")
+    text = text.replace(
+        "    source: driver_events\n",
+        "    source: driver_events\n    stream_source: {stream: view_events}\n",
+    )
+    features.write_text(text)
+    redis_client.xadd("view_events", message(3, 5, 0.5, 4))
+    result = aligned("worker", "--once", "--consumer", "w1", cwd=root)
+    assert result.exit_code == 0, result.output
+    assert decode(redis_client.hget(f"{KEY}3", "busy").decode()) == 2.0

@@ -156,7 +156,6 @@ CASES: list[tuple[list[str] | None, list[str] | None, set[str]]] = [
     # no selection means everything
     (None, None, ALL),
     ([], None, ALL),
-    ([""], [], ALL),
 ]
 
 
@@ -182,6 +181,13 @@ ERRORS = [
     ("@+view:orders", "combines '@' with a '+' prefix", None),
     ("+", "is not a selector", None),
     ("model:", "names no value", None),
+    # given but blank or malformed: an error with a hint, never "select everything"
+    ("", "empty selector", "view:passenger"),
+    (" ", "empty selector", "view:passenger"),
+    (",", "empty term around a comma", "intersects"),
+    ("view:orders,,tag:sales", "empty term around a comma", "intersects"),
+    ("1+", "is not a selector", "+model:titanic"),
+    ("@@view:orders", "is not a selector", "+model:titanic"),
 ]
 
 

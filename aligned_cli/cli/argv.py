@@ -1,0 +1,48 @@
+"""Argument rewriting that click cannot express: `--select a b` (SPEC §5).
+
+click options take exactly one value, so `--select a b` would leave `b` as an
+unexpected extra argument. Before parsing, every bare token after `--select`,
+`-s` or `--exclude` is folded into a repeat of that option, so `--select a b`,
+`--select "a b"` and `--select a --select b` all reach the command as a list.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from typer.core import TyperGroup
+
+# The commands taking these options have no positional arguments, so a bare token
+# after one of them can only be another selector.
+MULTI_VALUE_OPTIONS = frozenset({"--select", "-s", "--exclude"})
+
+
+def fold_multi_value_options(args: list[str]) -> list[str]:
+    """`[--select, a, b, --exclude, c, d]` -> `[--select, a, --select, b, --exclude, c, ...]`."""
+    folded: list[str] = []
+    current: str | None = None  # the option that bare tokens are folded into
+    index = 0
+    while index < len(args):
+        token = args[index]
+        index += 1
+        if token == "--":  # everything after `--` is positional, untouched
+            return folded + args[index - 1 :]
+        if not token.startswith("-") or token == "-":
+            folded.extend([current, token] if current else [token])
+            continue
+        name, has_value, _ = token.partition("=")
+        current = name if name in MULTI_VALUE_OPTIONS else None
+        folded.append(token)
+        if current and not has_value and index < len(args):
+            # The token right after a bare `--select` is its value, whatever it looks like.
+            folded.append(args[index])
+            index += 1
+    return folded
+
+
+class AlignedGroup(TyperGroup):
+    """The root command group; rewrites argv for every way in (`aligned`, CliRunner)."""
+
+    # `ctx` is typer's vendored click Context, which has no public name to import.
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, fold_multi_value_options(list(args)))
