@@ -234,10 +234,10 @@ def project_from_manifest(manifest: Manifest, root: Path) -> Project:
 
 def write_compiled(compiled: CompiledProject, manifest: Manifest) -> Path:
     """Write target/manifest.json and target/compiled/<dialect>/<node>.sql atomically."""
-    from aligned_cli.artifacts.writer import write_text_atomic
+    from aligned_cli.artifacts.writer import write_text_atomic, write_texts_atomic
 
     target = compiled.target_dir
-    _write_texts_atomic(
+    write_texts_atomic(
         {
             target / "compiled" / dialect / f"{uid}.sql": sql.rstrip() + "\n"
             for uid, by_dialect in compiled.sql.items()
@@ -248,40 +248,3 @@ def write_compiled(compiled: CompiledProject, manifest: Manifest) -> Path:
     # pydantic's own JSON encoder: several times faster than json.dumps on big manifests.
     write_text_atomic(path, manifest.model_dump_json(indent=2) + "\n")
     return path
-
-
-def _write_texts_atomic(files: Mapping[Path, str]) -> None:
-    """Each file replaced atomically (temp file + rename), unchanged files left alone.
-
-    One `os.sync` for the batch instead of an fsync per file: a big project has
-    thousands of SQL files, and per-file fsync + rename dominated `aligned compile`.
-    """
-    import os
-    import tempfile
-
-    pending: list[tuple[str, Path]] = []
-    renamed = 0
-    try:
-        for path, text in files.items():
-            if _has_text(path, text):
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            pending.append((temp, path))
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-        if pending:
-            os.sync()  # contents on disk before any rename makes them visible
-        for temp, path in pending:
-            os.replace(temp, path)
-            renamed += 1
-    finally:
-        for temp, _ in pending[renamed:]:
-            Path(temp).unlink(missing_ok=True)
-
-
-def _has_text(path: Path, text: str) -> bool:
-    try:
-        return path.read_text(encoding="utf-8") == text
-    except (OSError, UnicodeDecodeError):
-        return False

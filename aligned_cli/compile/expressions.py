@@ -132,7 +132,7 @@ def _parse(sql: str, location: Location | None) -> exp.Expr:
         parsed = sqlglot.parse_one(sql, read=READ_DIALECT)
     except (ParseError, TokenError) as error:
         raise ProjectError(
-            f"cannot parse expression '{sql}': {_parse_message(error)}",
+            f"cannot parse expression '{sql}': {parse_message(error)}",
             location=location,
             hint="write one SQL expression over the view's columns, e.g. coalesce(age, 0)",
         ) from None
@@ -302,13 +302,21 @@ def _type_name(node: exp.Expr) -> str:
     return node.type.sql(READ_DIALECT).lower() if node.type else "unknown"
 
 
-def _parse_message(error: ParseError | TokenError) -> str:
-    """sqlglot's description and position, without its terminal colour codes."""
+def parse_message(error: ParseError | TokenError) -> str:
+    """sqlglot's description and position in words a user reads, not its internals
+    ("Required keyword: 'this' missing for <class Where>" means the SQL stops early)."""
     details = getattr(error, "errors", None) or []
     if details:
         first = details[0]
         text = str(first.get("description") or "syntax error")
-        if first.get("col") is not None:
+        if text.startswith("Required keyword") or "missing for <class" in text:
+            text = "the SQL is incomplete"
+        near = str(first.get("highlight") or "").strip()
+        if near:
+            text += f" near '{near}'"
+        if first.get("line") is not None and first.get("col") is not None:
+            text += f" (line {first['line']}, column {first['col']})"
+        elif first.get("col") is not None:
             text += f" at column {first['col']}"
         return text
     return str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"

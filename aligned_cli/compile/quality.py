@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from aligned_cli.compile.dialects import get_dialect
 from aligned_cli.compile.dialects.base import column, ident
+from aligned_cli.compile.expressions import parse_message
 from aligned_cli.compile.session import CompileSession
 from aligned_cli.core.ir import Project
 from aligned_cli.core.tests import DataTest
@@ -208,18 +209,21 @@ def _custom(test: DataTest, dialect: str, relation: exp.Expr) -> exp.Query:
 
     assert test.sql is not None and test.location is not None
     text = render(test.sql, location=test.location, variables={}, extra={"this": f'"{THIS}"'})
-    engine = get_dialect(dialect)
+    hint = (
+        "a custom test is a SELECT returning the failing rows: select * from {{ this }} where ..."
+    )
     try:
         parsed = sqlglot.parse_one(text, read="duckdb")
-    except sqlglot.errors.ParseError as error:
-        detail = error.errors[0]["description"] if error.errors else str(error)
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as error:
         raise ProjectError(
-            f"custom test '{test.name}' is not valid SQL: {detail}", location=test.location
+            f"custom test '{test.name}' is not valid SQL: {parse_message(error)}",
+            location=test.location,
+            hint=hint,
         ) from None
     if not isinstance(parsed, exp.Query):
         raise ProjectError(
             f"custom test '{test.name}' must be a SELECT returning the failing rows",
             location=test.location,
+            hint=hint,
         )
-    del engine
     return parsed.with_(THIS, as_=_as_query(relation))
