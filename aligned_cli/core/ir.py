@@ -188,6 +188,7 @@ class FeatureView(IRModel):
     tests: list[CustomTest] = Field(default_factory=list)
     row_count: RowCountTest | None = None
     freshness: Freshness | None = None
+    stream: str | None = None  # Redis stream feeding this view (`stream_source`)
     location: Location | None = None
 
     def feature(self, name: str) -> Feature | None:

@@ -63,7 +63,8 @@ class WorkerOptions:
 
 
 def stream_views(project: Project, names: list[str] | None) -> list[StreamView]:
-    """The views whose source declares a `stream` (optionally only `names`)."""
+    """The views fed by a Redis stream: their own `stream_source`, else their source's
+    `stream` (optionally only `names`)."""
     from aligned_cli.compile.views import resolve_view_inheritance
 
     resolved = resolve_view_inheritance(project)
@@ -71,9 +72,9 @@ def stream_views(project: Project, names: list[str] | None) -> list[StreamView]:
     for name, view in resolved.views.items():
         if names is not None and name not in names:
             continue
-        if view.source.kind != "source":
-            continue
-        stream = project.sources[view.source.name].stream
+        stream = view.stream
+        if stream is None and view.source.kind == "source":
+            stream = project.sources[view.source.name].stream
         if not stream:
             continue
         text = frozenset(f.name for f in view.features if f.dtype in _TEXT_TYPES) | frozenset(
@@ -83,7 +84,8 @@ def stream_views(project: Project, names: list[str] | None) -> list[StreamView]:
     if not found:
         raise UsageError(
             "no selected view reads a stream",
-            hint="declare `stream: NAME` on the view's source to feed it from Redis",
+            hint="declare `stream_source: {stream: NAME}` on the view (or `stream:` on its "
+            "source) to feed it from Redis",
         )
     return found
 

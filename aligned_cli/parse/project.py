@@ -150,9 +150,6 @@ def _add_yaml(path: Path, root: Path, variables: Mapping[str, Any], declared: De
         declared.sources.append(to_ir.source(source, loaded, ("sources", i)))
     for i, view in enumerate(spec.feature_views):
         declared.views.append(to_ir.view(view, loaded, ("feature_views", i)))
-        if view.stream_source is not None:
-            where = loaded.location(("feature_views", i, "stream_source"))
-            declared.view_streams.append((view.name, view.stream_source.stream, where))
     for i, model in enumerate(spec.models):
         declared.models.append(to_ir.model(model, loaded, ("models", i)))
 

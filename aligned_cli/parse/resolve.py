@@ -39,9 +39,7 @@ class Declarations:
     views: list[FeatureView] = field(default_factory=list)
     models: list[Model] = field(default_factory=list)
     connections: list[Connection] = field(default_factory=list)
-    # (view, stream, where): a view's `stream_source`, applied to the source it reads
     # until the IR carries it on the view itself.
-    view_streams: list[tuple[str, str, Location | None]] = field(default_factory=list)
 
 
 def check_name(name: str, what: str, location: Location | None) -> None:
@@ -87,7 +85,6 @@ def merge(project: Project, declared: Declarations) -> Project:
     for source in project.sources.values():
         _check_source(source)
     _check_view_sources(project)
-    _apply_view_streams(project, declared.view_streams)
     _inherit(project)
     for view in project.views.values():
         _check_view(project, view)
@@ -141,42 +138,6 @@ def _check_view_sources(project: Project) -> None:
                 location=view.location,
                 hint=did_you_mean(ref.name, pool),
             )
-
-
-def _apply_view_streams(
-    project: Project, view_streams: list[tuple[str, str, Location | None]]
-) -> None:
-    """A view's `stream_source: {stream: S}` becomes its source's `stream: S`.
-
-    The worker feeds every view of a streamed source, so this is exact only when all
-    views reading that source declare the same stream; anything else is an error
-    rather than a silent feed of views that did not ask for it.
-    """
-    declared = {view: (stream, where) for view, stream, where in view_streams}
-    for view_name, (stream, where) in declared.items():
-        view = project.views[view_name]
-        if view.source.kind != "source":
-            raise ProjectError(
-                f"feature view '{view_name}' declares stream_source but reads "
-                f"view '{view.source.name}'",
-                location=where,
-                hint="declare stream_source on a view that reads a source directly",
-            )
-        source = project.sources[view.source.name]
-        if source.stream == stream:
-            continue  # the source already feeds every view of it from this stream
-        readers = sorted(v.name for v in project.views.values() if v.source == view.source)
-        others = [r for r in readers if declared.get(r, (None,))[0] != stream]
-        if others or (source.stream is not None and source.stream != stream):
-            raise ProjectError(
-                f"feature view '{view_name}' reads stream '{stream}', but its source "
-                f"'{source.name}' also feeds "
-                + (", ".join(f"'{o}'" for o in others) or f"stream '{source.stream}'"),
-                location=where,
-                hint=f"declare the same stream_source on every view of '{source.name}', "
-                f"or `stream: {stream}` on the source itself",
-            )
-        source.stream = stream
 
 
 def _inherit(project: Project) -> None:

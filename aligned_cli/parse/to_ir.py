@@ -162,6 +162,7 @@ def view(spec: s.ViewSpec, loaded: LoadedYaml, path: Path_) -> FeatureView:
         tests=tests,
         row_count=row_count,
         freshness=freshness(spec.freshness),
+        stream=spec.stream_source.stream if spec.stream_source else None,
         location=loaded.location(path),
     )
 
