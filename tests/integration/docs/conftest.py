@@ -88,6 +88,16 @@ def serve_dir() -> Iterator[Any]:
 
 
 @pytest.fixture()
+def monitoring_project(tmp_path: Path) -> Path:
+    """A private copy of fixtures/monitoring (drift and an accuracy drop planted on Feb 9-10)."""
+    target = tmp_path / "monitoring"
+    shutil.copytree(
+        REPO_ROOT / "fixtures" / "monitoring", target, ignore=shutil.ignore_patterns("target")
+    )
+    return target
+
+
+@pytest.fixture()
 def big_project(tmp_path: Path) -> Path:
     return generate_big_project(tmp_path)
 

@@ -89,14 +89,17 @@ def test_impact_of_an_unknown_node_is_a_usage_error(titanic_project: Path) -> No
 def test_docs_writes_an_offline_site_with_the_manifest_embedded(titanic_project: Path) -> None:
     invoke("docs", "--project-dir", str(titanic_project))
     site = titanic_project / "target" / "docs"
-    assert {p.name for p in site.iterdir()} == {"index.html", "app.js", "style.css"}
+    assets = {"index.html", "app.js", "monitoring.js", "style.css"}
+    assert {p.name for p in site.iterdir()} == assets
     page = (site / "index.html").read_text()
     # Offline: nothing is loaded from another host.
     assert not re.search(r'(src|href)="(https?:)?//', page)
     assert "https://" not in (site / "app.js").read_text()
+    assert "https://" not in (site / "monitoring.js").read_text()
     data = embedded(site / "index.html")
     assert data["manifest"]["metadata"]["project_name"] == "titanic"
     assert data["run_results"] is None and data["freshness"] is None
+    assert data["monitoring"] is None  # no `aligned monitor` yet: no Monitoring view
     kinds = {n["kind"] for n in data["graph"]["nodes"]}
     assert kinds == {"source", "view", "model"}  # features are expanded on focus
     assert ["view.titanic.passenger", "model.titanic.titanic"] in data["graph"]["edges"]
@@ -109,6 +112,19 @@ def test_docs_embeds_the_last_run_results(titanic_project: Path) -> None:
     data = embedded(titanic_project / "target" / "docs" / "index.html")
     statuses = {r["unique_id"]: r["status"] for r in data["run_results"]["results"]}
     assert statuses["model.titanic.titanic"] == "success"
+
+
+def test_docs_embeds_the_monitoring_report(monitoring_project: Path) -> None:
+    invoke("run", "--project-dir", str(monitoring_project))
+    monitored = runner.invoke(app, ["monitor", "--project-dir", str(monitoring_project)])
+    assert monitored.exit_code == 1, monitored.output  # the planted accuracy alert is an error
+    invoke("docs", "--project-dir", str(monitoring_project))
+    site = monitoring_project / "target" / "docs"
+    page = (site / "index.html").read_text()
+    assert page.index('src="monitoring.js"') < page.index('src="app.js"')
+    report = embedded(site / "index.html")["monitoring"]
+    assert [m["model"] for m in report["models"]] == ["churn", "spend"]
+    assert len(report["models"][0]["windows"]) == 10
 
 
 def test_embedded_json_cannot_close_the_script_element() -> None:
