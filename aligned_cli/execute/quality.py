@@ -90,7 +90,7 @@ def run_test(
     from aligned_cli.errors import AlignedError
 
     if test.kind == "drift":
-        return TestOutcome(status="pass", failures=0, message="drift is judged by `aligned test`")
+        return _run_drift(adapter, project, test, relation)
     try:
         query = test_query(project, test, adapter.dialect, relation)
         dialect = _sqlglot_dialect(adapter.dialect)
@@ -120,6 +120,46 @@ def run_test(
     return TestOutcome(
         status=status, failures=failures, sample=sample, message=message, stored=stored
     )
+
+
+def _run_drift(
+    adapter: Adapter, project: Project, test: DataTest, relation: exp.Expr | None
+) -> TestOutcome:
+    """Compare this run's mean/stddev with the previous run's, then record this run's."""
+    from aligned_cli.compile.quality import test_query
+    from aligned_cli.errors import AlignedError
+    from aligned_cli.execute.drift import drifted, previous_statistics, record_statistics
+
+    try:
+        query = test_query(project, test, adapter.dialect, relation)
+        table = adapter.fetch_arrow(query.sql(dialect=_sqlglot_dialect(adapter.dialect)))
+        row = table.to_pylist()[0] if table.num_rows else {}
+    except ProjectError:
+        raise
+    except AlignedError as error:
+        return TestOutcome(status="error", message=error.message)
+    except Exception as error:  # the engine rejected the test: it could not run
+        return TestOutcome(status="error", message=f"{type(error).__name__}: {error}")
+    current = {k: _number(row.get(k)) for k in ("mean", "stddev", "row_count")}
+    previous = previous_statistics(project, test)
+    record_statistics(project, test, current)
+    if previous is None:
+        return TestOutcome(status="pass", failures=0, message="first run: statistics recorded")
+    moved = drifted(test, current, previous)
+    status = judge(test, len(moved), None)
+    message = (
+        None
+        if not moved
+        else "; ".join(f"{m['statistic']} {m['previous']:.6g} -> {m['current']:.6g}" for m in moved)
+    )
+    return TestOutcome(status=status, failures=len(moved), sample=moved, message=message)
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if number != number else number  # NaN: no statistic
 
 
 def _row_count(
