@@ -1,6 +1,6 @@
 """Run the benchmarks and print one markdown table (paste it into the README).
 
-    python benchmarks/run_all.py --scale smoke|small|large [--only compile|pit|aggregations]
+    python benchmarks/run_all.py --scale smoke|small|large [--only compile|pit|api|aggregations]
 
 Exit code 1 when a benchmark errored or produced wrong results (at any scale). Timings
 are reported, not asserted: at small/large each target is marked PASS or MISS, and a
@@ -14,8 +14,8 @@ import sys
 import time
 from collections.abc import Callable
 
-import api_bench
 import agg_bench
+import api_bench
 import compile_bench
 import pit_bench
 from common import RESULTS_DIR, SCALES, BenchResult, Scale, markdown_table
@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, Callable[[Scale], BenchResult]] = {
     "compile": compile_bench.run,
     "pit": pit_bench.run,
     "api": api_bench.run,
+    "aggregations": agg_bench.run,
 }
 
 

@@ -229,18 +229,6 @@ LEFT JOIN (
     MAX("__aligned_one") FILTER(WHERE
       "__aligned_kind" = 2) AS "__aligned_one_1",
     MAX("__aligned_of0_n") FILTER(WHERE
-      "__aligned_kind" = 2) AS "__aligned_of0_n_1",
-    MAX("__aligned_of0_s") FILTER(WHERE
-      "__aligned_kind" = 2) AS "__aligned_of0_s_1",
-    MAX("__aligned_of0_nan") FILTER(WHERE
-      "__aligned_kind" = 2) AS "__aligned_of0_nan_1",
-    MAX("__aligned_of0_pinf") FILTER(WHERE
-      "__aligned_kind" = 2) AS "__aligned_of0_pinf_1",
-    MAX("__aligned_of0_ninf") FILTER(WHERE
-      "__aligned_kind" = 2) AS "__aligned_of0_ninf_1",
-    MAX("__aligned_one") FILTER(WHERE
-      "__aligned_kind" = 3) AS "__aligned_one_2",
-    MAX("__aligned_of0_n") FILTER(WHERE
       "__aligned_kind" = 3) AS "__aligned_of0_n_2",
     MAX("__aligned_of0_s") FILTER(WHERE
       "__aligned_kind" = 3) AS "__aligned_of0_s_2",

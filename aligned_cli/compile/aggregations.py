@@ -1,0 +1,539 @@
+"""Point-in-time window aggregations (SPEC §4b) attached to a numbered spine.
+
+For each spine row with keys `k` and instant `t`, a view's aggregation is computed over
+that entity's events with `t - window < event <= t`, after keeping one version per
+event (same keys and event time: the greatest created, NULL created last). NULLs of
+`of` are ignored as SQL aggregates do; an empty window gives `count` 0 and NULL
+otherwise, as does a window with fewer than `min_rows` values (rows, for `count`
+without `of`; `count` itself always returns its value).
+
+Two SQL forms, chosen per function by measurement (DuckDB 2.0.1, 2 shared cores,
+`count` over 7 d plus `mean` over 30 d, medians of 3; timings on this busy box vary
+by up to 2x between runs, so only the ratios matter):
+
+| data (events / spine)                         | range join | ASOF on cumsums | union window |
+|-----------------------------------------------|-----------:|----------------:|-------------:|
+| 1M / 100k, ~1 event/day (7-30 rows in window) |     0.34 s |          0.68 s |       0.44 s |
+| 1M / 100k, 1,000/entity, 90 d (~360 rows)     |     1.51 s |          0.61 s |       0.65 s |
+
+- `count`, `sum`, `mean` use the **union window** form: per-entity running counts and
+  sums over the deduplicated events, with each spine row inserted twice into the same
+  sorted stream (at `t` and at `t - window`; events sort before a lookup at an equal
+  instant, so `t` is included and `t - window` excluded); the window's value is the
+  difference of the two running values. One sort serves every lookup, its cost does
+  not grow with the window's width or the history's length (the range join's does,
+  2.3x slower above), and it is plain SQL on every engine (Postgres has no ASOF).
+  Two ASOF lookups per spine row into a table of running sums were slower (each
+  ASOF join sorts the events again). Sums of integers are exact; sums of floats differ
+  from a direct SUM by rounding only (~1e-16 times the entity's running total), and
+  NaN/±inf are counted apart so that a non-finite value affects only the windows
+  holding it.
+- `count_distinct`, `min`, `max`, `stddev` (sample) and `last` (latest non-NULL value
+  by event time) use a **range join** of the spine rows to the events on the keys and
+  `t - widest window < event <= t`, grouped by spine row, with a FILTER per narrower
+  window: exact, and one pass for all of a view's windows. (`stddev` from running sums
+  of squares would cancel catastrophically for low-variance windows.)
+
+Postgres: with the view's rows a subquery (no index usable), a `LEFT JOIN LATERAL`
+per spine row rescans the events for every row; the two set-based forms above hash on
+the keys instead, so Postgres compiles the same shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from aligned_cli.compile.dialects.base import Dialect, column, ident, sql_type
+from aligned_cli.core.ir import Aggregation
+from aligned_cli.core.types import DataType
+
+# Functions served by running sums; the others by the range join.
+RUNNING = frozenset({"count", "sum", "mean"})
+FLOATS = frozenset({DataType.FLOAT, DataType.FLOAT32})
+
+# Internal column names (never output).
+EVENT = "__aligned_event"
+KIND = "__aligned_kind"
+DUP = "__aligned_version"
+ONE = "__aligned_one"
+
+
+@dataclass(frozen=True)
+class WindowAggregations:
+    """One view's aggregations requested by a dataset.
+
+    `view` holds the view's rows with the entity keys, the event time `event` (and
+    `created`, if any) already in the dialect's point-in-time representation, and every
+    `of` column; `spine` names the numbered spine CTE with `spine_row` (unique per row)
+    and the instant `spine_time` (NULL: matches nothing).
+    """
+
+    view: exp.Expr
+    prefix: str  # unique alias prefix for this view's CTEs and joins
+    entities: tuple[str, ...]
+    event: str
+    created: str | None
+    aggregations: tuple[Aggregation, ...]
+    of_types: dict[str, DataType | None]  # type of each `of` column, where known
+    spine: str
+    spine_row: str
+    spine_time: str
+
+
+@dataclass
+class AttachedAggregations:
+    ctes: list[tuple[str, exp.Query]] = field(default_factory=list)
+    joins: list[exp.Join] = field(default_factory=list)
+    values: dict[str, exp.Expr] = field(default_factory=dict)  # aggregation -> value
+
+
+def attach_aggregations(spec: WindowAggregations, dialect: Dialect) -> AttachedAggregations:
+    """CTEs to add to the dataset query, LEFT JOINs on the spine row (alias `s`), and
+    the expression of each aggregation's value."""
+    attached = AttachedAggregations()
+    of_columns = list(dict.fromkeys(a.of for a in spec.aggregations if a.of))
+    values_of = {name: f"__aligned_of{i}" for i, name in enumerate(of_columns)}
+    events = f"{spec.prefix}_events"
+    attached.ctes.append((events, _events(spec, values_of)))
+    running = [a for a in spec.aggregations if a.function in RUNNING]
+    ranged = [a for a in spec.aggregations if a.function not in RUNNING]
+    if running:
+        _RunningForm(spec, dialect, events, values_of, running, attached).build()
+    if ranged:
+        _RangeForm(spec, dialect, events, values_of, ranged, attached).build()
+    return attached
+
+
+def output_type(aggregation: Aggregation, of_type: DataType | None) -> DataType | None:
+    """The dataset column type of an aggregation (its declared type wins)."""
+    if aggregation.dtype is not None:
+        return aggregation.dtype
+    function = aggregation.function
+    if function in ("count", "count_distinct"):
+        return DataType.INT64
+    if function in ("mean", "stddev"):
+        return DataType.FLOAT
+    if function == "sum":
+        if of_type in (DataType.INT8, DataType.INT16, DataType.INT32, DataType.INT64):
+            return DataType.INT64
+        return DataType.FLOAT if of_type is not None else None
+    return of_type  # min, max, last
+
+
+# --- the deduplicated events ----------------------------------------------------------
+
+
+def _events(spec: WindowAggregations, values_of: dict[str, str]) -> exp.Select:
+    """One row per (keys, event time): the version with the greatest created."""
+    keys = [column(k) for k in spec.entities]
+    order = (
+        [exp.Ordered(this=column(spec.created), desc=True, nulls_first=False)]
+        if spec.created
+        else []
+    )
+    version = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=[*keys, column(spec.event)],
+        order=exp.Order(expressions=order) if order else None,
+    )
+    present = [exp.Not(this=exp.Is(this=c.copy(), expression=exp.Null())) for c in keys]
+    present.append(exp.Not(this=exp.Is(this=column(spec.event), expression=exp.Null())))
+    versions = (
+        exp.select(
+            *(column(k) for k in spec.entities),
+            exp.alias_(column(spec.event), ident(EVENT)),
+            *(exp.alias_(column(name), ident(alias)) for name, alias in values_of.items()),
+            exp.alias_(version, ident(DUP)),
+            copy=False,
+        )
+        .from_(exp.Subquery(this=spec.view, alias=exp.TableAlias(this=ident("v"))), copy=False)
+        .where(exp.and_(*present), copy=False)
+    )
+    return (
+        exp.select(
+            *(column(k) for k in spec.entities),
+            column(EVENT),
+            *(column(alias) for alias in values_of.values()),
+            copy=False,
+        )
+        .from_(exp.Subquery(this=versions, alias=exp.TableAlias(this=ident("d"))), copy=False)
+        .where(exp.EQ(this=column(DUP), expression=exp.Literal.number(1)), copy=False)
+    )
+
+
+# --- count, sum, mean: differences of running values ---------------------------------
+
+
+class _RunningForm:
+    """Events and spine lookups in one stream per entity, sorted by (time, kind)."""
+
+    def __init__(
+        self,
+        spec: WindowAggregations,
+        dialect: Dialect,
+        events: str,
+        values_of: dict[str, str],
+        aggregations: list[Aggregation],
+        attached: AttachedAggregations,
+    ) -> None:
+        self.spec = spec
+        self.dialect = dialect
+        self.events = events
+        self.values_of = values_of
+        self.aggregations = aggregations
+        self.attached = attached
+        self.alias = f"{spec.prefix}_running"
+        self.windows = list(dict.fromkeys(a.window for a in aggregations))
+        # Running columns: name -> (value on an event row, how to accumulate).
+        self.running: dict[str, tuple[exp.Expr, Callable[[exp.Expr], exp.Expr]]] = {}
+        # Which running columns each lookup reads (0: at t, i: at t - windows[i - 1]):
+        # the pivot picks only those (its aggregates cost as much as the window pass).
+        self.read: dict[int, list[str]] = {}
+        for agg in aggregations:
+            if agg.of is None:
+                self.running.setdefault(ONE, (exp.Literal.number(1), _count))
+                names = [ONE]
+            else:
+                self._running_of(agg.of, needs_sum=agg.function != "count")
+                names = self._names_of(agg)
+            for index in (0, self.windows.index(agg.window) + 1):
+                bucket = self.read.setdefault(index, [])
+                bucket += [n for n in names if n not in bucket]
+
+    def _names_of(self, agg: Aggregation) -> list[str]:
+        assert agg.of is not None
+        base = self.values_of[agg.of]
+        if agg.function == "count":
+            return [f"{base}_n"]
+        return [n for n in self.running if n.startswith(f"{base}_")]
+
+    def _running_of(self, of: str, *, needs_sum: bool) -> None:
+        value = column(self.values_of[of])
+        self.running.setdefault(f"{self.values_of[of]}_n", (value, _count))
+        if not needs_sum:
+            return
+        if self.spec.of_types.get(of) in FLOATS or self.spec.of_types.get(of) is None:
+            # Running sums of the finite values; NaN and ±inf counted apart, so one
+            # non-finite value does not poison every later window.
+            finite = exp.Case(
+                ifs=[exp.If(this=_non_finite(value, self.dialect), true=exp.Null())],
+                default=value.copy(),
+            )
+            self.running.setdefault(f"{self.values_of[of]}_s", (finite, _sum))
+            for label, special in _SPECIALS.items():
+                marker = exp.Case(
+                    ifs=[
+                        exp.If(
+                            this=exp.EQ(this=value.copy(), expression=special(self.dialect)),
+                            true=exp.Literal.number(1),
+                        )
+                    ]
+                )
+                self.running.setdefault(f"{self.values_of[of]}_{label}", (marker, _count))
+        else:
+            self.running.setdefault(f"{self.values_of[of]}_s", (value.copy(), _sum))
+
+    def build(self) -> None:
+        spec = self.spec
+        stream = f"{self.alias}_stream"
+        self.attached.ctes.append((stream, self._stream()))
+        keys = [column(k) for k in spec.entities]
+        order = exp.Order(
+            expressions=[exp.Ordered(this=column(EVENT)), exp.Ordered(this=column(KIND))]
+        )
+        frame = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING")
+        running = [
+            exp.alias_(
+                exp.Window(
+                    this=accumulate(column(name)),
+                    partition_by=[k.copy() for k in keys],
+                    order=order.copy(),
+                    spec=frame.copy(),
+                ),
+                ident(name),
+                copy=False,
+            )
+            for name, (_, accumulate) in self.running.items()
+        ]
+        totals = exp.select(column(KIND), column(spec.spine_row), *running, copy=False).from_(
+            exp.Table(this=ident(stream)), copy=False
+        )
+        # One row per spine row: the running values at t (kind 0) and at t - window
+        # (kind 1 + the window's index).
+        picked: list[exp.Expr] = [column(spec.spine_row)]
+        for kind in range(len(self.windows) + 1):
+            for name in self.read.get(kind, []):
+                at = exp.Filter(
+                    this=exp.Max(this=column(name)),
+                    expression=exp.Where(
+                        this=exp.EQ(this=column(KIND), expression=exp.Literal.number(kind + 1))
+                    ),
+                )
+                picked.append(exp.alias_(at, ident(f"{name}_{kind}"), copy=False))
+        lookups = (
+            exp.select(*picked, copy=False)
+            .from_(exp.Subquery(this=totals, alias=exp.TableAlias(this=ident("r"))), copy=False)
+            .where(exp.GT(this=column(KIND), expression=exp.Literal.number(0)), copy=False)
+            .group_by(column(spec.spine_row), copy=False)
+        )
+        self.attached.joins.append(_join_on_row(lookups, self.alias, spec))
+        for agg in self.aggregations:
+            self.attached.values[agg.name] = self._value(agg)
+
+    def _stream(self) -> exp.Query:
+        """Events (kind 0), then every spine row at t (kind 1) and at t - window (2...)."""
+        spec = self.spec
+        names = list(self.running)
+        branches: list[exp.Select] = [
+            exp.select(
+                *(column(k) for k in spec.entities),
+                column(EVENT),
+                exp.alias_(exp.Literal.number(0), ident(KIND)),
+                exp.alias_(exp.Cast(this=exp.Null(), to=sql_type("BIGINT")), ident(spec.spine_row)),
+                *(exp.alias_(self.running[n][0].copy(), ident(n)) for n in names),
+                copy=False,
+            ).from_(exp.Table(this=ident(self.events)), copy=False)
+        ]
+        spine_t = column(spec.spine_time)
+        present = [
+            exp.Not(this=exp.Is(this=column(k), expression=exp.Null())) for k in spec.entities
+        ]
+        present.append(exp.Not(this=exp.Is(this=spine_t.copy(), expression=exp.Null())))
+        instants: list[exp.Expr] = [spine_t]
+        instants += [
+            exp.Sub(this=spine_t.copy(), expression=self.dialect.seconds(w)) for w in self.windows
+        ]
+        for kind, instant in enumerate(instants, start=1):
+            branches.append(
+                exp.select(
+                    *(column(k) for k in spec.entities),
+                    exp.alias_(instant, ident(EVENT)),
+                    exp.alias_(exp.Literal.number(kind), ident(KIND)),
+                    column(spec.spine_row),
+                    *(exp.alias_(exp.Null(), ident(n)) for n in names),
+                    copy=False,
+                )
+                .from_(exp.Table(this=ident(spec.spine)), copy=False)
+                .where(exp.and_(*(p.copy() for p in present)), copy=False)
+            )
+        union: exp.Query = branches[0]
+        for branch in branches[1:]:
+            union = exp.union(union, branch, distinct=False, copy=False)
+        return union
+
+    def _diff(self, name: str, window: int) -> exp.Expr:
+        """The running value at t minus the one at t - window (0 where none)."""
+        index = self.windows.index(window) + 1
+        at_t = exp.Coalesce(
+            this=column(f"{name}_0", self.alias), expressions=[exp.Literal.number(0)]
+        )
+        before = exp.Coalesce(
+            this=column(f"{name}_{index}", self.alias), expressions=[exp.Literal.number(0)]
+        )
+        return exp.Paren(this=exp.Sub(this=at_t, expression=before))
+
+    def _value(self, agg: Aggregation) -> exp.Expr:
+        if agg.of is None:
+            return exp.Cast(this=self._diff(ONE, agg.window), to=sql_type("BIGINT"))
+        base = self.values_of[agg.of]
+        count = self._diff(f"{base}_n", agg.window)
+        if agg.function == "count":
+            return exp.Cast(this=count, to=sql_type("BIGINT"))
+        total = self._sum(agg.of, agg.window)
+        dtype = output_type(agg, self.spec.of_types.get(agg.of))
+        if agg.function == "mean":
+            as_float = exp.Cast(this=total, to=sql_type("DOUBLE"))
+            value: exp.Expr = exp.Div(this=as_float, expression=count.copy())
+        else:
+            value = total
+        if dtype is not None:
+            value = exp.Cast(this=value, to=self.dialect.data_type(dtype))
+        return _guarded(value, count, agg.min_rows)
+
+    def _sum(self, of: str, window: int) -> exp.Expr:
+        base = self.values_of[of]
+        finite = self._diff(f"{base}_s", window)
+        if f"{base}_nan" not in self.running:
+            return finite
+        nan, pos, neg = (self._diff(f"{base}_{label}", window) for label in _SPECIALS)
+        zero = exp.Literal.number(0)
+        return exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.or_(
+                        exp.GT(this=nan, expression=zero.copy()),
+                        exp.and_(
+                            exp.GT(this=pos, expression=zero.copy()),
+                            exp.GT(this=neg, expression=zero.copy()),
+                        ),
+                    ),
+                    true=_special("NaN", self.dialect),
+                ),
+                exp.If(
+                    this=exp.GT(this=pos.copy(), expression=zero.copy()),
+                    true=_special("Infinity", self.dialect),
+                ),
+                exp.If(
+                    this=exp.GT(this=neg.copy(), expression=zero.copy()),
+                    true=_special("-Infinity", self.dialect),
+                ),
+            ],
+            default=finite,
+        )
+
+
+def _count(value: exp.Expr) -> exp.Expr:
+    return exp.Count(this=value)
+
+
+def _sum(value: exp.Expr) -> exp.Expr:
+    return exp.Sum(this=value)
+
+
+def _special(text: str, dialect: Dialect) -> exp.Expr:
+    return exp.Cast(this=exp.Literal.string(text), to=dialect.data_type(DataType.FLOAT))
+
+
+_SPECIALS: dict[str, Callable[[Dialect], exp.Expr]] = {
+    "nan": lambda d: _special("NaN", d),
+    "pinf": lambda d: _special("Infinity", d),
+    "ninf": lambda d: _special("-Infinity", d),
+}
+
+
+def _non_finite(value: exp.Expr, dialect: Dialect) -> exp.Expr:
+    # NaN equals NaN on both engines, so IN works for all three specials.
+    return exp.In(this=value.copy(), expressions=[make(dialect) for make in _SPECIALS.values()])
+
+
+# --- count_distinct, min, max, stddev, last: a range join ----------------------------
+
+
+class _RangeForm:
+    def __init__(
+        self,
+        spec: WindowAggregations,
+        dialect: Dialect,
+        events: str,
+        values_of: dict[str, str],
+        aggregations: list[Aggregation],
+        attached: AttachedAggregations,
+    ) -> None:
+        self.spec = spec
+        self.dialect = dialect
+        self.events = events
+        self.values_of = values_of
+        self.aggregations = aggregations
+        self.attached = attached
+        self.alias = f"{spec.prefix}_range"
+        self.widest = max(a.window for a in aggregations)
+
+    def build(self) -> None:
+        spec = self.spec
+        s, e = "s", "e"
+        spine_t = column(spec.spine_time, s)
+        on: list[exp.Expr] = [
+            exp.EQ(this=column(k, s), expression=column(k, e)) for k in spec.entities
+        ]
+        on.append(exp.GT(this=column(EVENT, e), expression=self._lower(self.widest)))
+        on.append(exp.LTE(this=column(EVENT, e), expression=spine_t))
+        selected: list[exp.Expr] = [column(spec.spine_row, s)]
+        for index, agg in enumerate(self.aggregations):
+            assert agg.of is not None  # only `count` may omit `of`
+            read = column(self.values_of[agg.of], e)
+            selected.append(
+                exp.alias_(self._aggregate(agg, read), ident(f"__aligned_a{index}"), copy=False)
+            )
+            selected.append(
+                exp.alias_(
+                    self._in_window(exp.Count(this=read.copy()), agg.window),
+                    ident(f"__aligned_n{index}"),
+                    copy=False,
+                )
+            )
+        grouped = (
+            exp.select(*selected, copy=False)
+            .from_(
+                exp.Table(this=ident(spec.spine), alias=exp.TableAlias(this=ident(s))), copy=False
+            )
+            .join(
+                exp.Table(this=ident(self.events), alias=exp.TableAlias(this=ident(e))),
+                on=exp.and_(*on),
+                copy=False,
+            )
+            .group_by(column(spec.spine_row, s), copy=False)
+        )
+        self.attached.joins.append(_join_on_row(grouped, self.alias, spec))
+        for index, agg in enumerate(self.aggregations):
+            value: exp.Expr = column(f"__aligned_a{index}", self.alias)
+            dtype = output_type(agg, spec.of_types.get(agg.of or ""))
+            if dtype is not None:
+                value = exp.Cast(this=value, to=self.dialect.data_type(dtype))
+            if agg.function == "count_distinct":
+                value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
+            count = column(f"__aligned_n{index}", self.alias)
+            self.attached.values[agg.name] = (
+                value if agg.function == "count_distinct" else _guarded(value, count, agg.min_rows)
+            )
+
+    def _lower(self, window: int) -> exp.Expr:
+        return exp.Sub(
+            this=column(self.spec.spine_time, "s"), expression=self.dialect.seconds(window)
+        )
+
+    def _in_window(self, aggregate: exp.Expr, window: int) -> exp.Expr:
+        if window == self.widest:
+            return aggregate
+        inside = exp.GT(this=column(EVENT, "e"), expression=self._lower(window))
+        return exp.Filter(this=aggregate, expression=exp.Where(this=inside))
+
+    def _aggregate(self, agg: Aggregation, value: exp.Expr) -> exp.Expr:
+        function = agg.function
+        if function == "count_distinct":
+            return self._in_window(exp.Count(this=exp.Distinct(expressions=[value])), agg.window)
+        if function == "min":
+            return self._in_window(exp.Min(this=value), agg.window)
+        if function == "max":
+            return self._in_window(exp.Max(this=value), agg.window)
+        if function == "stddev":
+            return self._in_window(exp.StddevSamp(this=value), agg.window)
+        # last: the latest non-NULL value (event times are unique after deduplication).
+        event = column(EVENT, "e")
+        not_null: exp.Expr = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
+        if agg.window != self.widest:
+            not_null = exp.and_(
+                not_null, exp.GT(this=event.copy(), expression=self._lower(agg.window))
+            )
+        if self.dialect.name == "duckdb":
+            latest: exp.Expr = exp.ArgMax(this=value, expression=event)
+            return exp.Filter(this=latest, expression=exp.Where(this=not_null))
+        ordered = exp.Order(this=value, expressions=[exp.Ordered(this=event, desc=True)])
+        collected = exp.Filter(this=exp.ArrayAgg(this=ordered), expression=exp.Where(this=not_null))
+        # sqlglot indexes from 0 and renders Postgres' 1-based subscript.
+        return exp.Bracket(this=exp.Paren(this=collected), expressions=[exp.Literal.number(0)])
+
+
+# --- shared ----------------------------------------------------------------------------
+
+
+def _guarded(value: exp.Expr, count: exp.Expr, min_rows: int | None) -> exp.Expr:
+    """NULL for an empty window (no non-NULL value) or one below `min_rows`."""
+    need = max(min_rows or 1, 1)
+    enough = exp.GTE(this=count.copy(), expression=exp.Literal.number(need))
+    return exp.Case(ifs=[exp.If(this=enough, true=value)])
+
+
+def _join_on_row(query: exp.Query, alias: str, spec: WindowAggregations) -> exp.Join:
+    return exp.Join(
+        this=exp.Subquery(this=query, alias=exp.TableAlias(this=ident(alias))),
+        side="LEFT",
+        on=exp.EQ(this=column(spec.spine_row, "s"), expression=column(spec.spine_row, alias)),
+    )
+
+
+def of_columns(aggregations: Sequence[Aggregation]) -> list[str]:
+    """The columns a view's aggregations read, in order."""
+    return list(dict.fromkeys(a.of for a in aggregations if a.of))
