@@ -43,20 +43,19 @@ def entity_query(
     timestamp: str | None,
     dialect: Dialect,
     defaults: Mapping[str, Any] | None = None,
+    timestamp_type: str | None = None,
 ) -> EntityQuery:
     """Features of `outputs` for every row of the registered entity frame."""
     resolved = resolve_view_inheritance(project)
     view_names = list(dict.fromkeys(o.ref.view for o in outputs))
     found = {name: f"{FOUND_PREFIX}{index}" for index, name in enumerate(view_names)}
-    # The found column rides along as a synthetic feature of each view, read from
-    # a relation we build ourselves (the view's rows plus TRUE), never compiled.
-    relations: dict[str, exp.Expr] = {}
+    # The found column rides along as a derived feature `TRUE` of each view: it is
+    # TRUE exactly where the join found a qualifying row, NULL where it did not, and
+    # the view keeps the compiler's fast point-in-time path.
     views = dict(resolved.views)
     for name in view_names:
-        view = views[name]
-        relations[name] = _rows_with_found(resolved, name, found[name], dialect)
-        flag = Feature(name=found[name], dtype=DataType.BOOL)
-        views[name] = view.model_copy(update={"features": [*view.features, flag]})
+        flag = Feature(name=found[name], dtype=DataType.BOOL, expression="TRUE")
+        views[name] = views[name].model_copy(update={"features": [*views[name].features, flag]})
     marked = resolved.model_copy(update={"views": views})
     hidden = [OutputFeature(FeatureRef(view=n, feature=found[n]), found[n]) for n in view_names]
     query = features_query(
@@ -67,7 +66,7 @@ def entity_query(
         timestamp,
         dialect,
         defaults=defaults,
-        view_relations=relations,
+        spine_timestamp_type=timestamp_type,
     )
     checks = tuple(
         FeatureCheck(o.name, feature, found[o.ref.view])
@@ -76,13 +75,6 @@ def entity_query(
         and feature.constraints
     )
     return EntityQuery(query, checks, tuple(found.values()))
-
-
-def _rows_with_found(project: Project, view: str, found: str, dialect: Dialect) -> exp.Select:
-    return exp.select(
-        exp.Column(this=exp.Star(), table=ident(ROWS_ALIAS)),
-        exp.alias_(exp.true(), ident(found)),
-    ).from_(_subquery(view_query(project, view, dialect)))
 
 
 def view_rows_query(

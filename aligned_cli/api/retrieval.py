@@ -47,11 +47,26 @@ def entity_job(
     # Row order is the contract: number the rows ourselves and sort the result by
     # that number, rather than trust the engine to scan the frame in order.
     numbered = table.append_column(ENTITY_ROW, _row_numbers(table.num_rows))
-    built = entity_query(project, outputs, [*columns, ENTITY_ROW], timestamp, dialect, defaults)
+    timestamp_type = _duckdb_type(table.schema.field(timestamp).type) if timestamp else None
+    built = entity_query(
+        project, outputs, [*columns, ENTITY_ROW], timestamp, dialect, defaults, timestamp_type
+    )
     plan = Plan(dialect.sql(built.query), sources_read(project, view_names), numbered)
     return RetrievalJob(
         engine, plan, built.checks, (*built.hidden, ENTITY_ROW), order_by=ENTITY_ROW
     )
+
+
+def _duckdb_type(arrow_type: pa.DataType) -> str | None:
+    """The DuckDB type of an entity frame's timestamp column, so the join reads it
+    without a per-row type check (naive timestamps are UTC)."""
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMP WITH TIME ZONE" if arrow_type.tz else "TIMESTAMP"
+    if pa.types.is_date(arrow_type):
+        return "DATE"
+    return None
 
 
 def _row_numbers(count: int) -> pa.Array:
