@@ -110,13 +110,11 @@ def _read_yaml(path: Path, root: Path) -> LoadedYaml:
 
 
 def _is_secret(path: Path_) -> bool:
-    # Connection strings may carry passwords: their env_var() calls are resolved only
-    # when aligned connects, so the manifest never holds a secret.
-    return (len(path) == 3 and path[0] == "connections" and path[2] == "dsn") or path == (
-        "online",
-        "redis",
-        "url",
-    )
+    # Connection strings and object-store settings may carry passwords: their env_var()
+    # calls are resolved only when aligned connects, so no artifact holds a secret.
+    if len(path) == 3 and path[0] == "connections" and path[2] == "dsn":
+        return True
+    return path == ("online", "redis", "url") or path[:1] == ("object_stores",)
 
 
 def _render_tree(loaded: LoadedYaml, variables: Mapping[str, Any], skip: Any) -> None:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Bucket
+from s3_helpers import Bucket
 from typer.testing import CliRunner
 
 from aligned_cli import FeatureStore
@@ -31,7 +31,7 @@ def _use_source(project: Path, url: str) -> None:
 def test_wrong_credentials(s3_titanic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALIGNED_TEST_S3_SECRET", "not-the-secret")
     output = _failed_run(s3_titanic)
-    assert "refused" in output and "s3 at http://127.0.0.1" in output
+    assert "refused" in output and "the s3 endpoint http://127.0.0.1" in output
     assert "object_stores.s3" in output  # where the credentials came from
     assert "not-the-secret" not in output
 
@@ -55,11 +55,13 @@ def test_missing_definition(bucket: Bucket) -> None:
         FeatureStore.from_manifest(url)
 
 
-def test_publish_with_wrong_credentials(s3_titanic: Path, bucket: Bucket, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_publish_with_wrong_credentials(
+    s3_titanic: Path, bucket: Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ALIGNED_TEST_S3_KEY", "AKIAWRONGWRONGWRONG")
     url = bucket.url("production.json")
     result = CliRunner().invoke(app, ["apply", "--project-dir", str(s3_titanic), "--to", url])
     assert result.exit_code != 0
     assert "Traceback" not in result.output
     assert f"access to '{url}' was refused" in result.output
-    assert "production.json" not in json.dumps(bucket.keys())
+    assert "production.json" not in json.dumps(bucket.object_keys())

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REGION, Bucket
+from s3_helpers import REGION, Bucket
 from typer.testing import CliRunner
 
 from aligned_cli import AwsS3Config, FeatureStore, FileSource
@@ -68,7 +68,7 @@ def test_publishing_replaces_the_old_definition(s3_titanic: Path, bucket: Bucket
     bucket.put("production.json", b'{"old": true}')
     _publish(s3_titanic, bucket.url("production.json"))
     assert "metadata" in json.loads(bucket.get("production.json"))
-    assert bucket.keys() == sorted(k for k in bucket.keys() if "aligned_tmp" not in k)
+    assert bucket.object_keys() == sorted(k for k in bucket.object_keys() if "aligned_tmp" not in k)
 
 
 def test_local_publish_records_the_project_root(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import FIXTURES, Bucket, titanic_in_bucket
+from s3_helpers import FIXTURES, Bucket, titanic_in_bucket
 from typer.testing import CliRunner
 
 from aligned_cli.cli.app import app
@@ -42,7 +42,7 @@ def test_titanic_runs_with_data_and_outputs_in_a_bucket(
     assert _bucket_dataset(bucket, "datasets/titanic.parquet") == _local_dataset(tmp_path)
     materialized = pq.read_table(io.BytesIO(bucket.get("materialized/passenger.parquet")))
     assert materialized.num_rows == 891
-    assert not [k for k in bucket.keys() if "aligned_tmp" in k]  # no temporary object left
+    assert not [k for k in bucket.object_keys() if "aligned_tmp" in k]  # no temporary object left
 
     manifest = (s3_titanic / "target" / "manifest.json").read_text()
     assert bucket.server.secret not in manifest and bucket.server.key not in manifest
@@ -66,7 +66,7 @@ def test_a_second_run_replaces_the_outputs(s3_titanic: Path, bucket: Bucket) -> 
     _run(s3_titanic)
     assert pq.read_table(io.BytesIO(bucket.get("datasets/titanic.parquet"))).num_rows == 891
     assert len(first) > 0
-    assert not [k for k in bucket.keys() if "aligned_tmp" in k]
+    assert not [k for k in bucket.object_keys() if "aligned_tmp" in k]
 
 
 @pytest.mark.postgres
@@ -89,3 +89,22 @@ def test_postgres_stages_a_csv_from_a_bucket(
     with psycopg.connect(postgres_dsn) as conn:
         again = conn.execute("select loaded_at from aligned_staging._aligned_files").fetchall()
     assert loaded == again
+
+
+def test_the_python_dsl_declares_bucket_sources(tmp_path: Path, bucket: Bucket) -> None:
+    project = tmp_path / "titanic_python"
+    shutil.copytree(FIXTURES / "titanic_python", project, ignore=shutil.ignore_patterns("target"))
+    bucket.put("raw/titanic.csv", (project / "data" / "titanic.csv").read_bytes())
+    shutil.rmtree(project / "data")
+    features = project / "features" / "titanic.py"
+    text = features.read_text().replace("    FileSource,\n", "    AwsS3Config,\n", 1)
+    text = text.replace(
+        'FileSource.csv_at(\n    "data/titanic.csv",',
+        f'AwsS3Config(bucket="{bucket.name}").csv_at(\n    "raw/titanic.csv",',
+    )
+    features.write_text(text)
+    _run(project)
+    manifest = json.loads((project / "target" / "manifest.json").read_text())
+    assert manifest["sources"]["titanic_csv"]["file"] == bucket.url("raw/titanic.csv")
+    table = pq.read_table(project / "target" / "datasets" / "titanic.parquet")
+    assert table.num_rows == 891

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import Bucket
+from s3_helpers import Bucket
 
 from aligned_cli.core.ir import Connection, Output
 from aligned_cli.errors import ExecutionError
@@ -34,11 +34,10 @@ def test_outputs_are_written_and_replaced(tmp_path: Path, bucket: Bucket) -> Non
         with adapter.stage_output(QUERY, Output(file=bucket.url("out/staged.csv"))) as staged:
             staged.commit()
         # Read back through the same DuckDB session, as a downstream node would.
-        assert adapter.fetch_rows(f"SELECT count(*) FROM read_csv('{bucket.url('out/*.csv')}')") == [
-            (5,)
-        ]
+        csv_glob = bucket.url("out/*.csv")
+        assert adapter.fetch_rows(f"SELECT count(*) FROM read_csv('{csv_glob}')") == [(5,)]
     assert _rows(bucket, "out/data.parquet") == 1
-    assert bucket.keys() == ["out/data.parquet", "out/staged.csv"]
+    assert bucket.object_keys() == ["out/data.parquet", "out/staged.csv"]
 
 
 def test_a_failing_query_leaves_the_old_object(tmp_path: Path, bucket: Bucket) -> None:
@@ -48,7 +47,7 @@ def test_a_failing_query_leaves_the_old_object(tmp_path: Path, bucket: Bucket) -
         with pytest.raises(ExecutionError):
             adapter.write_output("SELECT error('boom') AS id", output)
     assert _rows(bucket, "out/data.parquet") == 5
-    assert bucket.keys() == ["out/data.parquet"]
+    assert bucket.object_keys() == ["out/data.parquet"]
 
 
 def test_a_failing_copy_leaves_the_old_object_and_no_temporary_one(
@@ -66,4 +65,4 @@ def test_a_failing_copy_leaves_the_old_object_and_no_temporary_one(
         with pytest.raises(ExecutionError, match="cannot reach"):
             adapter.write_output("SELECT 1 AS id", output)
     assert _rows(bucket, "out/data.parquet") == 5
-    assert bucket.keys() == ["out/data.parquet"]
+    assert bucket.object_keys() == ["out/data.parquet"]

@@ -1,0 +1,29 @@
+"""Object stores (S3, and any scheme fsspec knows) for sources, outputs and definitions.
+
+Paths stay URLs everywhere (`s3://bucket/x/*.parquet` in the IR and compiled SQL);
+this package resolves the settings for a scheme (`settings`), opens its fsspec
+filesystem (`filesystems`), reads and atomically replaces objects (`transfer`),
+lets DuckDB read them (`duckdb`) and turns failures into clear messages (`errors`).
+Heavy packages (fsspec, s3fs, botocore) are imported only when a URL is used.
+"""
+
+from aligned_cli.objectstore.settings import (
+    StoreSettings,
+    forget_settings,
+    settings_for,
+    use_settings,
+)
+from aligned_cli.objectstore.transfer import Remote, read_text, write_text_atomic
+from aligned_cli.objectstore.urls import is_remote, protocol_of
+
+__all__ = [
+    "Remote",
+    "StoreSettings",
+    "forget_settings",
+    "is_remote",
+    "protocol_of",
+    "read_text",
+    "settings_for",
+    "use_settings",
+    "write_text_atomic",
+]
