@@ -129,6 +129,29 @@ class TableSourceDecl(SourceDecl):
         return Connection(name=self.env_var, type="postgres", dsn=os.environ.get(self.env_var))
 
 
+def file_source(
+    path: str,
+    format: Literal["csv", "parquet"],
+    mapping: dict[str, str] | None,
+    timezone: str | None,
+    name: str | None,
+    description: str | None,
+    tags: list[str] | None,
+    event_timestamp: str | None,
+) -> FileSourceDecl:
+    """The one constructor behind `FileSource.csv_at`/`parquet_at` (and the S3 twins)."""
+    return FileSourceDecl(
+        name=name,
+        description=description,
+        tags=list(tags or []),
+        mapping=dict(mapping or {}),
+        timezone=timezone,
+        event_timestamp=event_timestamp,
+        path=path,
+        format=format,
+    )
+
+
 class FileSource:
     """`FileSource.csv_at(...)`, `.parquet_at(...)` and `.json_at(manifest)`."""
 
@@ -143,16 +166,7 @@ class FileSource:
         tags: list[str] | None = None,
         event_timestamp: str | None = None,
     ) -> FileSourceDecl:
-        return FileSourceDecl(
-            name=name,
-            description=description,
-            tags=list(tags or []),
-            mapping=dict(mapping or {}),
-            timezone=timezone,
-            event_timestamp=event_timestamp,
-            path=path,
-            format="csv",
-        )
+        return file_source(path, "csv", mapping, timezone, name, description, tags, event_timestamp)
 
     @staticmethod
     def parquet_at(
@@ -165,15 +179,8 @@ class FileSource:
         tags: list[str] | None = None,
         event_timestamp: str | None = None,
     ) -> FileSourceDecl:
-        return FileSourceDecl(
-            name=name,
-            description=description,
-            tags=list(tags or []),
-            mapping=dict(mapping or {}),
-            timezone=timezone,
-            event_timestamp=event_timestamp,
-            path=path,
-            format="parquet",
+        return file_source(
+            path, "parquet", mapping, timezone, name, description, tags, event_timestamp
         )
 
     @staticmethod
