@@ -52,3 +52,12 @@ def parse_vars(text: str | None) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise UsageError("--vars must be a mapping", hint="e.g. --vars '{key: value}'")
     return value
+
+
+Target = Annotated[
+    str | None,
+    typer.Option("--target", help="Connection to use (default: default-connection)."),
+]
+State = Annotated[
+    Path | None, typer.Option("--state", help="Folder holding an older manifest.json.")
+]

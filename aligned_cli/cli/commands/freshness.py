@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from aligned_cli.cli.app import app, handle_errors
-from aligned_cli.cli.options import Exclude, LogFormat, ProjectDir, Select, TargetPath, Vars
+from aligned_cli.cli.options import Exclude, LogFormat, ProjectDir, Select, Target, TargetPath, Vars
 
 if TYPE_CHECKING:
     from aligned_cli.compile.compiled import CompiledProject
@@ -20,9 +20,7 @@ if TYPE_CHECKING:
 def freshness_command(
     select: Select = None,
     exclude: Exclude = None,
-    target: Annotated[
-        str | None, typer.Option("--target", help="Connection to query (default-connection).")
-    ] = None,
+    target: Target = None,
     project_dir: ProjectDir = Path("."),
     target_path: TargetPath = None,
     vars: Vars = None,

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from aligned_cli.cli.app import app, handle_errors
-from aligned_cli.cli.options import Exclude, LogFormat, ProjectDir, Select, TargetPath, Vars
+from aligned_cli.cli.options import Exclude, LogFormat, ProjectDir, Select, State, TargetPath, Vars
 
 _KINDS = ("source", "view", "feature", "model", "test")
 
@@ -26,9 +26,7 @@ def ls_command(
         ),
     ] = None,
     output: Annotated[str, typer.Option("--output", help="text or json.")] = "text",
-    state: Annotated[
-        Path | None, typer.Option("--state", help="Folder holding an older manifest.json.")
-    ] = None,
+    state: State = None,
     project_dir: ProjectDir = Path("."),
     target_path: TargetPath = None,
     vars: Vars = None,

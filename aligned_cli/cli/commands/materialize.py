@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from aligned_cli.cli.app import app, handle_errors
-from aligned_cli.cli.options import LogFormat, ProjectDir, Select, TargetPath, Vars
+from aligned_cli.cli.options import LogFormat, ProjectDir, Select, Target, TargetPath, Vars
 
 if TYPE_CHECKING:
     import redis
@@ -41,9 +41,7 @@ def materialize_command(
         bool,
         typer.Option("--force", help="Write everything, replacing newer stored rows too."),
     ] = False,
-    target: Annotated[
-        str | None, typer.Option("--target", help="Connection to read (default-connection).")
-    ] = None,
+    target: Target = None,
     redis_url: RedisUrl = None,
     batch_rows: Annotated[
         int, typer.Option("--batch-rows", min=1, help="Rows per Redis pipeline.")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from aligned_cli.cli.app import app, handle_errors
-from aligned_cli.cli.options import Exclude, LogFormat, ProjectDir, Select, TargetPath, Vars
+from aligned_cli.cli.options import Exclude, LogFormat, ProjectDir, Select, Target, TargetPath, Vars
 
 
 @app.command("monitor")
@@ -23,9 +23,7 @@ def monitor_command(
         str | None,
         typer.Option("--since", help="Only predictions newer than this, e.g. 30d (default: all)."),
     ] = None,
-    target: Annotated[
-        str | None, typer.Option("--target", help="Connection to run on (default-connection).")
-    ] = None,
+    target: Target = None,
     project_dir: ProjectDir = Path("."),
     target_path: TargetPath = None,
     vars: Vars = None,

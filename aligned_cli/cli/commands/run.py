@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 
 from aligned_cli.cli.app import app, handle_errors
-from aligned_cli.cli.options import Exclude, LogFormat, ProjectDir, Select, TargetPath, Vars
+from aligned_cli.cli.options import (
+    Exclude,
+    LogFormat,
+    ProjectDir,
+    Select,
+    State,
+    Target,
+    TargetPath,
+    Vars,
+)
 
 
 @app.command("run")
@@ -16,9 +25,7 @@ from aligned_cli.cli.options import Exclude, LogFormat, ProjectDir, Select, Targ
 def run_command(
     select: Select = None,
     exclude: Exclude = None,
-    target: Annotated[
-        str | None, typer.Option("--target", help="Connection to run on (default-connection).")
-    ] = None,
+    target: Target = None,
     full_refresh: Annotated[
         bool,
         typer.Option(
@@ -29,9 +36,7 @@ def run_command(
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", help="Stop at the first failure.")
     ] = False,
-    state: Annotated[
-        Path | None, typer.Option("--state", help="Folder holding an older manifest.json.")
-    ] = None,
+    state: State = None,
     openlineage_file: Annotated[
         Path | None,
         typer.Option("--openlineage-file", help="Append OpenLineage run events (JSON lines) here."),

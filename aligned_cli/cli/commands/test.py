@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 
 from aligned_cli.cli.app import app, handle_errors
-from aligned_cli.cli.options import Exclude, LogFormat, ProjectDir, Select, TargetPath, Vars
+from aligned_cli.cli.options import (
+    Exclude,
+    LogFormat,
+    ProjectDir,
+    Select,
+    State,
+    Target,
+    TargetPath,
+    Vars,
+)
 
 
 @app.command("test")
@@ -16,9 +25,7 @@ from aligned_cli.cli.options import Exclude, LogFormat, ProjectDir, Select, Targ
 def test_command(
     select: Select = None,
     exclude: Exclude = None,
-    target: Annotated[
-        str | None, typer.Option("--target", help="Connection to test on (default-connection).")
-    ] = None,
+    target: Target = None,
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", help="Stop at the first failure.")
     ] = False,
@@ -30,9 +37,7 @@ def test_command(
             "(replaced on every run; its name is in run_results.json as `output`).",
         ),
     ] = False,
-    state: Annotated[
-        Path | None, typer.Option("--state", help="Folder holding an older manifest.json.")
-    ] = None,
+    state: State = None,
     project_dir: ProjectDir = Path("."),
     target_path: TargetPath = None,
     vars: Vars = None,
