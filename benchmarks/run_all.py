@@ -1,6 +1,7 @@
 """Run the benchmarks and print one markdown table (paste it into the README).
 
-    python benchmarks/run_all.py --scale smoke|small|large [--only compile|pit|api|aggregations]
+    python benchmarks/run_all.py --scale smoke|small|large \
+        [--only compile|pit|api|aggregations|postgres]
 
 Exit code 1 when a benchmark errored or produced wrong results (at any scale). Timings
 are reported, not asserted: at small/large each target is marked PASS or MISS, and a
@@ -17,6 +18,7 @@ from collections.abc import Callable
 import agg_bench
 import api_bench
 import compile_bench
+import pg_bench
 import pit_bench
 from common import RESULTS_DIR, SCALES, BenchResult, Scale, markdown_table
 
@@ -25,6 +27,7 @@ BENCHMARKS: dict[str, Callable[[Scale], BenchResult]] = {
     "pit": pit_bench.run,
     "api": api_bench.run,
     "aggregations": agg_bench.run,
+    "postgres": pg_bench.run,  # needs a server: ALIGNED_BENCH_POSTGRES_DSN
 }
 
 

@@ -84,6 +84,7 @@ def execute(
                     state=state,
                     on_start=_report_start,
                     store_failures=store_failures,
+                    on_warning=warn,
                 )
     except KeyboardInterrupt:
         # Wherever Ctrl-C lands (locking, staging, a query), every node gets a final status.

@@ -9,6 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from sqlglot import exp
+
     from aligned_cli.compile.session import CompileSession
     from aligned_cli.core.ir import Project
     from aligned_cli.core.tests import DataTest
@@ -38,18 +42,28 @@ def compile_model_sql(
     dialect: str,
     *,
     spine_columns: list[str] | None = None,
+    view_relations: Mapping[str, exp.Expr] | None = None,
     session: CompileSession | None = None,
 ) -> str:
     """The point-in-time training dataset of `model` as pretty SQL for `dialect`.
 
     `spine_columns` (when the spine's columns are known, e.g. read from its file)
-    finds a spine `event_timestamp` column and renames features that clash."""
+    finds a spine `event_timestamp` column and renames features that clash.
+    `view_relations` reads views from given relations holding their rows (the run
+    path's indexed tables on PostgreSQL) instead of their compiled queries."""
     from aligned_cli.compile.pit import model_query
 
     if session is None:
         session = new_session(project, dialect)
     engine = session.dialect
-    query = model_query(project, model, engine, spine_columns=spine_columns, session=session)
+    query = model_query(
+        project,
+        model,
+        engine,
+        spine_columns=spine_columns,
+        view_relations=view_relations,
+        session=session,
+    )
     return engine.sql(query, copy=False)
 
 

@@ -20,7 +20,7 @@ import sqlglot
 from sqlglot import exp
 
 from aligned_cli.artifacts.run_results import NodeResult, TimingInfo
-from aligned_cli.core.ir import Output
+from aligned_cli.core.ir import Model, Output
 from aligned_cli.errors import AlignedError
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 EXECUTABLE = ("view", "model", "test")
 Reporter = Callable[[NodeResult], None]
 StartReporter = Callable[[str, str, str], None]  # unique_id, kind, name
+Warner = Callable[[str], None]
 
 
 @dataclass
@@ -40,6 +41,8 @@ class RunState:
     # so `--exclude test:x` keeps x from running (and from blocking) with its view.
     planned: set[str] = field(default_factory=set)
     store_failures: bool = False  # `aligned test --store-failures`
+    warn: Warner | None = None  # advice for the user (e.g. a missing index)
+    warned: set[str] = field(default_factory=set)  # what was advised: once per run
 
     @property
     def ordered(self) -> list[NodeResult]:
@@ -64,10 +67,12 @@ def run_nodes(
     state: RunState | None = None,
     on_start: StartReporter | None = None,
     store_failures: bool = False,
+    on_warning: Warner | None = None,
 ) -> RunState:
     state = state or RunState()
     state.planned = set(nodes)
     state.store_failures = store_failures
+    state.warn = on_warning
     dag = compiled.dag
     blocked: dict[str, str] = {}  # node -> why it is skipped
     try:
@@ -135,7 +140,7 @@ def _execute(
                 uid, data, status, started, clock, rows=rows, message=message, output=output
             )
         if kind == "model":
-            return _run_model(compiled, adapter, uid, data, started, clock)
+            return _run_model(compiled, adapter, uid, data, started, clock, state)
         return _test_result(
             compiled, adapter, uid, data, started, clock, store_failures=state.store_failures
         )
@@ -243,9 +248,8 @@ def _run_model(
     data: dict[str, object],
     started: datetime,
     clock: float,
+    state: RunState,
 ) -> NodeResult:
-    from aligned_cli.core.ir import Model
-
     model = data["obj"]
     assert isinstance(model, Model)
     if model.spine is None:
@@ -258,7 +262,10 @@ def _run_model(
             message="no spine: this model is served through the runtime API only",
         )
     output = model.output or default_output(compiled, model.name)
-    rows = adapter.write_output(compiled.sql[uid][adapter.dialect], output)
+    from aligned_cli.execute.model_sql import run_model_sql
+
+    with run_model_sql(compiled, adapter, uid, model, warn=state.warn, warned=state.warned) as sql:
+        rows = adapter.write_output(sql, output)
     return _result(uid, data, "success", started, clock, rows=rows, output=_describe(output))
 
 

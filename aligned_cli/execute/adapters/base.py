@@ -167,7 +167,7 @@ class Adapter(ABC):
             rows = self.create_table_as(relation, query_sql, temporary=temporary)
             yield StagedOutput(relation, rows, swap)
         finally:
-            self._drop_quietly(relation)
+            self.drop_quietly(relation)
 
     def _replace_file(self, relation: str, path: Path, fmt: FileFormat) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,7 +189,8 @@ class Adapter(ABC):
             self.export_file(relation, local, fmt)
             remote.upload(local)
 
-    def _drop_quietly(self, relation: str) -> None:
+    def drop_quietly(self, relation: str) -> None:
+        """DROP TABLE IF EXISTS, logging instead of raising: used while cleaning up."""
         try:
             self.execute(f"DROP TABLE IF EXISTS {relation}")
         except Exception:  # cleanup must not hide the error that got us here
