@@ -115,8 +115,15 @@ def store(
     compiled: CompiledProject,
     env_read: Mapping[str, str | None],
 ) -> None:
-    """Remember `compiled`; failing to write the cache never fails the compile."""
+    """Remember `compiled`; failing to write the cache never fails the compile.
+
+    Projects reading files from an object store are not cached: their headers (the
+    column types the compile read) could change without any local trace.
+    """
     import tempfile
+
+    if any(_is_remote(s.file) for s in compiled.project.sources.values() if s.file):
+        return
 
     entry = {
         "key": key,
@@ -142,12 +149,16 @@ def _data_files(compiled: CompiledProject) -> list[Path]:
     root = Path(compiled.project.root)
     files: list[Path] = []
     for source in compiled.project.sources.values():
-        if source.file is None or "://" in source.file:
+        if source.file is None or _is_remote(source.file):
             continue
         pattern = source.file if Path(source.file).is_absolute() else str(root / source.file)
         files.extend(Path(p) for p in sorted(glob.glob(pattern, recursive=True)))
         files.append(Path(pattern))  # a glob matching nothing yet, or a missing file
     return files
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in path
 
 
 def _stat(path: Path) -> list[int] | None:
