@@ -63,6 +63,13 @@ def ci(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def spark(session: nox.Session) -> None:
+    """The Apache Spark tests alone (local[2], one JVM): `nox -s spark`."""
+    session.install("-e", ".[dev,spark]")
+    session.run("pytest", "-q", "-m", "spark", "tests/spark", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks: aligned against hand-written engine baselines, as ratios."""
     _install(session)

@@ -42,7 +42,11 @@ def compile_project(
     project = resolve_project(with_source_columns(project))
     tests = project_tests(project)
     dag = build_dag(project, tests)
-    compiled = CompiledProject(project=project, tests=tests, dag=dag, dialects=list(dialects))
+    # `aligned run --target X` reads compiled[X's engine]: compile for every engine the
+    # project connects to as well (spark), not only the default dialects.
+    engines = [c.type for c in project.connections.values()]
+    wanted = list(dict.fromkeys([*dialects, *(e for e in engines if e == "spark")]))
+    compiled = CompiledProject(project=project, tests=tests, dag=dag, dialects=wanted)
     spines = spine_columns(project)
     for dialect in compiled.dialects:
         session = new_session(project, dialect)  # each view resolved and rendered once

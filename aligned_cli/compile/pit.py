@@ -145,6 +145,8 @@ def features_query(
                     features=names,
                     pit_event=pit_event,
                     pit_created=pit_created,
+                    spine_relation=SPINE,
+                    spine_row=ROW_NUMBER,
                 )
             )
             select = select.join(attached.join, copy=False)
@@ -381,9 +383,8 @@ def _numbered_spine(
         spine_cols: list[exp.Expr] = [column(c, SPINE_SOURCE) for c in columns]
     else:
         spine_cols = [exp.Column(this=exp.Star(), table=ident(SPINE_SOURCE))]
-        if dialect.name != "duckdb":
-            # No `* EXCLUDE` here: keep the whole row as one record to expand later.
-            spine_cols.append(exp.alias_(exp.Column(this=ident(SPINE_SOURCE)), ident(SPINE_RECORD)))
+        # Whatever the dialect needs to output the spine's own columns later.
+        spine_cols += dialect.spine_record(SPINE_SOURCE, SPINE_RECORD)
     return exp.select(
         *spine_cols,
         exp.alias_(row_number, ident(ROW_NUMBER)),
@@ -399,10 +400,7 @@ def _spine_columns_out(columns: Sequence[str] | None, dialect: Dialect) -> list[
     """The spine's own columns, first and in order, without our helper columns."""
     if columns is not None:
         return [column(c, "s") for c in columns]
-    if dialect.name == "duckdb":
-        star = exp.Star(except_=[exp.Column(this=ident(c)) for c in (ROW_NUMBER, SPINE_TIME)])
-        return [exp.Column(this=star, table=ident("s"))]
-    return [exp.Dot(this=exp.Paren(this=column(SPINE_RECORD, "s")), expression=exp.Star())]
+    return dialect.spine_star("s", SPINE_RECORD, (ROW_NUMBER, SPINE_TIME))
 
 
 def _static_join(

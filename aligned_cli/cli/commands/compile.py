@@ -16,7 +16,11 @@ from aligned_cli.cli.options import LogFormat, ProjectDir, TargetPath, Vars
 def compile_command(
     dialect: Annotated[
         list[str] | None,
-        typer.Option("--dialect", help="Compile for this dialect only (duckdb, postgres)."),
+        typer.Option(
+            "--dialect",
+            help="Compile for this dialect only "
+            "(duckdb, postgres, spark, bigquery, snowflake, trino).",
+        ),
     ] = None,
     project_dir: ProjectDir = Path("."),
     target_path: TargetPath = None,

@@ -61,6 +61,10 @@ class TemporalJoin:
     # point-in-time representation (`Dialect.pit_instant`); None: convert them.
     pit_event: str | None = None
     pit_created: str | None = None
+    # The numbered spine CTE and its unique row column, for strategies that read the
+    # spine again and join their result back by row (union windows, range joins).
+    spine_relation: str | None = None
+    spine_row: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,18 @@ class Dialect(ABC):
     @abstractmethod
     def temporal_join(self, spec: TemporalJoin) -> AttachedView:
         """Join the latest qualifying row of a view to every spine row."""
+
+    def spine_record(self, source_alias: str, record: str) -> list[exp.Expr]:
+        """Extra columns the numbered spine keeps when the spine's columns are unknown
+        at compile time, so that `spine_star` can output exactly the spine's own columns.
+
+        Default: the whole row as one record (PostgreSQL's `alias` as a row value)."""
+        return [exp.alias_(exp.Column(this=ident(source_alias)), ident(record))]
+
+    def spine_star(self, alias: str, record: str, internal: tuple[str, ...]) -> list[exp.Expr]:
+        """The spine's own columns (not `internal`) when unknown at compile time."""
+        del internal
+        return [exp.Dot(this=exp.Paren(this=column(record, alias)), expression=exp.Star())]
 
     def cast(
         self,

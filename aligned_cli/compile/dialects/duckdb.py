@@ -109,6 +109,13 @@ class DuckDBDialect(Dialect):
     def data_type(self, dtype: DataType) -> exp.DataType:
         return sql_type(_TYPES[dtype], "duckdb")
 
+    def spine_record(self, source_alias: str, record: str) -> list[exp.Expr]:
+        return []  # `* EXCLUDE` drops our helper columns instead (`spine_star`)
+
+    def spine_star(self, alias: str, record: str, internal: tuple[str, ...]) -> list[exp.Expr]:
+        star = exp.Star(except_=[exp.Column(this=ident(c)) for c in internal])
+        return [exp.Column(this=star, table=ident(alias))]
+
     def seconds(self, seconds: int) -> exp.Expr:
         # Microseconds only (no day or month part): a fixed length across DST.
         return exp.Anonymous(

@@ -1,4 +1,4 @@
-"""Engine adapters: one interface (`Adapter`) over DuckDB and PostgreSQL."""
+"""Engine adapters: one interface (`Adapter`) over DuckDB, PostgreSQL and Spark."""
 
 from __future__ import annotations
 
@@ -30,8 +30,12 @@ def open_adapter(connection: Connection, project_root: Path) -> Adapter:
         from aligned_cli.execute.adapters.postgres import PostgresAdapter
 
         return PostgresAdapter(connection, project_root)
+    if connection.type == "spark":
+        from aligned_cli.execute.adapters.spark import SparkAdapter
+
+        return SparkAdapter(connection, project_root)
     raise ProjectError(
         f"connection '{connection.name}' has type '{connection.type}', "
         "which aligned cannot run on yet",
-        hint="use a duckdb or postgres connection",
+        hint="use a duckdb, postgres or spark connection",
     )
