@@ -37,7 +37,7 @@ def fingerprint(
     *,
     target_path: str,
     cli_vars: Mapping[str, Any] | None,
-    dialects: Iterable[str],
+    dialects: Iterable[str] | None,
 ) -> str:
     """Everything a compile reads before it parses anything, as one digest."""
     digest = hashlib.sha256()
@@ -45,7 +45,7 @@ def fingerprint(
         "format": _FORMAT,
         "aligned": __version__,
         "vars": cli_vars or {},
-        "dialects": sorted(dialects),
+        "dialects": sorted(dialects) if dialects is not None else "connections",
         "target_path": target_path,
         "root": str(project_dir.resolve()),  # a moved project compiles anew
         "code": _code_stamp(),

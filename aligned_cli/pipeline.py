@@ -20,11 +20,11 @@ from aligned_cli.core.tests import project_tests
 if TYPE_CHECKING:
     from aligned_cli.artifacts.manifest import Manifest
 
-DEFAULT_DIALECTS = ("duckdb", "postgres")
+DEFAULT_DIALECTS = None  # every engine the project connects to
 
 
 def compile_project(
-    project: Project, dialects: Iterable[str] = DEFAULT_DIALECTS
+    project: Project, dialects: Iterable[str] | None = DEFAULT_DIALECTS
 ) -> CompiledProject:
     """Build the DAG and compile every view, model and test for each dialect."""
     from aligned_cli.compile import (
@@ -42,10 +42,9 @@ def compile_project(
     project = resolve_project(with_source_columns(project))
     tests = project_tests(project)
     dag = build_dag(project, tests)
-    # `aligned run --target X` reads compiled[X's engine]: compile for every engine the
-    # project connects to as well (spark), not only the default dialects.
-    engines = [c.type for c in project.connections.values()]
-    wanted = list(dict.fromkeys([*dialects, *(e for e in engines if e == "spark")]))
+    # By default, SQL for every engine the project connects to (default connection
+    # first): `aligned run --target X` reads the SQL of X's engine.
+    wanted = list(dialects) if dialects is not None else connection_dialects(project)
     compiled = CompiledProject(project=project, tests=tests, dag=dag, dialects=wanted)
     spines = spine_columns(project)
     for dialect in compiled.dialects:
@@ -73,6 +72,13 @@ def compile_project(
             )
     compiled.lineage = feature_lineage(project, dag)
     return compiled
+
+
+def connection_dialects(project: Project) -> list[str]:
+    """The engines of the project's connections, the default connection's first."""
+    names = [project.default_connection, *project.connections]
+    engines = [project.connections[n].type for n in names if n in project.connections]
+    return list(dict.fromkeys(engines)) or ["duckdb"]
 
 
 def spine_columns(project: Project) -> dict[str, list[str]]:
@@ -120,7 +126,7 @@ def load_and_compile(
     project_dir: Path,
     *,
     cli_vars: Mapping[str, Any] | None = None,
-    dialects: Iterable[str] = DEFAULT_DIALECTS,
+    dialects: Iterable[str] | None = DEFAULT_DIALECTS,
     target_path: Path | None = None,
 ) -> CompiledProject:
     """Parse and compile, or reuse the last compile when none of its inputs changed."""
@@ -129,7 +135,7 @@ def load_and_compile(
     from aligned_cli.parse.project_file import find_project_file, project_target_path
 
     root = Path(project_dir).resolve()
-    dialects = list(dialects)
+    dialects = list(dialects) if dialects is not None else None
     key = None
     target = str(target_path) if target_path is not None else None
     if not compile_cache.disabled() and root.is_dir():

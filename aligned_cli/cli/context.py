@@ -30,7 +30,7 @@ def compiled_project(
     return load_and_compile(
         project_dir,
         cli_vars=parse_vars(vars_text),
-        dialects=dialects or DEFAULT_DIALECTS,
+        dialects=list(dialects) if dialects else DEFAULT_DIALECTS,
         target_path=target_path,
     )
 
