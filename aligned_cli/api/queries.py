@@ -16,7 +16,7 @@ from typing import Any
 from sqlglot import exp
 
 from aligned_cli.api.engine import ENTITIES
-from aligned_cli.api.validation import FeatureCheck
+from aligned_cli.api.validation import FeatureCheck, constrained, window_found
 from aligned_cli.compile.dialects.base import Dialect, column, ident
 from aligned_cli.compile.pit import OutputFeature, features_query
 from aligned_cli.compile.relations import source_query
@@ -56,8 +56,21 @@ def entity_query(
     for name in view_names:
         flag = Feature(name=found[name], dtype=DataType.BOOL, expression="TRUE")
         views[name] = views[name].model_copy(update={"features": [*views[name].features, flag]})
-    marked = resolved.model_copy(update={"views": views})
     hidden = [OutputFeature(FeatureRef(view=n, feature=found[n]), found[n]) for n in view_names]
+    # A required aggregation is found where its window holds a row (see validation).
+    windows: dict[str, str] = {}  # output column -> its window's hidden count
+    for output in outputs:
+        view = views[output.ref.view]
+        aggregation = view.aggregation(output.ref.feature)
+        name = f"{found[view.name]}_w{aggregation.window}" if aggregation else ""
+        count = window_found(name, aggregation) if aggregation else None
+        if count is None:
+            continue
+        windows[output.name] = name
+        if view.aggregation(name) is None:
+            views[view.name] = view.model_copy(update={"aggregations": [*view.aggregations, count]})
+            hidden.append(OutputFeature(FeatureRef(view=view.name, feature=name), name))
+    marked = resolved.model_copy(update={"views": views})
     query = features_query(
         marked,
         [*outputs, *hidden],
@@ -69,12 +82,11 @@ def entity_query(
         spine_timestamp_type=timestamp_type,
     )
     checks = tuple(
-        FeatureCheck(o.name, feature, found[o.ref.view])
+        FeatureCheck(o.name, feature, windows.get(o.name, found[o.ref.view]))
         for o in outputs
-        if (feature := resolved.views[o.ref.view].feature(o.ref.feature)) is not None
-        and feature.constraints
+        if (feature := constrained(resolved.views[o.ref.view], o.ref.feature)) is not None
     )
-    return EntityQuery(query, checks, tuple(found.values()))
+    return EntityQuery(query, checks, tuple(o.name for o in hidden))
 
 
 def view_rows_query(

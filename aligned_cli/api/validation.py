@@ -4,6 +4,9 @@ Vectorised over the Arrow result (pyarrow.compute, no row loops). A NULL fails o
 `required`, and only when the view had a row for that entity: a NULL because the
 entity has no history (or none within the TTL) is not a violation. Each view's
 "row found" indicator is a hidden column the query selects from the view side.
+Aggregations are checked like features; for them "a row" means a row inside the
+window (a hidden `count` over it), so an empty window is no violation, while a window
+below `min_rows` is (as in the aggregation's data-quality test).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from aligned_cli.core.ir import Constraint, Feature
+from aligned_cli.core.ir import Aggregation, Constraint, Feature, FeatureView
 from aligned_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -26,11 +29,26 @@ FLAG_SUFFIX = "violated"
 @dataclass(frozen=True)
 class FeatureCheck:
     """The constraints of one result column; `found` names the hidden column that
-    is non-NULL where the view had a row (None: every row is a view row)."""
+    is TRUE (or a positive count) where the view had a row, NULL or 0 where it did
+    not (None: every row is a view row)."""
 
     column: str
-    feature: Feature
+    feature: Feature | Aggregation
     found: str | None = None
+
+
+def constrained(view: FeatureView, name: str) -> Feature | Aggregation | None:
+    """The feature or aggregation `name` of `view` when it declares constraints."""
+    declared = view.feature(name) or view.aggregation(name)
+    return declared if declared is not None and declared.constraints else None
+
+
+def window_found(name: str, aggregation: Aggregation) -> Aggregation | None:
+    """The hidden `count` telling rows with an empty window (no violation of
+    `required`) from NULLs of a non-empty one; None when nothing needs it."""
+    if not any(c.kind == "required" for c in aggregation.constraints):
+        return None
+    return Aggregation(name=name, function="count", window=aggregation.window)
 
 
 def flag_name(column: str, constraint: Constraint) -> str:
@@ -75,7 +93,8 @@ def _violations(table: pa.Table, check: FeatureCheck, constraint: Constraint) ->
     values = table.column(check.column)
     if constraint.kind == "required":
         had_row = (
-            pc.is_valid(table.column(check.found))
+            # TRUE/NULL for a view's row, a count for an aggregation's window.
+            pc.fill_null(pc.cast(table.column(check.found), pa.bool_()), False)
             if check.found
             else pa.chunked_array([pa.array([True] * table.num_rows, pa.bool_())])
         )

@@ -7,32 +7,37 @@ event (same keys and event time: the greatest created, NULL created last). NULLs
 otherwise, as does a window with fewer than `min_rows` values (rows, for `count`
 without `of`; `count` itself always returns its value).
 
-Two SQL forms, chosen per function by measurement (DuckDB 2.0.1, 2 shared cores,
-`count` over 7 d plus `mean` over 30 d, medians of 3; timings on this busy box vary
-by up to 2x between runs, so only the ratios matter):
+Two SQL forms, chosen by measurement (DuckDB 2.0.1, 2 shared cores, `count` over 7 d
+plus `mean` over 30 d, medians of 3; timings on this busy box vary by up to 2x between
+runs, so only the ratios matter):
 
 | data (events / spine)                         | range join | ASOF on cumsums | union window |
 |-----------------------------------------------|-----------:|----------------:|-------------:|
 | 1M / 100k, ~1 event/day (7-30 rows in window) |     0.34 s |          0.68 s |       0.44 s |
 | 1M / 100k, 1,000/entity, 90 d (~360 rows)     |     1.51 s |          0.61 s |       0.65 s |
 
-- `count`, `sum`, `mean` use the **union window** form: per-entity running counts and
-  sums over the deduplicated events, with each spine row inserted twice into the same
-  sorted stream (at `t` and at `t - window`; events sort before a lookup at an equal
-  instant, so `t` is included and `t - window` excluded); the window's value is the
-  difference of the two running values. One sort serves every lookup, its cost does
-  not grow with the window's width or the history's length (the range join's does,
-  2.3x slower above), and it is plain SQL on every engine (Postgres has no ASOF).
-  Two ASOF lookups per spine row into a table of running sums were slower (each
-  ASOF join sorts the events again). Sums of integers are exact; sums of floats differ
-  from a direct SUM by rounding only (~1e-16 times the entity's running total), and
-  NaN/±inf are counted apart so that a non-finite value affects only the windows
-  holding it.
 - `count_distinct`, `min`, `max`, `stddev` (sample) and `last` (latest non-NULL value
-  by event time) use a **range join** of the spine rows to the events on the keys and
-  `t - widest window < event <= t`, grouped by spine row, with a FILTER per narrower
-  window: exact, and one pass for all of a view's windows. (`stddev` from running sums
-  of squares would cancel catastrophically for low-variance windows.)
+  by event time) always use a **range join** of the spine rows to the events on the
+  keys and `t - widest window < event <= t`, grouped by spine row, with a FILTER per
+  narrower window: exact, and one pass for all of a view's windows. (`stddev` from
+  running sums of squares would cancel catastrophically for low-variance windows.)
+- `count`, `sum`, `mean` join that range join (direct COUNT/SUM/AVG) when every one
+  of their windows is short (`RANGE_MAX_WINDOW`, 30 d) or no wider than a window it
+  scans anyway; see `split_forms` for the rule. Otherwise they use the **union
+  window** form: per-entity running counts and sums over the deduplicated events,
+  with each spine row inserted into the same sorted stream at `t` and at
+  `t - window` (events sort before a lookup at an equal instant, so `t` is included
+  and `t - window` excluded); the window's value is the difference of two running
+  values. One sort serves every lookup and its cost does not grow with the window's
+  width or the history's length (the range join's does, 2.3x slower above); it is
+  plain SQL on every engine (Postgres has no ASOF). Two ASOF lookups per spine row
+  into a table of running sums were slower (each ASOF join sorts the events again).
+  Sums of integers are exact; sums of floats differ from a direct SUM by rounding only
+  (~1e-16 times the entity's running total). NaN/±inf are counted apart, so that a
+  non-finite value affects only the windows holding it, in two running counters
+  (`up`: +inf or NaN, `down`: -inf or NaN): three counters (one per special) cost
+  ~15% more CPU on the long-history benchmark; the specials as a whole still cost
+  ~40% of this form's CPU there (1.85 s against 1.33 s without them).
 
 Postgres: with the view's rows a subquery (no index usable), a `LEFT JOIN LATERAL`
 per spine row rescans the events for every row; the two set-based forms above hash on
@@ -53,6 +58,11 @@ from aligned_cli.core.types import DataType
 # Functions served by running sums; the others by the range join.
 RUNNING = frozenset({"count", "sum", "mean"})
 FLOATS = frozenset({DataType.FLOAT, DataType.FLOAT32})
+
+# Widest window of `count`, `sum`, `mean` still served by the range join (see
+# `split_forms`): 30 days, ~30 rows at one event a day per entity, where the range
+# join was 1.3-1.8x faster than the union window; at ~360 rows it was 2.3x slower.
+RANGE_MAX_WINDOW = 30 * 86_400
 
 # Internal column names (never output).
 EVENT = "__aligned_event"
@@ -98,13 +108,34 @@ def attach_aggregations(spec: WindowAggregations, dialect: Dialect) -> AttachedA
     values_of = {name: f"__aligned_of{i}" for i, name in enumerate(of_columns)}
     events = f"{spec.prefix}_events"
     attached.ctes.append((events, _events(spec, values_of)))
-    running = [a for a in spec.aggregations if a.function in RUNNING]
-    ranged = [a for a in spec.aggregations if a.function not in RUNNING]
+    running, ranged = split_forms(spec.aggregations)
     if running:
         _RunningForm(spec, dialect, events, values_of, running, attached).build()
     if ranged:
         _RangeForm(spec, dialect, events, values_of, ranged, attached).build()
     return attached
+
+
+def split_forms(
+    aggregations: Sequence[Aggregation],
+) -> tuple[list[Aggregation], list[Aggregation]]:
+    """The aggregations served by running sums and those served by the range join.
+
+    The cost rule (compile time knows the windows, not the data): a range join's work
+    grows with the rows in its widest window, the union window's does not but it sorts
+    every event with a copy of the spine per window. So `count`, `sum` and `mean` join
+    the range join when each of their windows is at most `RANGE_MAX_WINDOW` (short
+    windows hold few rows at the densities the measurements above assume) or no wider
+    than a window the range join scans anyway for another function (then each costs
+    one more aggregate on rows already joined). Otherwise they all stay in the one
+    union window: its sort is paid once, and splitting them would add a second pass.
+    """
+    scanned = max((a.window for a in aggregations if a.function not in RUNNING), default=0)
+    limit = max(RANGE_MAX_WINDOW, scanned)
+    summed = [a for a in aggregations if a.function in RUNNING]
+    if all(a.window <= limit for a in summed):
+        return [], list(aggregations)
+    return summed, [a for a in aggregations if a.function not in RUNNING]
 
 
 def output_type(aggregation: Aggregation, of_type: DataType | None) -> DataType | None:
@@ -217,21 +248,20 @@ class _RunningForm:
             return
         if self.spec.of_types.get(of) in FLOATS or self.spec.of_types.get(of) is None:
             # Running sums of the finite values; NaN and ±inf counted apart, so one
-            # non-finite value does not poison every later window.
+            # non-finite value does not poison every later window. Two counters say
+            # all a window's sum needs: `up` counts +inf and NaN, `down` -inf and
+            # NaN; both positive is NaN (a NaN, or +inf meeting -inf), one is ±inf.
             finite = exp.Case(
                 ifs=[exp.If(this=_non_finite(value, self.dialect), true=exp.Null())],
                 default=value.copy(),
             )
             self.running.setdefault(f"{self.values_of[of]}_s", (finite, _sum))
-            for label, special in _SPECIALS.items():
-                marker = exp.Case(
-                    ifs=[
-                        exp.If(
-                            this=exp.EQ(this=value.copy(), expression=special(self.dialect)),
-                            true=exp.Literal.number(1),
-                        )
-                    ]
+            for label, specials in _MARKERS.items():
+                # NaN equals NaN on both engines, so IN finds it.
+                hit = exp.In(
+                    this=value.copy(), expressions=[make(self.dialect) for make in specials]
                 )
+                marker = exp.Case(ifs=[exp.If(this=hit, true=exp.Literal.number(1))])
                 self.running.setdefault(f"{self.values_of[of]}_{label}", (marker, _count))
         else:
             self.running.setdefault(f"{self.values_of[of]}_s", (value.copy(), _sum))
@@ -356,28 +386,25 @@ class _RunningForm:
     def _sum(self, of: str, window: int) -> exp.Expr:
         base = self.values_of[of]
         finite = self._diff(f"{base}_s", window)
-        if f"{base}_nan" not in self.running:
+        if f"{base}_up" not in self.running:
             return finite
-        nan, pos, neg = (self._diff(f"{base}_{label}", window) for label in _SPECIALS)
+        up, down = (self._diff(f"{base}_{label}", window) for label in _MARKERS)
         zero = exp.Literal.number(0)
         return exp.Case(
             ifs=[
                 exp.If(
-                    this=exp.or_(
-                        exp.GT(this=nan, expression=zero.copy()),
-                        exp.and_(
-                            exp.GT(this=pos, expression=zero.copy()),
-                            exp.GT(this=neg, expression=zero.copy()),
-                        ),
+                    this=exp.and_(
+                        exp.GT(this=up, expression=zero.copy()),
+                        exp.GT(this=down, expression=zero.copy()),
                     ),
                     true=_special("NaN", self.dialect),
                 ),
                 exp.If(
-                    this=exp.GT(this=pos.copy(), expression=zero.copy()),
+                    this=exp.GT(this=up.copy(), expression=zero.copy()),
                     true=_special("Infinity", self.dialect),
                 ),
                 exp.If(
-                    this=exp.GT(this=neg.copy(), expression=zero.copy()),
+                    this=exp.GT(this=down.copy(), expression=zero.copy()),
                     true=_special("-Infinity", self.dialect),
                 ),
             ],
@@ -397,19 +424,33 @@ def _special(text: str, dialect: Dialect) -> exp.Expr:
     return exp.Cast(this=exp.Literal.string(text), to=dialect.data_type(DataType.FLOAT))
 
 
-_SPECIALS: dict[str, Callable[[Dialect], exp.Expr]] = {
-    "nan": lambda d: _special("NaN", d),
-    "pinf": lambda d: _special("Infinity", d),
-    "ninf": lambda d: _special("-Infinity", d),
+def _nan(dialect: Dialect) -> exp.Expr:
+    return _special("NaN", dialect)
+
+
+def _infinity(dialect: Dialect) -> exp.Expr:
+    return _special("Infinity", dialect)
+
+
+def _minus_infinity(dialect: Dialect) -> exp.Expr:
+    return _special("-Infinity", dialect)
+
+
+_MARKERS: dict[str, tuple[Callable[[Dialect], exp.Expr], ...]] = {
+    "up": (_infinity, _nan),
+    "down": (_minus_infinity, _nan),
 }
 
 
 def _non_finite(value: exp.Expr, dialect: Dialect) -> exp.Expr:
     # NaN equals NaN on both engines, so IN works for all three specials.
-    return exp.In(this=value.copy(), expressions=[make(dialect) for make in _SPECIALS.values()])
+    specials = (_nan, _infinity, _minus_infinity)
+    return exp.In(this=value.copy(), expressions=[make(dialect) for make in specials])
 
 
-# --- count_distinct, min, max, stddev, last: a range join ----------------------------
+# --- count_distinct, min, max, stddev, last (and short windows): a range join --------
+
+_COUNTS = frozenset({"count", "count_distinct"})
 
 
 class _RangeForm:
@@ -442,18 +483,19 @@ class _RangeForm:
         on.append(exp.LTE(this=column(EVENT, e), expression=spine_t))
         selected: list[exp.Expr] = [column(spec.spine_row, s)]
         for index, agg in enumerate(self.aggregations):
-            assert agg.of is not None  # only `count` may omit `of`
-            read = column(self.values_of[agg.of], e)
+            # `count` without `of` counts the (deduplicated) events themselves.
+            read = column(self.values_of[agg.of], e) if agg.of else exp.Star()
             selected.append(
                 exp.alias_(self._aggregate(agg, read), ident(f"__aligned_a{index}"), copy=False)
             )
-            selected.append(
-                exp.alias_(
-                    self._in_window(exp.Count(this=read.copy()), agg.window),
-                    ident(f"__aligned_n{index}"),
-                    copy=False,
+            if agg.function not in _COUNTS:  # counts need no guard
+                selected.append(
+                    exp.alias_(
+                        self._in_window(exp.Count(this=read.copy()), agg.window),
+                        ident(f"__aligned_n{index}"),
+                        copy=False,
+                    )
                 )
-            )
         grouped = (
             exp.select(*selected, copy=False)
             .from_(
@@ -472,12 +514,13 @@ class _RangeForm:
             dtype = output_type(agg, spec.of_types.get(agg.of or ""))
             if dtype is not None:
                 value = exp.Cast(this=value, to=self.dialect.data_type(dtype))
-            if agg.function == "count_distinct":
+            if agg.function in _COUNTS:
+                # No joined row (an empty window) is a count of 0.
                 value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
+                self.attached.values[agg.name] = value
+                continue
             count = column(f"__aligned_n{index}", self.alias)
-            self.attached.values[agg.name] = (
-                value if agg.function == "count_distinct" else _guarded(value, count, agg.min_rows)
-            )
+            self.attached.values[agg.name] = _guarded(value, count, agg.min_rows)
 
     def _lower(self, window: int) -> exp.Expr:
         return exp.Sub(
@@ -492,6 +535,15 @@ class _RangeForm:
 
     def _aggregate(self, agg: Aggregation, value: exp.Expr) -> exp.Expr:
         function = agg.function
+        if function == "count":
+            return self._in_window(exp.Count(this=value), agg.window)
+        if function == "sum":
+            # A direct SUM: NaN and ±inf propagate as SQL's arithmetic says, exactly
+            # the semantics the running form rebuilds with its counters.
+            return self._in_window(exp.Sum(this=value), agg.window)
+        if function == "mean":
+            as_float = exp.Cast(this=value, to=sql_type("DOUBLE"))
+            return self._in_window(exp.Avg(this=as_float), agg.window)
         if function == "count_distinct":
             return self._in_window(exp.Count(this=exp.Distinct(expressions=[value])), agg.window)
         if function == "min":

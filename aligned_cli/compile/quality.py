@@ -15,8 +15,9 @@ from sqlglot import exp
 from aligned_cli.compile.dialects import get_dialect
 from aligned_cli.compile.dialects.base import column, ident
 from aligned_cli.compile.expressions import parse_message
+from aligned_cli.compile.pit import OutputFeature, features_query
 from aligned_cli.compile.session import CompileSession
-from aligned_cli.core.ir import Project
+from aligned_cli.core.ir import FeatureRef, Project
 from aligned_cli.core.tests import DataTest
 from aligned_cli.errors import ProjectError
 
@@ -35,11 +36,14 @@ def test_query(
     `session` (for `project` and `dialect`) shares view queries across many tests."""
     if session is None:
         session = CompileSession(project, get_dialect(dialect))
+    given = relation
     if relation is None:
         relation = session.view_relation(test.view)
     body = _failing_rows(session, test, dialect, relation)
     if test.kind == "custom":
         return body  # the user's SQL already carries the `this` CTE
+    if test.feature is not None and session.view(test.view).aggregation(test.feature):
+        return body.with_(THIS, as_=_aggregated_rows(session, test, relation, given))
     return body.with_(THIS, as_=_as_query(relation))
 
 
@@ -57,6 +61,45 @@ def _as_query(relation: exp.Expr) -> exp.Expr:
     if isinstance(relation, exp.Query | exp.Var):  # a Var is a query's SQL text
         return relation
     return exp.select(exp.Star()).from_(relation)
+
+
+def _aggregated_rows(
+    session: CompileSession, test: DataTest, relation: exp.Expr, given: exp.Expr | None
+) -> exp.Query:
+    """An aggregation's value as of each distinct (keys, event time) of the view.
+
+    An aggregation is no column of the view's rows: it exists only as of an instant.
+    Its constraint is judged at every instant the view has an event for the entity
+    (the view's own keys and event times as the spine), so a failing row names the
+    entity and time at which the value broke it. Rows with a NULL key or event time
+    belong to no window and are left out. `given` (the staged table of `aligned run`)
+    is also what the aggregation reads, so new data is judged before it is swapped in.
+    """
+    view = session.view(test.view)
+    assert test.feature is not None and view.event_timestamp is not None
+    keys = [*view.entities, view.event_timestamp]
+    rows = exp.Subquery(this=_as_query(relation), alias=exp.TableAlias(this=ident("rows")))
+    present = [exp.not_(exp.Is(this=column(k), expression=exp.Null())) for k in keys]
+    spine = (
+        exp.select(*(column(k) for k in keys), copy=False)
+        .distinct()
+        .from_(rows, copy=False)
+        .where(exp.and_(*present), copy=False)
+    )
+    output = OutputFeature(FeatureRef(view=view.name, feature=test.feature), test.feature)
+    return features_query(
+        session.project,
+        [output],
+        spine,
+        keys,
+        view.event_timestamp,
+        session.dialect,
+        # The view's event times are instants (TIMESTAMPTZ) on every engine.
+        spine_timestamp_type="TIMESTAMP WITH TIME ZONE",
+        # A staged table becomes a query: the aggregation embeds it as a subquery.
+        view_relations={view.name: _as_query(given)} if given is not None else None,
+        session=session,
+    )
 
 
 def _this() -> exp.Table:

@@ -237,11 +237,33 @@ def check_view(view: FeatureView) -> None:
         raise ProjectError(f"view '{view.name}' declares no entities", location=view.location)
 
 
+def check_aggregation_inputs(project: Project, view: FeatureView) -> None:
+    """Every `of` is a column the view can read, where compile time knows them all.
+
+    The load-time check (`parse.resolve`) cannot see a file source's columns; they
+    are known here (`Source.columns`, read from the file's header). Without this, an
+    unknown `of` would surface only as an engine error when a dataset is built.
+    """
+    if view.source.kind == "source" and project.sources[view.source.name].columns is None:
+        return  # a table or query source: any raw column may be named
+    readable = input_schema(project, view)
+    for aggregation in view.aggregations:
+        of = aggregation.of
+        if of is None or of in readable or view.feature(of) is not None:
+            continue
+        raise ProjectError(
+            f"aggregation '{view.name}:{aggregation.name}' reads unknown column '{of}'",
+            location=aggregation.location or view.location,
+            hint=did_you_mean(of, [*readable, *(f.name for f in view.features)]),
+        )
+
+
 def resolve_project(project: Project) -> Project:
     """Inheritance, then derived feature types; checks every view. Pure."""
     inherited = resolve_view_inheritance(project)
     for view in inherited.views.values():
         check_view(view)
+        check_aggregation_inputs(inherited, view)
     return resolve_derived_types(inherited)
 
 

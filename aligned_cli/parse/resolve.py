@@ -15,7 +15,9 @@ from typing import TypeVar
 import networkx as nx
 
 from aligned_cli.core.ir import (
+    Aggregation,
     Connection,
+    Feature,
     FeatureRef,
     FeatureView,
     Model,
@@ -211,7 +213,6 @@ def _check_view(project: Project, view: FeatureView) -> None:
             location=view.aggregations[0].location or view.location,
             hint="window aggregations are computed over event time; add `event_timestamp:`",
         )
-    names = set(view.feature_names)
     for aggregation in view.aggregations:
         if aggregation.function != "count" and aggregation.of is None:
             raise ProjectError(
@@ -219,6 +220,7 @@ def _check_view(project: Project, view: FeatureView) -> None:
                 location=aggregation.location or view.location,
                 hint="name the feature it aggregates, e.g. `of: fare`",
             )
+        _check_aggregated_column(project, view, aggregation)
     seen: set[str] = set()
     for feature in view.features:
         if feature.name in seen:
@@ -227,18 +229,48 @@ def _check_view(project: Project, view: FeatureView) -> None:
                 location=feature.location or view.location,
             )
         seen.add(feature.name)
-    for feature in view.features:
-        for constraint in feature.constraints:
+    constrained: list[Feature | Aggregation] = [*view.features, *view.aggregations]
+    for declared in constrained:
+        for constraint in declared.constraints:
             if constraint.kind == "relationships":
                 target = (constraint.value or {}).get("to")
                 if target not in project.views:
                     raise ProjectError(
-                        f"relationships test on '{view.name}:{feature.name}' points at "
+                        f"relationships test on '{view.name}:{declared.name}' points at "
                         f"view '{target}', which does not exist",
-                        location=constraint.location or feature.location,
+                        location=constraint.location or declared.location,
                         hint=did_you_mean(str(target), project.views),
                     )
-    del names
+
+
+def _check_aggregated_column(project: Project, view: FeatureView, aggregation: Aggregation) -> None:
+    """`of` names a feature or key of the view, or a column of what the view reads.
+
+    What a view reads is known here for a view on a view (the parent's outputs) and
+    for a source whose `columns` are already known; a file source's columns are read
+    from its header at compile time, where `compile.views.check_aggregation_inputs`
+    repeats this check. Otherwise `of` may be any raw column of the source.
+    """
+    of = aggregation.of
+    if of is None or of in view.key_columns or view.feature(of) is not None:
+        return
+    readable: list[str] | None = None
+    if view.source.kind == "view":
+        parent = project.views[view.source.name]
+        readable = [*parent.key_columns, *(f.name for f in parent.features)]
+    else:
+        columns = project.sources[view.source.name].columns
+        readable = list(columns) if columns is not None else None
+    if view.aggregation(of) is not None:
+        readable = []  # an aggregation of an aggregation is never readable
+    if readable is None or of in readable:
+        return
+    raise ProjectError(
+        f"aggregation '{view.name}:{aggregation.name}' reads unknown column '{of}'",
+        location=aggregation.location or view.location,
+        hint=did_you_mean(of, [*view.key_columns, *(f.name for f in view.features), *readable])
+        or "`of` names a feature of the view or a column of its source",
+    )
 
 
 def _check_model(project: Project, model: Model) -> None:

@@ -100,11 +100,9 @@ class CheckSpec(Spec):
     error_if: str | None = None
 
 
-class FeatureSpec(Spec):
-    type: DataType | None = None
-    expression: str | None = None
-    description: str | None = None
-    optional: bool = False
+class ConstraintsSpec(Spec):
+    """The constraint keys shared by features and aggregations (SPEC §6)."""
+
     required: bool | CheckSpec | None = None
     not_null: bool | CheckSpec | None = None
     lower_bound: float | CheckSpec | None = None
@@ -120,7 +118,17 @@ class FeatureSpec(Spec):
     severity: Literal["error", "warn"] | None = None
 
 
-class AggregationSpec(Spec):
+class FeatureSpec(ConstraintsSpec):
+    type: DataType | None = None
+    expression: str | None = None
+    description: str | None = None
+    optional: bool = False
+
+
+class AggregationSpec(ConstraintsSpec):
+    """An aggregation; its constraints are tested on its value as of each of the
+    view's events (see `compile.quality`)."""
+
     function: Literal["count", "count_distinct", "sum", "mean", "min", "max", "stddev", "last"]
     of: str | None = None
     window: Duration

@@ -28,7 +28,7 @@ from aligned_cli.parse import monitoring as monitoring_spec
 from aligned_cli.parse import schema as s
 from aligned_cli.parse.yaml_loader import LoadedYaml, Path_
 
-# Constraint keys of a feature, in the order their tests are listed.
+# Constraint keys of a feature or aggregation, in the order their tests are listed.
 _CONSTRAINT_KEYS = (
     "required",
     "not_null",
@@ -132,6 +132,7 @@ def view(spec: s.ViewSpec, loaded: LoadedYaml, path: Path_) -> FeatureView:
             min_rows=a.min_rows,
             dtype=a.type,
             description=a.description,
+            constraints=_constraints(a, loaded, (*path, "aggregations", name)),
             location=loaded.location((*path, "aggregations", name)),
         )
         for name, a in spec.aggregations.items()
@@ -167,13 +168,19 @@ def view(spec: s.ViewSpec, loaded: LoadedYaml, path: Path_) -> FeatureView:
     )
 
 
-def _feature(name: str, spec: s.FeatureSpec, loaded: LoadedYaml, path: Path_) -> Feature:
+def _constraints(spec: s.ConstraintsSpec, loaded: LoadedYaml, path: Path_) -> list[Constraint]:
+    """The constraints of a feature or an aggregation, each located at its key."""
     constraints: list[Constraint] = []
     for key in _CONSTRAINT_KEYS:
         value = getattr(spec, key)
         if value is None or value is False:
             continue
         constraints.append(_constraint(key, value, spec, loaded.location((*path, key))))
+    return constraints
+
+
+def _feature(name: str, spec: s.FeatureSpec, loaded: LoadedYaml, path: Path_) -> Feature:
+    constraints = _constraints(spec, loaded, path)
     if spec.expression is not None and spec.type is None and not spec.expression.strip():
         raise ProjectError(
             f"feature '{name}' has an empty expression", location=loaded.location(path)
@@ -206,7 +213,7 @@ def canonical_expression(text: str | None) -> str | None:
         return text
 
 
-def _constraint(key: str, value: Any, feature: s.FeatureSpec, location: Any) -> Constraint:
+def _constraint(key: str, value: Any, feature: s.ConstraintsSpec, location: Any) -> Constraint:
     kind = "required" if key == "not_null" else key
     check = value if isinstance(value, s.CheckSpec) else None
     if check is None:

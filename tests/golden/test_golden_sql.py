@@ -6,6 +6,7 @@ Each golden file must also re-parse with sqlglot in its own dialect.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,10 +27,11 @@ from aligned_cli.core.ir import (
     Target,
 )
 from aligned_cli.core.types import DataType
+from aligned_cli.errors import ProjectError
 
 GOLDEN = Path(__file__).parent / "sql"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-DIALECTS = ["duckdb", "postgres"]
+DIALECTS = ["duckdb", "postgres", "spark", "bigquery", "snowflake", "trino"]
 
 
 def titanic() -> Project:
@@ -138,11 +140,24 @@ CASES: dict[str, tuple[Callable[[], Project], str, str]] = {
 }
 
 
+EXPECTED_ERRORS: dict[tuple[str, str], str] = {
+    # Trino has no `* EXCEPT`: a spine whose columns are unknown cannot be output.
+    ("aggregations__model__eta_windows", "trino"): "dialect 'trino' cannot express a spine",
+    ("synthetic__model__eta", "trino"): "dialect 'trino' cannot express a spine",
+    ("titanic__model__titanic", "trino"): "dialect 'trino' cannot express a spine",
+}
+
+
 @pytest.mark.parametrize("dialect", DIALECTS)
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_compiled_sql_matches_golden(case: str, dialect: str) -> None:
     build, kind, name = CASES[case]
     compile_sql = compile_view_sql if kind == "view" else compile_model_sql
+    expected_error = EXPECTED_ERRORS.get((case, dialect))
+    if expected_error is not None:
+        with pytest.raises(ProjectError, match=re.escape(expected_error)):
+            compile_sql(build(), name, dialect)
+        return
     sql = compile_sql(build(), name, dialect) + "\n"
     path = GOLDEN / dialect / f"{case}.sql"
     if os.environ.get("ALIGNED_UPDATE_GOLDEN") == "1":

@@ -9,70 +9,16 @@ from __future__ import annotations
 import asyncio
 import csv
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+from rides_reference import FIXTURE, assert_matches, expected, parse_time, window_rows
 from typer.testing import CliRunner
 
 from aligned_cli.cli.app import app
-
-FIXTURE = Path(__file__).resolve().parents[3] / "fixtures" / "aggregations"
-DAY = timedelta(days=1)
-
-
-def _time(text: str) -> datetime | None:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
-
-
-def _trips() -> list[dict[str, Any]]:
-    with (FIXTURE / "data" / "trips.csv").open() as handle:
-        rows = list(csv.DictReader(handle))
-    return [
-        {
-            "driver_id": int(r["driver_id"]),
-            "ts": _time(r["event_timestamp"]),
-            "created": _time(r["created_at"]),
-            "fare": float(r["fare"]) if r["fare"] else None,
-            "city": r["city"],
-        }
-        for r in rows
-    ]
-
-
-def _window(driver: int, t: datetime, days: int) -> list[dict[str, Any]]:
-    """The driver's trips in (t - days, t], one version per event (latest created)."""
-    latest: dict[datetime, dict[str, Any]] = {}
-    for row in _trips():
-        if row["driver_id"] != driver or not t - days * DAY < row["ts"] <= t:
-            continue
-        if row["ts"] not in latest or row["created"] > latest[row["ts"]]["created"]:
-            latest[row["ts"]] = row
-    return [latest[ts] for ts in sorted(latest)]
-
-
-def expected(driver: int, t: datetime) -> dict[str, Any]:
-    fares_30 = [r["fare"] for r in _window(driver, t, 30) if r["fare"] is not None]
-    tips_7 = [r["fare"] * 1.1 for r in _window(driver, t, 7) if r["fare"] is not None]
-    cities_90 = [r["city"] for r in _window(driver, t, 90)]
-    return {
-        "trips_7d": len(_window(driver, t, 7)),
-        "fare_sum_30d": sum(fares_30) if fares_30 else None,
-        "fare_mean_30d": sum(fares_30) / len(fares_30) if len(fares_30) >= 3 else None,
-        "tip_max_7d": max(tips_7) if tips_7 else None,
-        "cities_30d": len({r["city"] for r in _window(driver, t, 30)}),
-        "last_city": cities_90[-1] if cities_90 else None,
-    }
-
-
-def assert_matches(row: dict[str, Any], want: dict[str, Any]) -> None:
-    for name, value in want.items():
-        if isinstance(value, float):
-            assert row[name] == pytest.approx(value, rel=1e-9), (name, row)
-        else:
-            assert row[name] == value, (name, row)
 
 
 @pytest.fixture()
@@ -97,11 +43,11 @@ def test_aligned_run_builds_aggregations_as_of_each_request(project: Path) -> No
         spine = list(csv.DictReader(handle))
     assert len(rows) == len(spine)
     for row, request in zip(rows, spine, strict=True):
-        t = _time(request["event_timestamp"])
+        t = parse_time(request["event_timestamp"])
         assert t is not None and row["driver_id"] == int(request["driver_id"])
         assert_matches(row, expected(row["driver_id"], t))
     # The last two requests sit exactly 7 days after a trip (excluded) and on it.
-    edge = _time(spine[-2]["event_timestamp"])
+    edge = parse_time(spine[-2]["event_timestamp"])
     assert edge is not None and rows[-2]["trips_7d"] == expected(1, edge)["trips_7d"]
     # The DSL view: `fare.aggregate().count().over(days=7)` counts non-NULL fares.
     activity = con.execute(
@@ -110,7 +56,7 @@ def test_aligned_run_builds_aggregations_as_of_each_request(project: Path) -> No
     ).fetchall()
     for driver, timestamp, trips in activity:
         t = timestamp.replace(tzinfo=UTC)
-        assert trips == sum(1 for r in _window(driver, t, 7) if r["fare"] is not None)
+        assert trips == sum(1 for r in window_rows(driver, t, 7) if r["fare"] is not None)
     manifest = (project / "target" / "manifest.json").read_text()
     assert "feature.rides.trips.trips_7d" in manifest
 
