@@ -84,9 +84,16 @@ def test_postgres_without_dsn(project_root: Path) -> None:
         open_adapter(Connection(name="w", type="postgres"), project_root)
 
 
-def test_spark_is_not_supported(project_root: Path) -> None:
-    with pytest.raises(ProjectError, match="spark"):
-        open_adapter(Connection(name="s", type="spark"), project_root)
+def test_spark_without_pyspark_is_a_clear_error(
+    project_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # as if it were not installed
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    with pytest.raises(ProjectError, match="pyspark is not installed") as raised:
+        open_adapter(Connection(name="s", type="spark"), project_root).close()
+    assert "aligned-cli[spark]" in str(raised.value.hint)
 
 
 @pg_only
