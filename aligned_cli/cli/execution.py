@@ -203,6 +203,7 @@ def _write_results(
 
 
 def _summary(results: RunResults) -> None:
+    _tests_table(results)
     counts: dict[str, int] = {}
     for result in results.results:
         counts[result.status] = counts.get(result.status, 0) + 1
@@ -211,6 +212,33 @@ def _summary(results: RunResults) -> None:
         f"Done in {results.elapsed_time:.2f}s: " + (", ".join(parts) or "nothing to do"),
         counts=counts,
     )
+
+
+def _tests_table(results: RunResults) -> None:
+    """Text mode: one table of the tests that ran (test, status, failures, a sample)."""
+    tests = [r for r in results.results if r.kind == "test"]
+    if json_logs() or not tests:
+        return
+    import json
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Tests", title_justify="left")
+    for header in ("test", "status", "failures", "sample"):
+        table.add_column(header, justify="right" if header == "failures" else "left")
+    for result in tests:
+        style = _STYLE.get(result.status, "")
+        sample = json.dumps(result.sample[0], default=str) if result.sample else ""
+        if result.status == "error" and result.message:
+            sample = result.message
+        table.add_row(
+            escape(result.name),
+            f"[{style}]{result.status}[/{style}]" if style else result.status,
+            "" if result.failures is None else str(result.failures),
+            escape(sample[:80] + ("…" if len(sample) > 80 else "")),
+        )
+    console().print(table)
 
 
 def exit_code(results: RunResults) -> int:

@@ -112,3 +112,12 @@ def test_empty_selection_warns_and_exits_zero(quality_project: Path) -> None:
     )
     assert result.exit_code == 0
     assert "nothing selected" in result.output
+
+
+def test_text_output_ends_with_a_tests_table(quality_project: Path) -> None:
+    result = CliRunner().invoke(app, ["test", "--project-dir", str(quality_project)])
+    assert result.exit_code == 1
+    table = result.output[result.output.index("Tests") :]
+    for header in ("test", "status", "failures", "sample"):
+        assert header in table
+    assert "drivers__unique" in table and '"n_records": 2' in table
