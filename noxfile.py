@@ -13,6 +13,8 @@ PACKAGE = "aligned_cli"
 
 
 def _install(session: nox.Session) -> None:
+    # A current pip resolves the s3fs/aiobotocore/botocore pins without backtracking.
+    session.install("--upgrade", "pip")
     session.install("-e", ".[dev]")
 
 
