@@ -21,8 +21,8 @@ NULL = "n"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def encode_column(values: pa.Array | pa.ChunkedArray) -> list[str]:
-    """Every value of one Arrow column as its tagged text."""
+def encode_column(values: pa.Array | pa.ChunkedArray) -> Any:
+    """Every value of one Arrow column as its tagged text: a string array, no nulls."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -40,13 +40,13 @@ def encode_column(values: pa.Array | pa.ChunkedArray) -> list[str]:
     elif pa.types.is_date(kind):
         text = _tagged("d:", pc.cast(pc.cast(values, pa.date32()), pa.string()))
     elif pa.types.is_null(kind):
-        return [NULL] * len(values)
+        return pa.array([NULL] * len(values), pa.string())
     else:  # nested, decimal, json...: rare, so per value is fine
-        return [
-            NULL if v is None else "j:" + json.dumps(v, default=str) for v in values.to_pylist()
-        ]
-    filled: list[str] = pc.fill_null(text, NULL).to_pylist()
-    return filled
+        return pa.array(
+            [NULL if v is None else "j:" + json.dumps(v, default=str) for v in values.to_pylist()],
+            pa.string(),
+        )
+    return pc.fill_null(text, NULL)
 
 
 def _is_view(kind: pa.DataType) -> bool:

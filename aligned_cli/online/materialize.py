@@ -2,7 +2,7 @@
 
 Per view: compile the view's rows, rank them in SQL on the offline engine (see
 `latest.py`), stream the result as Arrow batches, write each batch with one pipeline
-of CAS calls, and only then advance the view's watermark.
+of batched CAS calls, and only then advance the view's watermark.
 """
 
 from __future__ import annotations
@@ -119,9 +119,9 @@ def _materialize_view(
             writes = row_writes(online, batch)
             progress.counts.add(writer.write(writes))
             progress.rows += batch.num_rows
-            stamps = [w.ts for w in writes if w.ts is not None]
-            if stamps:
-                newest = max(newest or stamps[0], *stamps)
+            stamp = writes.newest_ts()
+            if stamp is not None:
+                newest = stamp if newest is None else max(newest, stamp)
             progress.seconds = time.perf_counter() - started
             if on_batch is not None:
                 on_batch(progress)

@@ -1,10 +1,10 @@
-"""Arrow rows of a view -> `RowWrite`s for the CAS script, column at a time."""
+"""Arrow rows of a view -> a columnar `WriteBatch` for the CAS script, column at a time."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aligned_cli.online.cas import RowWrite
 from aligned_cli.online.catalog import OnlineView
 from aligned_cli.online.codec import encode_column, epoch_micros
 
@@ -12,34 +12,63 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
-def row_writes(view: OnlineView, table: pa.Table | pa.RecordBatch) -> list[RowWrite]:
-    """One write per row with a complete entity key (rows with a NULL key are dropped)."""
-    if table.num_rows == 0:
-        return []
+@dataclass(frozen=True)
+class WriteBatch:
+    """Rows of one view ready for the script, as Arrow columns of equal length.
+
+    Columnar on purpose: `cas.py` turns them into wire bytes without a Python object
+    per value. Rows whose entity key has a NULL are already dropped."""
+
+    keys: Any  # string array: the entity hash of each row
+    ts: Any  # int64 array, epoch microseconds; null for a static view
+    created: Any  # int64 array, epoch microseconds; null when NULL
+    expire_at_ms: Any  # int64 array, epoch milliseconds; null for no ttl
+    names: tuple[str, ...]  # the feature fields, the same for every row
+    values: tuple[Any, ...]  # one tagged-text string array per name (`codec.py`)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def newest_ts(self) -> int | None:
+        """The greatest event timestamp of the batch (None for none / a static view)."""
+        import pyarrow.compute as pc
+
+        newest: int | None = pc.max(self.ts).as_py()
+        return newest
+
+
+def row_writes(view: OnlineView, table: pa.Table | pa.RecordBatch) -> WriteBatch:
+    """The batch's rows with a complete entity key (rows with a NULL key are dropped)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     keys = _keys(view, table)
     ts = _micros(table, view.event_timestamp)
     created = _micros(table, view.created_timestamp)
-    ttl_us = None if view.ttl is None else view.ttl * 1_000_000
-    names = view.features
-    encoded = [encode_column(table.column(name)) for name in names]
-    writes: list[RowWrite] = []
-    for index, key in enumerate(keys):
-        if key is None:
-            continue
-        row_ts = ts[index]
-        expire = None
-        if ttl_us is not None and row_ts is not None:
-            # Redis keeps a key until now > expire-at, so the bound stays inclusive.
-            expire = -((-(row_ts + ttl_us)) // 1000)
-        fields: list[str] = []
-        for name, column in zip(names, encoded, strict=True):
-            fields.append(name)
-            fields.append(column[index])
-        writes.append(RowWrite(key, row_ts, created[index], expire, fields))
-    return writes
+    values = [_array(encode_column(table.column(name))) for name in view.features]
+    expire = pa.nulls(table.num_rows, pa.int64())
+    if view.ttl is not None and view.event_timestamp is not None:
+        expire = _expire_at_ms(ts, view.ttl * 1_000_000)
+    if keys.null_count:
+        keep = pc.is_valid(keys)
+        keys, ts, created, expire = (pc.filter(c, keep) for c in (keys, ts, created, expire))
+        values = [pc.filter(column, keep) for column in values]
+    return WriteBatch(keys, ts, created, expire, view.features, tuple(values))
 
 
-def _keys(view: OnlineView, table: pa.Table | pa.RecordBatch) -> list[str | None]:
+def _expire_at_ms(ts: Any, ttl_us: int) -> Any:
+    """ceil((ts + ttl) / 1000): Redis keeps a key until now > expire-at, so the bound
+    stays inclusive. Written to be right whether integer division truncates or floors."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    end = pc.add(ts, pa.scalar(ttl_us, pa.int64()))
+    quotient = pc.divide(end, pa.scalar(1000, pa.int64()))
+    remainder = pc.subtract(end, pc.multiply(quotient, pa.scalar(1000, pa.int64())))
+    return pc.add(quotient, pc.cast(pc.greater(remainder, 0), pa.int64()))
+
+
+def _keys(view: OnlineView, table: pa.Table | pa.RecordBatch) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -55,8 +84,7 @@ def _keys(view: OnlineView, table: pa.Table | pa.RecordBatch) -> list[str | None
         text = pc.replace_substring(text, "%", "%25")
         parts.append(pc.replace_substring(text, ":", "%3A"))
     joined = pc.binary_join_element_wise(*parts, ":") if len(parts) > 1 else parts[0]
-    keys: list[str | None] = pc.binary_join_element_wise(view.key_prefix, joined, "").to_pylist()
-    return keys
+    return _array(pc.binary_join_element_wise(view.key_prefix, joined, ""))
 
 
 def _float_text(value: float | None) -> str | None:
@@ -65,8 +93,16 @@ def _float_text(value: float | None) -> str | None:
     return entity_text(value)
 
 
-def _micros(table: pa.Table | pa.RecordBatch, column: str | None) -> list[Any]:
+def _micros(table: pa.Table | pa.RecordBatch, column: str | None) -> Any:
+    import pyarrow as pa
+
     if column is None:
-        return [None] * table.num_rows
-    values: list[Any] = epoch_micros(table.column(column)).to_pylist()
-    return values
+        return pa.nulls(table.num_rows, pa.int64())
+    return _array(epoch_micros(table.column(column)))
+
+
+def _array(values: Any) -> Any:
+    """One contiguous array (a Table's columns are chunked)."""
+    import pyarrow as pa
+
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values

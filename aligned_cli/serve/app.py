@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import orjson
+
 # Module level on purpose: FastAPI resolves endpoint annotations from these globals.
 # (The CLI imports this module only when it serves.)
 from fastapi import Depends, FastAPI, Response
@@ -145,9 +147,10 @@ def create_app(
         results = await read_features(
             async_clients.get(), plan, request.entities, request.count, now()
         )
-        # Built by hand: FastAPI's response-model encoding costs more than the Redis read.
-        body = json.dumps({"results": results}, separators=(",", ":"))
-        return Response(content=body, media_type="application/json")
+        # Built by hand (orjson, in C): FastAPI's response-model encoding, or even the
+        # json module, costs more than the Redis read. Values are JSON-safe already
+        # (`to_json_value`); a NaN entity value echoed back would become null.
+        return Response(content=orjson.dumps({"results": results}), media_type="application/json")
 
     @app.post(
         "/push",
