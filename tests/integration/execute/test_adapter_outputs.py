@@ -162,10 +162,13 @@ def test_ctrl_c_mid_query_keeps_old_output(adapter: Adapter, temp_tables: TempTa
     output = Output(table="dataset")
     adapter.write_output("SELECT 1 AS s", output)
     slow = (
-        "SELECT count(*) AS s FROM range(100000) a, range(100000) b"
+        "SELECT max(hash(range)) AS s FROM range(20000000000)"  # minutes of real work
         if adapter.dialect == "duckdb"
         else "SELECT pg_sleep(20)::text AS s"
     )
+    # Ctrl-C must reach this process even when it was started with SIGINT ignored
+    # (a background job in a non-interactive shell inherits SIG_IGN).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
@@ -173,5 +176,6 @@ def test_ctrl_c_mid_query_keeps_old_output(adapter: Adapter, temp_tables: TempTa
             adapter.write_output(slow, output)
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     assert adapter.fetch_rows("SELECT * FROM dataset") == [(1,)]
     assert temp_tables(adapter) == []
