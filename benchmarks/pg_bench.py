@@ -2,7 +2,7 @@
 
 The pit benchmark's data (`pit_bench.generate`: two driver views with ties on
 `created`, NULL `created`, a 4h TTL and spine rows before any history) is loaded by
-COPY into tables of a database this script creates and drops (`aligned_bench`). The
+COPY into tables of a database this script creates and drops (`aligned_bench_<pid>`). The
 tables get the index a careful hand-written query wants, once, outside the timing.
 Both sides then run as whole processes, interleaved: `aligned run --target warehouse`
 of a project whose sources are those tables, and the hand-written query (one
@@ -48,7 +48,8 @@ from psycopg import sql
 SERVER_DSN = os.environ.get(
     "ALIGNED_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-DATABASE = "aligned_bench"
+# One database per run (pid): two benchmark runs on one server never drop each other's.
+DATABASE = f"aligned_bench_{os.getpid()}"
 ROUNDS = 3
 TIME_TARGET = 1.25
 SCALES: tuple[Scale, ...] = ("smoke", "small")  # large: hours of loading for little news
