@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
-
-import jinja2
-import jinja2.sandbox
+from typing import TYPE_CHECKING, Any
 
 from aligned_cli.core.location import Location
 from aligned_cli.errors import ProjectError
+
+if TYPE_CHECKING:
+    import jinja2.sandbox
 
 _MISSING = object()
 # Every environment variable a render read, with its value then: the compile cache
@@ -36,6 +36,9 @@ class _MissingValue(Exception):
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.sandbox.SandboxedEnvironment:
+    import jinja2
+    import jinja2.sandbox  # loaded on first use: most strings have no template
+
     # Sandboxed: project files are data, they must not reach Python internals.
     return jinja2.sandbox.SandboxedEnvironment(
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
@@ -89,6 +92,8 @@ def render(
                 f"'{{{name}: ...}}' (defined: {known})",
             )
         return default
+
+    import jinja2
 
     context: dict[str, Any] = {"env_var": env_var, "var": var, **(extra or {})}
     try:
