@@ -79,7 +79,8 @@ class Engine:
         adapter = open_adapter(self.connection, Path(self.project.root))
         try:
             for source in plan.sources:
-                adapter.stage_source(source)  # a no-op where files are read in place
+                # A no-op where files are read in place.
+                adapter.stage_source(source, project=self.project.name)
             if plan.entities is not None:
                 adapter.register_arrow(ENTITIES, plan.entities)
         except BaseException:

@@ -130,7 +130,7 @@ def _prepare(compiled: CompiledProject, adapter: Any, nodes: list[str], *, force
     for uid in sorted(needed):
         source = dag.nodes[uid]["obj"]
         if source.file is not None:
-            adapter.stage_source(source, force=force)
+            adapter.stage_source(source, project=compiled.project.name, force=force)
 
 
 def _report_start(unique_id: str, kind: str, name: str) -> None:

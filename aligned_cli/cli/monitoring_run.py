@@ -96,7 +96,7 @@ def _stage_sources(compiled: CompiledProject, adapter: Adapter, models: list[str
     for name in sorted(needed):
         source = project.sources[name]
         if source.file is not None:
-            adapter.stage_source(source)
+            adapter.stage_source(source, project=project.name)
 
 
 def _monitor_one(

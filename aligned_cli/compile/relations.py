@@ -38,8 +38,9 @@ def source_query(project: Project, source: Source, dialect: Dialect) -> exp.Sele
     Postgres cannot rename a star, so mapped columns are added under their new names
     (the raw names stay visible); staged file sources are already mapped.
     """
-    del project  # kept in the signature: connection-specific scans may need it
-    relation = source_relation(source, dialect)
+    # Every compiled read of a file source passes here: PostgreSQL's staged tables
+    # are named per project, so the scan must know which project it belongs to.
+    relation = source_relation(source, dialect.for_project(project.name))
     mapping = {raw: new for raw, new in source.mapping.items() if raw != new}
     already_mapped = source.kind == "file" and dialect.staged_file(source)
     if not mapping or already_mapped:

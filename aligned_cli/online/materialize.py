@@ -175,7 +175,7 @@ def _stage_sources(project: Project, view_name: str, adapter: Adapter) -> None:
             continue
         source = project.sources[ref.name]
         if source.file is not None:
-            adapter.stage_source(source)
+            adapter.stage_source(source, project=project.name)
         name = None
 
 

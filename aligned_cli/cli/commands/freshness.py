@@ -57,7 +57,7 @@ def freshness_command(
             for uid in sorted(needed):
                 node = compiled.dag.nodes[uid]["obj"]
                 if compiled.dag.nodes[uid]["kind"] == "source" and node.file is not None:
-                    adapter.stage_source(node)
+                    adapter.stage_source(node, project=compiled.project.name)
                 results[uid] = measure(compiled, adapter, uid, node)
     rows = [results[uid] for uid in sorted(checked)]
     for uid in models:

@@ -9,9 +9,11 @@ chosen by measurement; see `duckdb.py` and `postgres.py`).
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cache
+from typing import Self
 
 from sqlglot import exp
 
@@ -21,6 +23,8 @@ from aligned_cli.core.types import DataType
 
 def ident(name: str) -> exp.Identifier:
     """A quoted identifier: user names are never pasted into SQL text."""
+    if type(name) is str:  # what `to_identifier` builds, minus its checks (hot path)
+        return exp.Identifier(this=name, quoted=True)
     return exp.to_identifier(name, quoted=True)
 
 
@@ -30,12 +34,20 @@ def column(name: str, table: str | None = None) -> exp.Column:
 
 def sql_type(text: str, dialect: str | None = None) -> exp.DataType:
     """`exp.DataType.build(text)`, parsed once per type (parsing dominates compiling)."""
-    return _parsed_type(text, dialect).copy()
+    parsed, flat = _parsed_type(text, dialect)
+    if flat:
+        # A type without child nodes (INT, TIMESTAMPTZ) is rebuilt from its args:
+        # compiling casts thousands of columns, and a deep copy costs several times more.
+        return exp.DataType(**parsed.args)
+    return parsed.copy()
 
 
 @cache
-def _parsed_type(text: str, dialect: str | None) -> exp.DataType:
-    return exp.DataType.build(text, dialect=dialect)
+def _parsed_type(text: str, dialect: str | None) -> tuple[exp.DataType, bool]:
+    """The parsed type, and whether it has no child nodes, comments or metadata."""
+    parsed = exp.DataType.build(text, dialect=dialect)
+    children = any(isinstance(v, exp.Expr | list) and v for v in parsed.args.values())
+    return parsed, not (children or parsed.comments or parsed.meta)
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,17 @@ class Dialect(ABC):
     # True when point-in-time joins compare instants in a representation other than
     # the view's output type (then views also expose `pit_instant` columns).
     separate_pit_times: bool = False
+    # The project being compiled, for dialects that name aligned's own objects per
+    # project (PostgreSQL's staged file sources); set through `for_project`.
+    project_name: str | None = None
+
+    def for_project(self, name: str) -> Self:
+        """This dialect compiling project `name`: a copy, `self` is left unchanged."""
+        if self.project_name == name:
+            return self
+        other = copy.copy(self)
+        other.project_name = name
+        return other
 
     @abstractmethod
     def file_scan(self, source: Source) -> exp.Expr:

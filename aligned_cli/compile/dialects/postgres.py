@@ -3,8 +3,8 @@
 Measured at 1M feature rows / 100k spine rows: `LEFT JOIN LATERAL (... ORDER BY
 event DESC, created DESC NULLS LAST LIMIT 1)` runs in ~1.3 s when an index matches
 that ORDER BY (see `pit_index_statement`); range-join forms are ~15x slower.
-File sources are staged by the adapter into `aligned_staging.<source>` with the
-source's mapping already applied.
+File sources are staged by the adapter into `aligned_staging.<project>__<source>`
+(`core.naming.staging_table`) with the source's mapping already applied.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from aligned_cli.compile.dialects.base import (
     sql_type,
 )
 from aligned_cli.core.ir import Source
+from aligned_cli.core.naming import STAGING_SCHEMA, staging_table
 from aligned_cli.core.types import DataType
-
-STAGING_SCHEMA = "aligned_staging"
 
 _TYPES = {
     DataType.BOOL: "BOOLEAN",
@@ -58,7 +57,11 @@ class PostgresDialect(Dialect):
     sqlglot_name = "postgres"
 
     def file_scan(self, source: Source) -> exp.Expr:
-        return exp.Table(this=ident(source.name), db=ident(STAGING_SCHEMA))
+        if self.project_name is None:
+            # A guess would read another project's (or a stale) table: refuse.
+            raise RuntimeError("PostgresDialect.file_scan needs for_project(name) first")
+        table = staging_table(self.project_name, source.name)
+        return exp.Table(this=ident(table), db=ident(STAGING_SCHEMA))
 
     def staged_file(self, source: Source) -> bool:
         return True

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from aligned_cli.core.ir import Connection
+from aligned_cli.core.naming import STAGING_SCHEMA
 from aligned_cli.errors import ProjectError
 from aligned_cli.execute.adapters.base import Adapter, StagedOutput
-from aligned_cli.execute.adapters.pg_staging import STAGING_SCHEMA, staging_relation
+from aligned_cli.execute.adapters.pg_staging import staging_relation
 
 __all__ = ["STAGING_SCHEMA", "Adapter", "StagedOutput", "open_adapter", "staging_relation"]
 

@@ -102,8 +102,9 @@ class Adapter(ABC):
     def unregister(self, name: str) -> None: ...
 
     @abstractmethod
-    def stage_source(self, source: Source, *, force: bool = False) -> bool:
-        """Load a file source where compiled SQL reads it; True when (re)loaded."""
+    def stage_source(self, source: Source, *, project: str, force: bool = False) -> bool:
+        """Load a file source of `project` where compiled SQL reads it; True when
+        (re)loaded. (Staged tables are named per project: see `core.naming`.)"""
 
     @abstractmethod
     def lock(self, project_name: str) -> AbstractContextManager[None]:

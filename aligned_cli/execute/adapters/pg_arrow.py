@@ -110,7 +110,7 @@ def stream_query(
         for json_type in ("json", "jsonb"):
             cur.adapters.register_loader(json_type, TextLoader)  # keep JSON as its text
         cur.execute(query)
-        readers = [_reader_for(conn, column) for column in cur.description or []]
+        readers = [reader_for(conn, column) for column in cur.description or []]
         schema = pa.schema(
             [
                 pa.field(column.name, reader.arrow_type)
@@ -125,7 +125,7 @@ def stream_query(
         yield pa.RecordBatchReader.from_batches(schema, batches())
 
 
-def _reader_for(conn: psycopg.Connection[Any], column: psycopg.Column) -> ColumnReader:
+def reader_for(conn: psycopg.Connection[Any], column: psycopg.Column) -> ColumnReader:
     info = conn.adapters.types.get(column.type_code)
     if info is None:
         return column_reader("unknown", is_array=False, precision=None, scale=None)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from aligned_cli.core.ir import Connection, Source
 from aligned_cli.errors import ExecutionError, ProjectError, did_you_mean
 from aligned_cli.execute.adapters.base import Adapter, Params
-from aligned_cli.execute.adapters.file_io import FileFormat, first_lines, write_arrow_file
+from aligned_cli.execute.adapters.file_io import FileFormat, first_lines
 from aligned_cli.execute.adapters.locks import advisory_lock_key, lock_error
 from aligned_cli.execute.adapters.pg_arrow import (
     BATCH_ROWS,
@@ -20,6 +20,7 @@ from aligned_cli.execute.adapters.pg_arrow import (
     stream_query,
 )
 from aligned_cli.execute.adapters.pg_errors import connect_error, query_error
+from aligned_cli.execute.adapters.pg_export import export_relation
 from aligned_cli.execute.adapters.pg_staging import stage_file_source
 from aligned_cli.execute.adapters.sql_names import ident, table_name
 
@@ -115,13 +116,15 @@ class PostgresAdapter(Adapter):
     def unregister(self, name: str) -> None:
         self.execute(f"DROP TABLE IF EXISTS pg_temp.{ident(name, self.dialect)}")
 
-    def stage_source(self, source: Source, *, force: bool = False) -> bool:
+    def stage_source(self, source: Source, *, project: str, force: bool = False) -> bool:
         import duckdb
         import pyarrow as pa
 
         try:
             with self._translated():
-                return stage_file_source(self._conn, self.project_root, source, force=force)
+                return stage_file_source(
+                    self._conn, self.project_root, project, source, force=force
+                )
         except (duckdb.Error, pa.ArrowException, OSError) as error:
             # Reading the file failed mid-way (DuckDB's errors arrive through Arrow).
             raise ExecutionError(
@@ -203,8 +206,8 @@ class PostgresAdapter(Adapter):
             )
 
     def export_file(self, relation: str, path: Path, fmt: FileFormat) -> None:
-        with self._translated(), stream_query(self._conn, f"SELECT * FROM {relation}") as reader:
-            write_arrow_file(reader, path, fmt)
+        with self._translated():
+            export_relation(self._conn, relation, path, fmt)
 
     @contextmanager
     def _translated(self) -> Iterator[None]:

@@ -137,7 +137,8 @@ class SparkAdapter(Adapter):
         with self._translated():
             self.spark.catalog.dropTempView(name)
 
-    def stage_source(self, source: Source, *, force: bool = False) -> bool:
+    def stage_source(self, source: Source, *, project: str, force: bool = False) -> bool:
+        del project  # per-session views, converted files under the project: nothing shared
         with self._translated():
             return register_source(
                 self.spark, self.project_root, self._staging, source, force=force

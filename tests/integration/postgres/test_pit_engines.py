@@ -245,7 +245,7 @@ def pg_compiled(file_project: Path, postgres_dsn: str) -> Iterator[tuple[Any, An
     connection = Connection(name="warehouse", type="postgres", dsn=postgres_dsn)
     with open_adapter(connection, file_project) as adapter:
         for source in compiled.project.sources.values():
-            adapter.stage_source(source)
+            adapter.stage_source(source, project=compiled.project.name)
         yield compiled, adapter
 
 

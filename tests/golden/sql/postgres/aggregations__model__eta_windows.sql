@@ -62,7 +62,7 @@ WITH "__aligned_spine" AS MATERIALIZED (
         FROM (
           SELECT
             *
-          FROM "aligned_staging"."trip_events"
+          FROM "aligned_staging"."synthetic__trip_events"
         ) AS "source"
       ) AS "row"
     ) AS "v"
@@ -148,7 +148,7 @@ LEFT JOIN LATERAL (
       FROM (
         SELECT
           *
-        FROM "aligned_staging"."trip_events"
+        FROM "aligned_staging"."synthetic__trip_events"
       ) AS "source"
     ) AS "row"
   ) AS "v"

@@ -63,7 +63,7 @@ LEFT JOIN LATERAL (
       FROM (
         SELECT
           *
-        FROM "aligned_staging"."trip_events"
+        FROM "aligned_staging"."synthetic__trip_events"
       ) AS "source"
     ) AS "row"
   ) AS "v"

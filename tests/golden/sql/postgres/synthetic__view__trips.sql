@@ -25,6 +25,6 @@ FROM (
   FROM (
     SELECT
       *
-    FROM "aligned_staging"."trip_events"
+    FROM "aligned_staging"."synthetic__trip_events"
   ) AS "source"
 ) AS "row"

@@ -7,7 +7,7 @@ WITH "__aligned_spine" AS (
   FROM (
     SELECT
       *
-    FROM "aligned_staging"."titanic_csv"
+    FROM "aligned_staging"."titanic__titanic_csv"
   ) AS "__aligned_spine_source"
 )
 SELECT
@@ -69,7 +69,7 @@ LEFT JOIN (
         FROM (
           SELECT
             *
-          FROM "aligned_staging"."titanic_csv"
+          FROM "aligned_staging"."titanic__titanic_csv"
         ) AS "source"
       ) AS "row"
     ) AS "v"

@@ -26,6 +26,6 @@ FROM (
   FROM (
     SELECT
       *
-    FROM "aligned_staging"."titanic_csv"
+    FROM "aligned_staging"."titanic__titanic_csv"
   ) AS "source"
 ) AS "row"
