@@ -6,8 +6,10 @@ and `FeatureStore` always see the same compiled SQL.
 
 from __future__ import annotations
 
+import gc
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,8 @@ from aligned_cli.core.ir import Project, Source
 from aligned_cli.core.tests import project_tests
 
 if TYPE_CHECKING:
+    import duckdb
+
     from aligned_cli.artifacts.manifest import Manifest
 
 DEFAULT_DIALECTS = None  # every engine the project connects to
@@ -106,20 +110,30 @@ def with_source_columns(project: Project) -> Project:
     that cannot be read now (missing, remote) keeps `columns` unknown.
     """
     sources = dict(project.sources)
-    for name, source in project.sources.items():
-        if source.columns is None and source.kind == "file":
-            columns = _file_columns(project, source)
+    unknown = {n: s for n, s in project.sources.items() if s.columns is None and s.kind == "file"}
+    if not unknown:
+        return project.model_copy(update={"sources": sources})
+    from aligned_cli.execute.adapters.file_io import scratch_connection
+
+    con = scratch_connection()  # one for every header: a connection costs ~15 ms
+    try:
+        for name, source in unknown.items():
+            columns = _file_columns(project, source, con)
             if columns is not None:
                 sources[name] = source.model_copy(update={"columns": columns})
+    finally:
+        con.close()
     return project.model_copy(update={"sources": sources})
 
 
-def _file_columns(project: Project, source: Source) -> dict[str, str] | None:
+def _file_columns(
+    project: Project, source: Source, con: duckdb.DuckDBPyConnection | None = None
+) -> dict[str, str] | None:
     from aligned_cli.execute.adapters.file_io import source_file_columns
 
     if source.kind != "file":
         return None
-    return source_file_columns(Path(project.root), source)
+    return source_file_columns(Path(project.root), source, con)
 
 
 def load_and_compile(
@@ -149,15 +163,34 @@ def load_and_compile(
             return cached
     from aligned_cli.parse.project import load_project
 
-    forget_env_vars_read()
-    project = load_project(project_dir, cli_vars=cli_vars)
-    if target_path is not None:
-        project.target_path = str(target_path)
-    compiled = compile_project(project, dialects)
-    if key is not None and target is not None:
-        build_manifest(compiled)  # cached with the compile
-        compile_cache.store(root, target, key, compiled, env_vars_read())
+    with _fewer_gc_passes():
+        forget_env_vars_read()
+        project = load_project(project_dir, cli_vars=cli_vars)
+        if target_path is not None:
+            project.target_path = str(target_path)
+        compiled = compile_project(project, dialects)
+        if key is not None and target is not None:
+            build_manifest(compiled)  # cached with the compile
+            compile_cache.store(root, target, key, compiled, env_vars_read())
     return compiled
+
+
+@contextmanager
+def _fewer_gc_passes() -> Iterator[None]:
+    """Run the cyclic garbage collector rarely while a project compiles.
+
+    Compiling allocates hundreds of thousands of long-lived objects (IR models,
+    sqlglot nodes, whose parent links make every tree a cycle), and at the default
+    thresholds the collector keeps re-scanning them: ~10% of a 500-view compile.
+    The collector still runs (garbage is bounded; ~3% more peak memory measured),
+    and the previous thresholds are restored afterwards for long-lived processes.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(max(previous[0], 50_000), max(previous[1], 20), max(previous[2], 100))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 def build_manifest(compiled: CompiledProject, invocation_id: str | None = None) -> Manifest:
@@ -167,7 +200,8 @@ def build_manifest(compiled: CompiledProject, invocation_id: str | None = None) 
 
     body = compiled.memo.get("manifest")
     if body is None:
-        body = compiled.memo["manifest"] = _manifest_body(compiled)
+        with _fewer_gc_passes():  # thousands of nodes' models, as in compiling
+            body = compiled.memo["manifest"] = _manifest_body(compiled)
     metadata = ManifestMetadata(
         aligned_version=__version__,
         project_name=compiled.project.name,

@@ -86,6 +86,8 @@ _MEMO_LIMIT = 4096
 _parsed: dict[str, exp.Expr] = {}
 _described: dict[str, DataType | None] = {}
 _inferred: dict[tuple[exp.Expr, tuple[tuple[str, DataType | None], ...]], DataType | None] = {}
+_resolved: dict[tuple[str, tuple[str, ...]], exp.Expr] = {}
+_read: dict[str, list[str]] = {}  # SQL text -> the columns its parsed tree reads
 
 
 def _remember(memo: dict[_K, _V], key: _K, value: _V) -> _V:
@@ -153,6 +155,30 @@ def _parse(sql: str, location: Location | None) -> exp.Expr:
 def expression_columns(expression: exp.Expr) -> list[str]:
     """The columns an expression reads, in first-use order, without duplicates."""
     return list(dict.fromkeys(col.name for col in expression.find_all(exp.Column, bfs=False)))
+
+
+def shared_resolved_expression(
+    sql: str, schema: Mapping[str, DataType | None], location: Location | None
+) -> exp.Expr:
+    """`resolve_columns(shared_expression(sql), schema, ...)` memoized: shared, do not change.
+
+    Resolving copies the parsed tree (and sqlglot deep-copies its token positions),
+    which was most of resolving 500 views' derived features, done once by
+    `resolve_project` and again by each `CompileSession`. The result depends only on
+    the text and on what each column it reads resolves to, so that is the key.
+    """
+    tree = shared_expression(sql, location)
+    names = _read.get(sql)
+    if names is None:
+        names = _remember(_read, sql, expression_columns(tree))
+    by_lower = {name.lower(): name for name in schema}
+    spelled = tuple(name if name in schema else by_lower.get(name.lower(), "") for name in names)
+    key = (sql, spelled)
+    found = _resolved.get(key)
+    if found is not None:
+        return found
+    # Misses (and every error: an unknown or qualified column raises) go the long way.
+    return _remember(_resolved, key, resolve_columns(tree, schema, sql, location))
 
 
 def resolve_columns(

@@ -137,7 +137,8 @@ class CompileSession:
                 if dtype is not None:
                     # The manifest's type is the column's type on every engine.
                     value = exp.Cast(this=value, to=self.dialect.data_type(dtype))
-                selected.append(exp.alias_(value, ident(col), copy=False))
+                # A name, not `ident(col)`: `alias_` would copy an Identifier.
+                selected.append(exp.alias_(value, col, quoted=True, copy=False))
             else:
                 selected.append(column(col, ROW_ALIAS))
         if pit:
@@ -211,7 +212,9 @@ class CompileSession:
             for name in item.reads:
                 if name not in columns and name not in derived:
                     columns[name] = column(name, SOURCE_ALIAS)
-        selected = [exp.alias_(value, ident(name), copy=False) for name, value in columns.items()]
+        selected = [
+            exp.alias_(value, name, quoted=True, copy=False) for name, value in columns.items()
+        ]
         rows = exp.Subquery(this=upstream, alias=exp.TableAlias(this=ident(SOURCE_ALIAS)))
         return exp.select(*selected, copy=False).from_(rows, copy=False)
 

@@ -16,8 +16,7 @@ from aligned_cli.compile.expressions import (
     duckdb_type,
     expression_columns,
     infer_type,
-    resolve_columns,
-    shared_expression,
+    shared_resolved_expression,
 )
 from aligned_cli.compile.relations import known_source_columns
 from aligned_cli.core.ir import Feature, FeatureView, Project
@@ -134,7 +133,9 @@ def output_columns(view: FeatureView) -> list[str]:
 @dataclass(frozen=True)
 class DerivedFeature:
     feature: Feature
-    expression: exp.Expr  # columns resolved (quoted), other derived not inlined
+    # Columns resolved (quoted), other derived not inlined. Shared by every view with
+    # the same expression over the same columns: copy it before changing it.
+    expression: exp.Expr
     dtype: DataType | None
     reads: list[str]
 
@@ -151,11 +152,12 @@ def resolve_derived_features(project: Project, view: FeatureView) -> dict[str, D
         schema.pop(name, None)
     readable: dict[str, DataType | None] = {**schema, **{n: None for n in derived}}
     parsed: dict[str, exp.Expr] = {}
+    reads: dict[str, list[str]] = {}
     for name, feature in derived.items():
         sql = feature.expression or ""
-        tree = shared_expression(sql, feature.location)  # resolve_columns copies it
-        parsed[name] = resolve_columns(tree, readable, sql, feature.location)
-    order = _dependency_order(view, derived, parsed)
+        parsed[name] = shared_resolved_expression(sql, readable, feature.location)
+        reads[name] = expression_columns(parsed[name])  # a walk of the tree: once
+    order = _dependency_order(view, derived, reads)
     result: dict[str, DerivedFeature] = {}
     typed_schema = dict(schema)
     for name in order:
@@ -164,14 +166,12 @@ def resolve_derived_features(project: Project, view: FeatureView) -> dict[str, D
         inferred = infer_type(parsed[name], typed_schema, sql, feature.location)
         dtype = feature.dtype or inferred
         typed_schema[name] = dtype
-        result[name] = DerivedFeature(
-            feature, parsed[name], dtype, expression_columns(parsed[name])
-        )
+        result[name] = DerivedFeature(feature, parsed[name], dtype, list(reads[name]))
     return result
 
 
 def _dependency_order(
-    view: FeatureView, derived: dict[str, Feature], parsed: dict[str, exp.Expr]
+    view: FeatureView, derived: dict[str, Feature], reads: dict[str, list[str]]
 ) -> list[str]:
     order: list[str] = []
     state: dict[str, str] = {}
@@ -186,7 +186,7 @@ def _dependency_order(
                 location=derived[name].location,
             )
         state[name] = "visiting"
-        for dep in expression_columns(parsed[name]):
+        for dep in reads[name]:
             if dep in derived:
                 visit(dep, [*path, name])
         state[name] = "done"

@@ -30,9 +30,19 @@ _SKIPPED_BY_TYPE: dict[type[BaseModel], frozenset[str]] = {
 }
 
 
-def node_checksum(obj: BaseModel, *, dialect: str = "duckdb") -> str:
-    """The sha256 hex digest of `obj`'s canonical definition; same in every process."""
-    text = json.dumps(_canonical(obj, dialect), sort_keys=True, separators=(",", ":"))
+# id(object) -> (object, its canonical form); the object is kept to make ids safe.
+CanonicalMemo = dict[int, tuple[BaseModel, dict[str, Any]]]
+
+
+def node_checksum(
+    obj: BaseModel, *, dialect: str = "duckdb", memo: CanonicalMemo | None = None
+) -> str:
+    """The sha256 hex digest of `obj`'s canonical definition; same in every process.
+
+    `memo` (one per DAG build) shares canonical forms between nodes: a view's
+    checksum covers its features, and each feature is a node of its own too.
+    """
+    text = json.dumps(_canonical(obj, dialect, memo), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -49,21 +59,26 @@ def canonical_sql(expression: str, dialect: str = "duckdb") -> str:
         return expression.strip()
 
 
-def _canonical(value: Any, dialect: str) -> Any:
+def _canonical(value: Any, dialect: str, memo: CanonicalMemo | None = None) -> Any:
     if isinstance(value, BaseModel):
+        known = memo.get(id(value)) if memo is not None else None
+        if known is not None and known[0] is value:
+            return known[1]
         skipped = _ALWAYS_SKIPPED | _SKIPPED_BY_TYPE.get(type(value), frozenset())
         fields = {
-            name: _canonical(getattr(value, name), dialect)
+            name: _canonical(getattr(value, name), dialect, memo)
             for name in type(value).model_fields
             if name not in skipped
         }
         if isinstance(value, Feature) and value.expression is not None:
             fields["expression"] = canonical_sql(value.expression, dialect)
+        if memo is not None:
+            memo[id(value)] = (value, fields)
         return fields
     if isinstance(value, dict):
-        return {str(key): _canonical(item, dialect) for key, item in value.items()}
+        return {str(key): _canonical(item, dialect, memo) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_canonical(item, dialect) for item in value]
+        return [_canonical(item, dialect, memo) for item in value]
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)  # enums are StrEnums; anything else by its text

@@ -23,7 +23,7 @@ from aligned_cli.core.location import Location
 from aligned_cli.core.tests import DataTest
 from aligned_cli.errors import ProjectError, did_you_mean
 from aligned_cli.graph import ids
-from aligned_cli.graph.checksums import node_checksum
+from aligned_cli.graph.checksums import CanonicalMemo, node_checksum
 from aligned_cli.graph.columns import FeatureInput, feature_inputs
 from aligned_cli.graph.cycles import check_acyclic
 from aligned_cli.graph.lineage import feature_lineage
@@ -34,12 +34,14 @@ __all__ = ["build_dag", "feature_lineage"]
 def build_dag(project: Project, tests: list[DataTest]) -> nx.DiGraph:
     """The project's DAG; ProjectError on an unknown reference or a cycle."""
     dag = nx.DiGraph(project=project.name, root=project.root)
-    _add_sources(dag, project)
-    _add_views(dag, project)
+    # Checksums of views cover their features, which are nodes too: dump each once.
+    memo: CanonicalMemo = {}
+    _add_sources(dag, project, memo)
+    _add_views(dag, project, memo)
     check_acyclic(dag)  # view cycles first: they are the root cause of any feature cycle
-    _add_features(dag, project)
-    _add_models(dag, project)
-    _add_tests(dag, project, tests)
+    _add_features(dag, project, memo)
+    _add_models(dag, project, memo)
+    _add_tests(dag, project, tests, memo)
     check_acyclic(dag)
     return dag
 
@@ -49,6 +51,7 @@ def _add_node(
     project: Project,
     uid: str,
     obj: BaseModel,
+    memo: CanonicalMemo,
     *,
     location: Location | None,
     tags: Iterable[str],
@@ -63,21 +66,21 @@ def _add_node(
         line=location.line if location else None,
         tags=list(dict.fromkeys(tags)),  # de-duplicated, declaration order kept
         obj=obj,
-        checksum=node_checksum(obj, dialect=project.dialect),
+        checksum=node_checksum(obj, dialect=project.dialect, memo=memo),
         **extra,
     )
 
 
-def _add_sources(dag: nx.DiGraph, project: Project) -> None:
+def _add_sources(dag: nx.DiGraph, project: Project, memo: CanonicalMemo) -> None:
     for source in project.sources.values():
         uid = ids.source_id(project.name, source.name)
-        _add_node(dag, project, uid, source, location=source.location, tags=source.tags)
+        _add_node(dag, project, uid, source, memo, location=source.location, tags=source.tags)
 
 
-def _add_views(dag: nx.DiGraph, project: Project) -> None:
+def _add_views(dag: nx.DiGraph, project: Project, memo: CanonicalMemo) -> None:
     for view in project.views.values():
         uid = ids.view_id(project.name, view.name)
-        _add_node(dag, project, uid, view, location=view.location, tags=view.tags)
+        _add_node(dag, project, uid, view, memo, location=view.location, tags=view.tags)
     for view in project.views.values():
         dag.add_edge(_view_source_id(project, view), ids.view_id(project.name, view.name))
 
@@ -105,14 +108,16 @@ def _view_source_id(project: Project, view: FeatureView) -> str:
     return ids.source_id(project.name, ref.name)
 
 
-def _add_features(dag: nx.DiGraph, project: Project) -> None:
+def _add_features(dag: nx.DiGraph, project: Project, memo: CanonicalMemo) -> None:
     for view in project.views.values():
         vid = ids.view_id(project.name, view.name)
         members: list[Feature | Aggregation] = [*view.features, *view.aggregations]
         for feature in members:
             fid = ids.feature_id(project.name, view.name, feature.name)
             location = feature.location or view.location
-            _add_node(dag, project, fid, feature, location=location, tags=view.tags, view=view.name)
+            _add_node(
+                dag, project, fid, feature, memo, location=location, tags=view.tags, view=view.name
+            )
             dag.add_edge(vid, fid)
     # Feature -> feature edges once every feature node exists (inputs may be upstream).
     for view in project.views.values():
@@ -124,10 +129,10 @@ def _add_features(dag: nx.DiGraph, project: Project) -> None:
                     dag.add_edge(ids.feature_id(project.name, source.view, source.feature), fid)
 
 
-def _add_models(dag: nx.DiGraph, project: Project) -> None:
+def _add_models(dag: nx.DiGraph, project: Project, memo: CanonicalMemo) -> None:
     for model in project.models.values():
         mid = ids.model_id(project.name, model.name)
-        _add_node(dag, project, mid, model, location=model.location, tags=model.tags)
+        _add_node(dag, project, mid, model, memo, location=model.location, tags=model.tags)
         refs = list(model.features)
         if model.target is not None and model.target.feature is not None:
             refs.append(model.target.feature)
@@ -162,7 +167,9 @@ def _model_feature_id(project: Project, model: Model, ref: FeatureRef) -> str:
     return ids.feature_id(project.name, ref.view, ref.feature)
 
 
-def _add_tests(dag: nx.DiGraph, project: Project, tests: list[DataTest]) -> None:
+def _add_tests(
+    dag: nx.DiGraph, project: Project, tests: list[DataTest], memo: CanonicalMemo
+) -> None:
     for test in tests:
         view = project.views.get(test.view)
         if view is None:
@@ -176,7 +183,7 @@ def _add_tests(dag: nx.DiGraph, project: Project, tests: list[DataTest]) -> None
         tid = ids.test_id(project.name, test.name)
         location = test.location or view.location
         tags = [*view.tags, *test.tags]
-        _add_node(dag, project, tid, test, location=location, tags=tags, view=view.name)
+        _add_node(dag, project, tid, test, memo, location=location, tags=tags, view=view.name)
         if test.feature is None:
             dag.add_edge(ids.view_id(project.name, view.name), tid)
         elif test.feature in view.feature_names:

@@ -139,7 +139,7 @@ class DuckDBAdapter(Adapter):
         with self._translated():
             self._con.unregister(name)
 
-    def stage_source(self, source: Source, *, force: bool = False) -> bool:
+    def stage_source(self, source: Source, *, project: str, force: bool = False) -> bool:
         return False  # DuckDB reads file sources in place
 
     def lock(self, project_name: str) -> AbstractContextManager[None]:

@@ -123,13 +123,18 @@ def write_arrow_file(reader: pa.RecordBatchReader, path: Path, fmt: FileFormat) 
         con.close()
 
 
-def source_file_columns(project_root: Path, source: Source) -> dict[str, str] | None:
+def source_file_columns(
+    project_root: Path, source: Source, con: duckdb.DuckDBPyConnection | None = None
+) -> dict[str, str] | None:
     """A file source's columns after `mapping` and their DuckDB types, in file order,
     read from the file's header.
 
     Cheap (DuckDB reads only the header/footer; from an object store, ranged reads).
     None when the file cannot be read now (missing, unreachable):
     callers then treat the columns as unknown, and a run reports the real error.
+    `con` (a `scratch_connection` the caller closes) serves many local files: opening
+    one per source was a third of the time. Remote files always get their own, so
+    one source's object store settings never reach another's.
     """
     import duckdb
 
@@ -137,12 +142,16 @@ def source_file_columns(project_root: Path, source: Source) -> dict[str, str] | 
 
     if source.file is None or (is_url(source.file) and not is_remote(source.file)):
         return None
-    con = scratch_connection()
+    if con is None or is_remote(source.file):
+        session, own = scratch_connection(), True
+    else:
+        session, own = con, False
     try:
-        relation = source_scan(con, project_root, source)
-        described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        relation = source_scan(session, project_root, source)
+        described = session.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
     except (duckdb.Error, AlignedError):
         return None
     finally:
-        con.close()
+        if own:
+            session.close()
     return {source.mapping.get(str(row[0]), str(row[0])): str(row[1]) for row in described}
