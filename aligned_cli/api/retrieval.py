@@ -70,9 +70,10 @@ def _duckdb_type(arrow_type: pa.DataType) -> str | None:
 
 
 def _row_numbers(count: int) -> pa.Array:
+    import numpy as np
     import pyarrow as pa
 
-    return pa.array(range(count), pa.int64())
+    return pa.array(np.arange(count, dtype=np.int64))  # ~15x faster than from a range
 
 
 def view_rows_job(
