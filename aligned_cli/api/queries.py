@@ -20,7 +20,8 @@ from aligned_cli.api.validation import FeatureCheck, constrained, window_found
 from aligned_cli.compile.dialects.base import Dialect, column, ident
 from aligned_cli.compile.pit import OutputFeature, features_query
 from aligned_cli.compile.relations import source_query
-from aligned_cli.compile.views import resolve_view_inheritance, view_query
+from aligned_cli.compile.views import view_query
+from aligned_cli.core.inheritance import resolve_view_inheritance
 from aligned_cli.core.ir import Feature, FeatureRef, FeatureView, Project, Source
 from aligned_cli.core.types import DataType
 from aligned_cli.errors import UsageError

@@ -69,7 +69,7 @@ class FeatureStore:
     @classmethod
     def from_project(cls, project: Project) -> FeatureStore:
         """A store over an IR project (e.g. one built in memory)."""
-        from aligned_cli.compile.views import resolve_view_inheritance
+        from aligned_cli.core.inheritance import resolve_view_inheritance
 
         resolved = resolve_view_inheritance(project)
         return cls(resolved, resolved.default_connection)

@@ -19,8 +19,8 @@ from aligned_cli.compile.views import (
     input_schema,
     output_columns,
     resolve_derived_features,
-    resolve_view_inheritance,
 )
+from aligned_cli.core.inheritance import resolve_view_inheritance
 from aligned_cli.core.ir import FeatureView, Project
 from aligned_cli.core.types import DataType
 from aligned_cli.errors import ProjectError, did_you_mean

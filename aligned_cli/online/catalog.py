@@ -50,7 +50,7 @@ class Catalog:
 
     @classmethod
     def from_project(cls, project: Project) -> Catalog:
-        from aligned_cli.compile.views import resolve_view_inheritance
+        from aligned_cli.core.inheritance import resolve_view_inheritance
 
         resolved = resolve_view_inheritance(project)
         views = {

@@ -85,7 +85,8 @@ def _materialize_view(
     on_batch: ProgressCallback | None,
 ) -> ViewProgress:
     from aligned_cli.compile.dialects import get_dialect
-    from aligned_cli.compile.views import resolve_view_inheritance, view_query
+    from aligned_cli.compile.views import view_query
+    from aligned_cli.core.inheritance import resolve_view_inheritance
     from aligned_cli.graph.ids import view_id
     from aligned_cli.online.arrow_stream import stream_arrow
     from aligned_cli.online.latest import Bounds, latest_rows_query

@@ -39,7 +39,7 @@ class ViewTransformer:
     Thread-safe: one DuckDB session guarded by a lock (a query takes ~1 ms)."""
 
     def __init__(self, project: Project, root: Path) -> None:
-        from aligned_cli.compile.views import resolve_view_inheritance
+        from aligned_cli.core.inheritance import resolve_view_inheritance
 
         self._project = resolve_view_inheritance(project)
         self._root = root

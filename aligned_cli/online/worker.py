@@ -65,7 +65,7 @@ class WorkerOptions:
 def stream_views(project: Project, names: list[str] | None) -> list[StreamView]:
     """The views fed by a Redis stream: their own `stream_source`, else their source's
     `stream` (optionally only `names`)."""
-    from aligned_cli.compile.views import resolve_view_inheritance
+    from aligned_cli.core.inheritance import resolve_view_inheritance
 
     resolved = resolve_view_inheritance(project)
     found: list[StreamView] = []

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import networkx as nx
 
+from aligned_cli.core.inheritance import resolve_view_inheritance
 from aligned_cli.core.ir import (
     Aggregation,
     Connection,
@@ -160,23 +161,7 @@ def _inherit(project: Project) -> None:
             location=project.views[cycle[0][0]].location,
             hint="a view may be built on another only if that one does not depend on it",
         )
-    for name in nx.topological_sort(graph):
-        view = project.views[name]
-        if view.source.kind != "view":
-            continue
-        parent = project.views[view.source.name]
-        if not view.entities:
-            view.entities = list(parent.entities)
-        if view.event_timestamp is None:
-            view.event_timestamp = parent.event_timestamp
-        if view.created_timestamp is None:
-            view.created_timestamp = parent.created_timestamp
-        if view.ttl is None:
-            view.ttl = parent.ttl
-        for feature in view.features:
-            inherited = parent.feature(feature.name)
-            if feature.expression is None and feature.dtype is None and inherited is not None:
-                feature.dtype = inherited.dtype
+    project.views = resolve_view_inheritance(project).views
 
 
 def _check_view(project: Project, view: FeatureView) -> None:
