@@ -20,12 +20,29 @@ def resolve_selection(
     from aligned_cli.graph.selection import add_indirect_tests, select_nodes
 
     checksums = _state_checksums(state) if state is not None else None
-    selected = select_nodes(compiled.dag, select, exclude, state_checksums=checksums)
+    warnings: list[str] = []
+    selected = select_nodes(
+        compiled.dag, select, exclude, state_checksums=checksums, warnings=warnings
+    )
     if indirect_tests:
         selected = add_indirect_tests(compiled.dag, selected) | _view_tests(compiled, selected)
         if exclude:
             selected -= select_nodes(compiled.dag, exclude, None, state_checksums=checksums)
+    print_selection_warnings(warnings)
     return selected
+
+
+def print_selection_warnings(warnings: list[str]) -> None:
+    """On stderr, so `ls --output json` stays valid JSON (JSON logs stay JSON lines)."""
+    from aligned_cli.cli.output import error_console, json_logs, log_event
+
+    for message in dict.fromkeys(warnings):
+        if json_logs():
+            log_event("warn", message)
+        else:
+            from rich.markup import escape
+
+            error_console().print(f"[yellow]warning: {escape(message)}[/yellow]")
 
 
 def _state_checksums(state: Path) -> dict[str, str]:

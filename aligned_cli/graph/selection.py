@@ -1,9 +1,9 @@
 """Evaluating selectors against the DAG: `--select`, `--exclude`, `state:modified`.
 
 Name methods (`source:`, `view:`, `feature:`, `model:`, `test:`, bare names) accept
-shell-style wildcards (`model:stg_*`); an exact name that matches nothing is a
-UsageError with the closest names, while a wildcard, `tag:` or `path:` that matches
-nothing selects nothing.
+shell-style wildcards (`model:stg_*`). A selector that matches nothing selects nothing
+(as in dbt: SPEC §5's empty selection is `[]` and exit 0); for an exact name that
+matches nothing, a warning with the closest names is collected for the CLI to print.
 """
 
 from __future__ import annotations
@@ -27,12 +27,14 @@ def select_nodes(
     exclude: list[str] | None,
     *,
     state_checksums: dict[str, str] | None = None,
+    warnings: list[str] | None = None,
 ) -> set[str]:
     """The unique ids `select` picks minus those `exclude` picks; no select = all nodes.
 
     `state_checksums` is {unique_id: checksum} from an older manifest (`--state DIR`).
+    `warnings` receives a message per exact name that matched nothing.
     """
-    selector = _Selector(dag, state_checksums)
+    selector = _Selector(dag, state_checksums, warnings)
     included = parse_selection(select)
     chosen = selector.evaluate(included) if included else set(dag.nodes)
     return chosen - selector.evaluate(parse_selection(exclude))
@@ -51,9 +53,15 @@ def add_indirect_tests(dag: nx.DiGraph, selected: Iterable[str]) -> set[str]:
 
 
 class _Selector:
-    def __init__(self, dag: nx.DiGraph, state_checksums: dict[str, str] | None) -> None:
+    def __init__(
+        self,
+        dag: nx.DiGraph,
+        state_checksums: dict[str, str] | None,
+        warnings: list[str] | None = None,
+    ) -> None:
         self.dag = dag
         self.state = state_checksums
+        self.warnings = warnings if warnings is not None else []
         # kind -> display name -> unique ids (names may repeat across kinds, not within)
         self.names: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         for uid, attrs in dag.nodes(data=True):
@@ -105,10 +113,7 @@ class _Selector:
             return _glob(by_feature, criterion.value)
         if criterion.value in by_feature:
             return set(by_feature[criterion.value])
-        raise UsageError(
-            f"no feature named '{criterion.value}' (selector '{criterion.text}')",
-            hint=did_you_mean(criterion.value, by_feature),
-        )
+        return self._nothing(criterion, "feature", criterion.value, by_feature)
 
     def _bare(self, criterion: Criterion) -> set[str]:
         value = criterion.value
@@ -137,10 +142,18 @@ class _Selector:
         suggestions = (
             pool if criterion.method else {n for names in self.names.values() for n in names}
         )
-        raise UsageError(
-            f"no {what} named '{pattern}' (selector '{criterion.text}')",
-            hint=did_you_mean(pattern, suggestions),
+        return self._nothing(criterion, what, pattern, suggestions)
+
+    def _nothing(
+        self, criterion: Criterion, what: str, name: str, known: Iterable[str]
+    ) -> set[str]:
+        """An exact name that matches nothing: an empty selection and a warning."""
+        hint = did_you_mean(name, known)
+        self.warnings.append(
+            f"the selector '{criterion.text}' matches no {what} named '{name}'"
+            + (f" ({hint})" if hint else "")
         )
+        return set()
 
     def _path(self, value: str) -> set[str]:
         wanted = _relative_path(value, self.dag.graph.get("root"))

@@ -61,12 +61,14 @@ def lineage_command(
     dag = compiled.dag
     uid = node if node in dag else None
     if uid is None:
-        matches = sorted(select_nodes(dag, [node], None))
+        unmatched: list[str] = []
+        matches = sorted(select_nodes(dag, [node], None, warnings=unmatched))
         if len(matches) != 1:
             raise UsageError(
                 f"'{node}' names {len(matches)} nodes; lineage needs exactly one",
                 hint="qualify it, e.g. view:passenger or passenger:is_male"
-                + (f" (matches: {', '.join(matches[:5])})" if matches else ""),
+                + (f" (matches: {', '.join(matches[:5])})" if matches else "")
+                + (f"; {unmatched[0]}" if unmatched else ""),
             )
         uid = matches[0]
     if impact:

@@ -169,8 +169,13 @@ def selected_views(compiled: CompiledProject, select: list[str] | None) -> list[
     dag = compiled.dag
     if not select:
         return sorted(compiled.project.views)
+    from aligned_cli.cli.selection import print_selection_warnings
+
     names: set[str] = set()
-    for uid in select_nodes(dag, select, None):
+    warnings: list[str] = []
+    chosen = select_nodes(dag, select, None, warnings=warnings)
+    print_selection_warnings(warnings)
+    for uid in chosen:
         data = dag.nodes[uid]
         if data["kind"] == "view":
             names.add(data["name"])

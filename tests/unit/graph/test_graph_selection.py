@@ -164,19 +164,34 @@ def test_selection(select: list[str] | None, exclude: list[str] | None, expected
     assert labels(DAG, select_nodes(DAG, select, exclude)) == expected
 
 
+UNMATCHED = [
+    # (selector, warning fragment, hint fragment): nothing selected, as in dbt
+    ("model:chrun", "matches no model named 'chrun'", "'churn'"),
+    ("view:order", "matches no view named 'order'", "'orders'"),
+    ("source:orders", "matches no source named 'orders'", "'orders_csv'"),
+    ("feature:customers:agee", "matches no feature named 'customers:agee'", "'customers:age'"),
+    ("feature:amont", "matches no feature named 'amont'", "'amount'"),
+    ("customers:agee", "matches no node named 'customers:agee'", "'customers:age'"),
+    ("chrun", "matches no node named 'chrun'", "'churn'"),
+    ("is_adult", "matches no node named 'is_adult'", "'customers:is_adult'"),
+    ("test:orders_unique", "matches no test named 'orders_unique'", "'orders__unique'"),
+]
+
+
+@pytest.mark.parametrize(("selector", "message", "hint"), UNMATCHED)
+def test_unmatched_names_select_nothing_with_a_warning(
+    selector: str, message: str, hint: str
+) -> None:
+    warnings: list[str] = []
+    assert select_nodes(DAG, [selector], None, warnings=warnings) == set()
+    assert len(warnings) == 1
+    assert message in warnings[0] and hint in warnings[0]
+
+
 ERRORS = [
     # (selector, message fragment, hint fragment)
     ("modle:churn", "unknown selector method 'modle'", "did you mean 'model:'"),
     ("colour:red", "unknown selector method 'colour'", "valid methods: source:, view:"),
-    ("model:chrun", "no model named 'chrun'", "'churn'"),
-    ("view:order", "no view named 'order'", "'orders'"),
-    ("source:orders", "no source named 'orders'", "'orders_csv'"),
-    ("feature:customers:agee", "no feature named 'customers:agee'", "'customers:age'"),
-    ("feature:amont", "no feature named 'amont'", "'amount'"),
-    ("customers:agee", "no node named 'customers:agee'", "'customers:age'"),
-    ("chrun", "no node named 'chrun'", "'churn'"),
-    ("is_adult", "no node named 'is_adult'", "'customers:is_adult'"),
-    ("test:orders_unique", "no test named 'orders_unique'", "'orders__unique'"),
     ("state:modified", "needs an older manifest", "--state DIR"),
     ("@+view:orders", "combines '@' with a '+' prefix", None),
     ("+", "is not a selector", None),
@@ -201,9 +216,10 @@ def test_selection_errors(selector: str, message: str, hint: str | None) -> None
         assert hint in caught.value.hint
 
 
-def test_unknown_names_in_exclude_are_errors_too() -> None:
-    with pytest.raises(UsageError, match="no view named 'order'"):
-        select_nodes(DAG, None, ["view:order"])
+def test_unknown_names_in_exclude_warn_too() -> None:
+    warnings: list[str] = []
+    assert select_nodes(DAG, None, ["view:order"], warnings=warnings) == set(DAG.nodes)
+    assert "matches no view named 'order'" in warnings[0]
 
 
 @pytest.mark.parametrize(
