@@ -195,11 +195,8 @@ def _events(spec: WindowAggregations, values_of: dict[str, str]) -> exp.Select:
     )
 
 
-# --- count, sum, mean: differences of running values ---------------------------------
-
-
-class _RunningForm:
-    """Events and spine lookups in one stream per entity, sorted by (time, kind)."""
+class _Form:
+    """What both SQL forms of a view's aggregations start from."""
 
     def __init__(
         self,
@@ -216,6 +213,20 @@ class _RunningForm:
         self.values_of = values_of
         self.aggregations = aggregations
         self.attached = attached
+        self._setup()
+
+    def _setup(self) -> None:
+        """What the form derives from its inputs."""
+
+
+# --- count, sum, mean: differences of running values ---------------------------------
+
+
+class _RunningForm(_Form):
+    """Events and spine lookups in one stream per entity, sorted by (time, kind)."""
+
+    def _setup(self) -> None:
+        spec, aggregations = self.spec, self.aggregations
         self.alias = f"{spec.prefix}_running"
         self.windows = list(dict.fromkeys(a.window for a in aggregations))
         # Running columns: name -> (value on an event row, how to accumulate).
@@ -453,24 +464,10 @@ def _non_finite(value: exp.Expr, dialect: Dialect) -> exp.Expr:
 _COUNTS = frozenset({"count", "count_distinct"})
 
 
-class _RangeForm:
-    def __init__(
-        self,
-        spec: WindowAggregations,
-        dialect: Dialect,
-        events: str,
-        values_of: dict[str, str],
-        aggregations: list[Aggregation],
-        attached: AttachedAggregations,
-    ) -> None:
-        self.spec = spec
-        self.dialect = dialect
-        self.events = events
-        self.values_of = values_of
-        self.aggregations = aggregations
-        self.attached = attached
-        self.alias = f"{spec.prefix}_range"
-        self.widest = max(a.window for a in aggregations)
+class _RangeForm(_Form):
+    def _setup(self) -> None:
+        self.alias = f"{self.spec.prefix}_range"
+        self.widest = max(a.window for a in self.aggregations)
 
     def build(self) -> None:
         spec = self.spec
