@@ -50,6 +50,27 @@ def _parsed_type(text: str, dialect: str | None) -> tuple[exp.DataType, bool]:
     return parsed, not (children or parsed.comments or parsed.meta)
 
 
+# Source column types are DuckDB's names (compile time reads file headers with DuckDB),
+# whichever engine the SQL is for.
+_AWARE_TIME_TYPES = frozenset({"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"})
+_NAIVE_TIME_TYPES = frozenset(
+    {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATETIME", "DATE"}
+)
+
+
+def time_kind(source_type: str | None) -> str | None:
+    """A source column type's kind: naive, aware, or None (not a timestamp type, or
+    unknown: then decided per value at run time)."""
+    if source_type is None:
+        return None
+    upper = source_type.upper()
+    if upper in _AWARE_TIME_TYPES:
+        return "aware"
+    if upper in _NAIVE_TIME_TYPES:
+        return "naive"
+    return None
+
+
 @dataclass(frozen=True)
 class TemporalJoin:
     """One feature view attached to the spine point-in-time (SPEC §4).

@@ -22,6 +22,7 @@ from aligned_cli.compile.dialects.base import (
     column,
     ident,
     sql_type,
+    time_kind,
 )
 from aligned_cli.compile.dialects.checked import render_checked
 from aligned_cli.compile.dialects.pit_forms import union_window_join
@@ -44,7 +45,6 @@ _TYPES = {
     DataType.JSON: "JSON",
     DataType.EMBEDDING: "ARRAY<FLOAT64>",
 }
-_AWARE_TYPES = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"}
 
 
 class BigQueryDialect(Dialect):
@@ -62,7 +62,7 @@ class BigQueryDialect(Dialect):
     ) -> exp.Expr:
         # TIMESTAMP is an instant; CAST reads a DATETIME or a string without offset
         # as UTC (whatever the session) and keeps a string's explicit offset.
-        aware = (source_type or "").upper() in _AWARE_TYPES
+        aware = time_kind(source_type) == "aware"
         if timezone is None or aware:
             return exp.Cast(this=value, to=sql_type("TIMESTAMP", "bigquery"))
         # A declared zone: the values are naive wall-clock times in that zone.

@@ -20,6 +20,7 @@ from aligned_cli.compile.dialects.base import (
     column,
     ident,
     sql_type,
+    time_kind,
 )
 from aligned_cli.core.ir import Source
 from aligned_cli.core.types import DataType
@@ -43,9 +44,6 @@ _TYPES = {
 # Internal columns of the point-in-time join's view subquery.
 PIT_EVENT = "__aligned_event"
 PIT_KEY = "__aligned_key"
-
-_AWARE_TYPES = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"}
-_NAIVE_TYPES = {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATETIME", "DATE"}
 
 
 class DuckDBDialect(Dialect):
@@ -71,7 +69,7 @@ class DuckDBDialect(Dialect):
         # `timezone(zone, naive)` does not depend on the session's TimeZone, so a
         # naive value reads as UTC (or the source's zone) whatever the machine says.
         # An aware value (or a string with an offset) is already an instant.
-        kind = _time_kind(source_type)
+        kind = time_kind(source_type)
         if kind == "aware":
             return exp.Cast(this=value, to=sql_type("TIMESTAMPTZ"))
         naive = _timezone(timezone or "UTC", exp.Cast(this=value.copy(), to=sql_type("TIMESTAMP")))
@@ -92,7 +90,7 @@ class DuckDBDialect(Dialect):
     def pit_instant(
         self, value: exp.Expr, timezone: str | None, source_type: str | None = None
     ) -> exp.Expr:
-        if timezone is None and _time_kind(source_type) == "naive":
+        if timezone is None and time_kind(source_type) == "naive":
             return exp.Cast(this=value, to=sql_type("TIMESTAMP"))  # already naive UTC
         return self.pit_from_instant(self.to_instant(value, timezone, source_type))
 
@@ -260,19 +258,6 @@ class _Generator(DuckDBGenerator):
         if text is None:
             text = _PLAIN_TYPES[kind] = super().datatype_sql(expression)
         return text
-
-
-def _time_kind(source_type: str | None) -> str | None:
-    """The kind of a DuckDB column type: naive, aware, or None (not a timestamp type,
-    or unknown: then decided per value at run time)."""
-    if source_type is None:
-        return None
-    upper = source_type.upper()
-    if upper in _AWARE_TYPES:
-        return "aware"
-    if upper in _NAIVE_TYPES:
-        return "naive"
-    return None
 
 
 def _timezone(zone: str, value: exp.Expr) -> exp.Expr:

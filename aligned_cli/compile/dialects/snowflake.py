@@ -21,6 +21,7 @@ from aligned_cli.compile.dialects.base import (
     TemporalJoin,
     ident,
     sql_type,
+    time_kind,
 )
 from aligned_cli.compile.dialects.checked import render_checked
 from aligned_cli.compile.dialects.pit_forms import range_join
@@ -43,7 +44,6 @@ _TYPES = {
     DataType.JSON: "VARIANT",
     DataType.EMBEDDING: "ARRAY",
 }
-_AWARE_TYPES = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"}
 
 
 class SnowflakeDialect(Dialect):
@@ -60,7 +60,7 @@ class SnowflakeDialect(Dialect):
         self, value: exp.Expr, timezone: str | None, source_type: str | None = None
     ) -> exp.Expr:
         ntz = sql_type("TIMESTAMP_NTZ", "snowflake")
-        if (source_type or "").upper() in _AWARE_TYPES:
+        if time_kind(source_type) == "aware":
             # An instant: its UTC wall clock, then the zone dropped.
             utc = exp.Anonymous(
                 this="CONVERT_TIMEZONE", expressions=[exp.Literal.string("UTC"), value]

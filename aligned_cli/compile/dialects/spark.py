@@ -27,6 +27,7 @@ from aligned_cli.compile.dialects.base import (
     column,
     ident,
     sql_type,
+    time_kind,
 )
 from aligned_cli.compile.dialects.checked import render_checked
 from aligned_cli.compile.dialects.pit_forms import union_window_join
@@ -47,9 +48,6 @@ _TYPES = {
     DataType.JSON: "STRING",
     DataType.EMBEDDING: "ARRAY<DOUBLE>",
 }
-
-_AWARE_TYPES = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"}
-_NAIVE_TYPES = {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATETIME", "DATE"}
 
 
 def source_view_name(source_name: str) -> str:
@@ -81,7 +79,7 @@ class SparkDialect(Dialect):
             this="to_utc_timestamp",
             expressions=[as_instant.copy(), exp.Literal.string(timezone)],
         )
-        kind = _time_kind(source_type)
+        kind = time_kind(source_type)
         if kind == "naive":
             return naive
         if kind == "aware":
@@ -168,14 +166,3 @@ def _ordered_row_number(node: exp.Expr) -> exp.Expr:
         scan_order = exp.Anonymous(this="monotonically_increasing_id", expressions=[])
         node.set("order", exp.Order(expressions=[exp.Ordered(this=scan_order)]))
     return node
-
-
-def _time_kind(source_type: str | None) -> str | None:
-    if source_type is None:
-        return None
-    upper = source_type.upper()
-    if upper in _AWARE_TYPES:
-        return "aware"
-    if upper in _NAIVE_TYPES:
-        return "naive"
-    return None

@@ -20,6 +20,7 @@ from aligned_cli.compile.dialects.base import (
     TemporalJoin,
     ident,
     sql_type,
+    time_kind,
 )
 from aligned_cli.compile.dialects.checked import render_checked, unsupported
 from aligned_cli.compile.dialects.pit_forms import range_join
@@ -42,7 +43,6 @@ _TYPES = {
     DataType.JSON: "JSON",
     DataType.EMBEDDING: "ARRAY(DOUBLE)",
 }
-_AWARE_TYPES = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"}
 
 
 class TrinoDialect(Dialect):
@@ -58,7 +58,7 @@ class TrinoDialect(Dialect):
     def to_instant(
         self, value: exp.Expr, timezone: str | None, source_type: str | None = None
     ) -> exp.Expr:
-        if (source_type or "").upper() in _AWARE_TYPES:
+        if time_kind(source_type) == "aware":
             return exp.Cast(this=value, to=self.data_type(DataType.TIMESTAMP))
         naive = exp.Cast(this=value, to=sql_type("TIMESTAMP(6)", "trino"))
         return exp.Anonymous(
