@@ -12,7 +12,6 @@ process runs whole and interleaved; outputs must agree (floats to 1e-9 relative)
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 from pathlib import Path
@@ -25,14 +24,13 @@ from common import (
     ALIGNED,
     BENCH_DIR,
     PYTHON,
-    SCALES,
     BenchmarkError,
     BenchResult,
     Measurement,
     Metric,
     Scale,
     cached_dataset,
-    markdown_table,
+    main_for,
     median,
     run_process,
     write_result,
@@ -214,12 +212,7 @@ def run(scale: Scale) -> BenchResult:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", choices=SCALES, default="smoke")
-    args = parser.parse_args()
-    result = run(args.scale)
-    print(markdown_table([result]))
-    return 1 if result.error else 0
+    return main_for(run, __doc__)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ the same process and run, rounds interleaved. The two results must be identical.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable
@@ -22,13 +21,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from common import (
     ALIGNED,
-    SCALES,
     BenchmarkError,
     BenchResult,
     Metric,
     Scale,
     cached_dataset,
-    markdown_table,
+    main_for,
     median,
     run_process,
     write_result,
@@ -148,14 +146,7 @@ def run(scale: Scale) -> BenchResult:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", choices=SCALES, default="smoke")
-    args = parser.parse_args()
-    result = run(args.scale)
-    print(markdown_table([result]))
-    if result.error:
-        print(result.error, file=sys.stderr)
-    return 1 if result.error else 0
+    return main_for(run, __doc__)
 
 
 if __name__ == "__main__":

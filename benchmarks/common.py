@@ -162,3 +162,17 @@ def markdown_table(results: Sequence[BenchResult]) -> str:
                 f"| ≤ {m.target_ratio:.2f}x | {status} |"
             )
     return "\n".join(lines)
+
+
+def main_for(run: Callable[[Scale], BenchResult], description: str | None) -> int:
+    """The command line every benchmark script shares: `--scale`, a table, an exit code."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--scale", choices=SCALES, default="smoke")
+    args = parser.parse_args()
+    result = run(args.scale)
+    print(markdown_table([result]))
+    if result.error:
+        print(result.error, file=sys.stderr)
+    return 1 if result.error else 0

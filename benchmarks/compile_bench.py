@@ -9,7 +9,6 @@ its target (≤ 1.0 s for compile, ≤ 0.3 s for `aligned --help`).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -19,12 +18,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from common import (
     ALIGNED,
-    SCALES,
     BenchResult,
     Metric,
     Scale,
     cached_dataset,
-    markdown_table,
+    main_for,
     median,
     run_process,
     write_result,
@@ -220,14 +218,7 @@ def run(scale: Scale) -> BenchResult:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", choices=SCALES, default="smoke")
-    args = parser.parse_args()
-    result = run(args.scale)
-    print(markdown_table([result]))
-    if result.error:
-        print(result.error, file=sys.stderr)
-    return 1 if result.error else 0
+    return main_for(run, __doc__)
 
 
 if __name__ == "__main__":

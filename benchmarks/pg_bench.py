@@ -15,7 +15,6 @@ identical to each other and to the DuckDB pit baseline on the same data.
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import shutil
@@ -38,7 +37,7 @@ from common import (
     Metric,
     Scale,
     cached_dataset,
-    markdown_table,
+    main_for,
     median,
     run_process,
     write_result,
@@ -262,14 +261,7 @@ def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "baseline":
         baseline(sys.argv[2], Path(sys.argv[3]))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", choices=SCALES, default="smoke")
-    args = parser.parse_args()
-    result = run(args.scale)
-    print(markdown_table([result]))
-    if result.error:
-        print(result.error, file=sys.stderr)
-    return 1 if result.error else 0
+    return main_for(run, __doc__)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ peak RSS, and require the two outputs to be identical (rows, order, values).
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import shutil
 import sys
@@ -27,14 +26,13 @@ from common import (
     ALIGNED,
     BENCH_DIR,
     PYTHON,
-    SCALES,
     BenchmarkError,
     BenchResult,
     Measurement,
     Metric,
     Scale,
     cached_dataset,
-    markdown_table,
+    main_for,
     median,
     run_process,
     write_result,
@@ -397,14 +395,7 @@ def run(scale: Scale) -> BenchResult:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", choices=SCALES, default="smoke")
-    args = parser.parse_args()
-    result = run(args.scale)
-    print(markdown_table([result]))
-    if result.error:
-        print(result.error, file=sys.stderr)
-    return 1 if result.error else 0
+    return main_for(run, __doc__)
 
 
 if __name__ == "__main__":
