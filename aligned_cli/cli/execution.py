@@ -8,20 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aligned_cli.cli.output import console, info, json_logs, log_event, warn
+from aligned_cli.cli.output import STATUS_STYLE, console, info, json_logs, log_event, warn
 
 if TYPE_CHECKING:
     from aligned_cli.artifacts.run_results import NodeResult, RunResults
     from aligned_cli.compile.compiled import CompiledProject
-
-_STYLE = {
-    "success": "green",
-    "pass": "green",
-    "warn": "yellow",
-    "fail": "red",
-    "error": "red",
-    "skipped": "dim",
-}
 
 
 def target_connection(compiled: CompiledProject, target: str | None) -> Any:
@@ -167,7 +158,7 @@ def _report(result: NodeResult) -> None:
         return
     from rich.markup import escape
 
-    style = _STYLE.get(result.status, "")
+    style = STATUS_STYLE.get(result.status, "")
     console().print(f"[{style}]{escape(text)}[/{style}]" if style else escape(text))
 
 
@@ -228,7 +219,7 @@ def _tests_table(results: RunResults) -> None:
     for header in ("test", "status", "failures", "sample"):
         table.add_column(header, justify="right" if header == "failures" else "left")
     for result in tests:
-        style = _STYLE.get(result.status, "")
+        style = STATUS_STYLE.get(result.status, "")
         sample = json.dumps(result.sample[0], default=str) if result.sample else ""
         if result.status == "error" and result.message:
             sample = result.message

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aligned_cli.cli.output import console, info, json_logs, log_event, warn
+from aligned_cli.cli.output import STATUS_STYLE, console, info, json_logs, log_event, warn
 
 if TYPE_CHECKING:
     from aligned_cli.artifacts.monitoring import ModelMonitoring
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from aligned_cli.core.ir import Connection
     from aligned_cli.execute.adapters.base import Adapter
 
-_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "red"}
 _SHORT = {"accuracy": "acc", "precision": "prec", "recall": "rec", "log_loss": "logloss"}
 
 
@@ -142,7 +141,7 @@ def _report(result: ModelMonitoring) -> None:
     from rich.markup import escape
 
     out = console()
-    style = _STYLE[result.status]
+    style = STATUS_STYLE[result.status]
     out.print(f"[{style}]{escape(headline)}[/{style}]")
     if result.windows:
         out.print(_table(result))

@@ -13,6 +13,17 @@ if TYPE_CHECKING:
 
 _state: dict[str, Any] = {"log_format": "text"}
 
+# The colour of every node/test/freshness/monitoring status, in every command.
+STATUS_STYLE = {
+    "success": "green",
+    "pass": "green",
+    "warn": "yellow",
+    "fail": "red",
+    "error": "red",
+    "runtime error": "red",
+    "skipped": "dim",
+}
+
 
 def set_log_format(log_format: str) -> None:
     _state["log_format"] = log_format

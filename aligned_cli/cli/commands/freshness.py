@@ -129,7 +129,7 @@ def _age(seconds: float | None) -> str:
 
 
 def _print(rows: list[FreshnessResult]) -> None:
-    from aligned_cli.cli.output import console, json_logs, log_event
+    from aligned_cli.cli.output import STATUS_STYLE, console, json_logs, log_event
 
     if json_logs():
         for r in rows:
@@ -146,11 +146,10 @@ def _print(rows: list[FreshnessResult]) -> None:
     table = Table(title="Freshness")
     for header in ("node", "status", "newest", "age", "warn after", "error after"):
         table.add_column(header)
-    style = {"pass": "green", "warn": "yellow"}
     for r in rows:
         table.add_row(
             f"{r.kind} {r.name}",
-            f"[{style.get(r.status, 'red')}]{r.status}[/]",
+            f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
             r.max_loaded_at.isoformat() if r.max_loaded_at else "-",
             _age(r.age_seconds),
             _limit(r.warn_after),
