@@ -49,7 +49,7 @@ def compile_project(
     # By default, SQL for every engine the project connects to (default connection
     # first): `aligned run --target X` reads the SQL of X's engine.
     wanted = list(dialects) if dialects is not None else connection_dialects(project)
-    compiled = CompiledProject(project=project, tests=tests, dag=dag, dialects=wanted)
+    compiled = CompiledProject.of(project, tests, dag, wanted)
     spines = spine_columns(project)
     for dialect in compiled.dialects:
         session = new_session(project, dialect)  # each view resolved and rendered once

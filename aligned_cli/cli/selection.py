@@ -22,12 +22,12 @@ def resolve_selection(
     checksums = _state_checksums(state) if state is not None else None
     warnings: list[str] = []
     selected = select_nodes(
-        compiled.dag, select, exclude, state_checksums=checksums, warnings=warnings
+        compiled.graph, select, exclude, state_checksums=checksums, warnings=warnings
     )
     if indirect_tests:
-        selected = add_indirect_tests(compiled.dag, selected) | _view_tests(compiled, selected)
+        selected = add_indirect_tests(compiled.graph, selected) | _view_tests(compiled, selected)
         if exclude:
-            selected -= select_nodes(compiled.dag, exclude, None, state_checksums=checksums)
+            selected -= select_nodes(compiled.graph, exclude, None, state_checksums=checksums)
     print_selection_warnings(warnings)
     return selected
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from aligned_cli.core.ir import Project
 from aligned_cli.core.tests import DataTest
+from aligned_cli.graph.snapshot import DagSnapshot
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -17,13 +18,33 @@ if TYPE_CHECKING:
 class CompiledProject:
     project: Project
     tests: list[DataTest]
-    dag: nx.DiGraph
+    # The DAG's nodes, edges and order as plain data: what most commands look up.
+    graph: DagSnapshot
     dialects: list[str]
     # unique_id -> dialect -> SQL text
     sql: dict[str, dict[str, str]] = field(default_factory=dict)
     lineage: dict[str, list[str]] = field(default_factory=dict)
     # Artifacts derived from this compile, built once (the manifest body; see pipeline).
     memo: dict[str, Any] = field(default_factory=dict)
+    # The networkx DAG, rebuilt from `graph` on first use (a cached compile has none).
+    _networkx: nx.DiGraph | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(
+        cls, project: Project, tests: list[DataTest], dag: nx.DiGraph, dialects: list[str]
+    ) -> CompiledProject:
+        return cls(project, tests, DagSnapshot.of(dag), dialects, _networkx=dag)
+
+    @property
+    def dag(self) -> nx.DiGraph:
+        """The lineage DAG as networkx, for graph walks (ancestors, descendants, layout)."""
+        if self._networkx is None:
+            self._networkx = self.graph.to_networkx()
+        return self._networkx
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled (compile cache) without networkx: loading it then needs no networkx.
+        return {**self.__dict__, "_networkx": None}
 
     @property
     def target_dir(self) -> Path:

@@ -15,15 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import networkx as nx
-import sqlglot
-from sqlglot import exp
-
 from aligned_cli.artifacts.run_results import NodeResult, TimingInfo
 from aligned_cli.core.ir import Model, Output
 from aligned_cli.errors import AlignedError
 
 if TYPE_CHECKING:
+    from sqlglot import exp
+
     from aligned_cli.compile.compiled import CompiledProject
     from aligned_cli.execute.adapters.base import Adapter
 
@@ -51,10 +49,8 @@ class RunState:
 
 def execution_order(compiled: CompiledProject, selected: set[str]) -> list[str]:
     """Executable selected nodes, parents first, ties broken by id (deterministic)."""
-    order = nx.lexicographical_topological_sort(compiled.dag)
-    return [
-        uid for uid in order if uid in selected and compiled.dag.nodes[uid]["kind"] in EXECUTABLE
-    ]
+    graph = compiled.graph
+    return [uid for uid in graph.ordered(selected) if graph.kind(uid) in EXECUTABLE]
 
 
 def run_nodes(
@@ -73,13 +69,13 @@ def run_nodes(
     state.planned = set(nodes)
     state.store_failures = store_failures
     state.warn = on_warning
-    dag = compiled.dag
+    nodes_data = compiled.graph.nodes
     blocked: dict[str, str] = {}  # node -> why it is skipped
     try:
         for uid in nodes:
             if uid in state.results:
                 continue  # e.g. a test already run as a view's blocking check
-            data = dag.nodes[uid]
+            data = nodes_data[uid]
             if uid in blocked:
                 result = _result(uid, data, "skipped", message=blocked[uid])
             else:
@@ -90,7 +86,7 @@ def run_nodes(
             if report:
                 report(result)
             if result.status in ("error", "fail") and data["kind"] != "test":
-                for child in nx.descendants(dag, uid):
+                for child in _descendants(compiled, uid):
                     blocked.setdefault(
                         child,
                         f"skipped because {data['name']} {result.status}ed"
@@ -108,18 +104,25 @@ def run_nodes(
     return state
 
 
+def _descendants(compiled: CompiledProject, uid: str) -> set[str]:
+    import networkx as nx  # only when a node failed: a graph walk
+
+    found: set[str] = nx.descendants(compiled.dag, uid)
+    return found
+
+
 def skip_unfinished(compiled: CompiledProject, state: RunState, nodes: list[str], why: str) -> None:
     """Give every node that did not finish a final `skipped` status."""
     for uid in nodes:
         if uid not in state.results:
-            state.results[uid] = _result(uid, compiled.dag.nodes[uid], "skipped", message=why)
+            state.results[uid] = _result(uid, compiled.graph.nodes[uid], "skipped", message=why)
 
 
 def fail_unfinished(compiled: CompiledProject, state: RunState, nodes: list[str], why: str) -> None:
     """Give every node that did not finish a final `error` status: `why` stopped it."""
     for uid in nodes:
         if uid not in state.results:
-            state.results[uid] = _result(uid, compiled.dag.nodes[uid], "error", message=why)
+            state.results[uid] = _result(uid, compiled.graph.nodes[uid], "error", message=why)
 
 
 def _execute(
@@ -129,7 +132,7 @@ def _execute(
     state: RunState,
     report: Reporter | None,
 ) -> NodeResult:
-    data = compiled.dag.nodes[uid]
+    data = compiled.graph.nodes[uid]
     kind = data["kind"]
     started = datetime.now(UTC)
     clock = time.perf_counter()
@@ -163,7 +166,7 @@ def _run_view(
 ) -> tuple[str, int | None, str | None, str | None]:
     """Build -> test -> swap: the view's blocking tests judge its new rows before they
     replace the old ones; without a materialized_source they judge the view's query."""
-    view = compiled.dag.nodes[uid]["obj"]
+    view = compiled.graph.nodes[uid]["obj"]
     sql = compiled.sql[uid][adapter.dialect]
     if view.materialized_source is None:
         # Without a build step the tests would be the first to read the source: a
@@ -173,6 +176,9 @@ def _run_view(
         if failing:
             return "fail", None, _blocked_message(failing), None
         return "success", None, "tests passed (nothing to materialize)", None
+    import sqlglot
+    from sqlglot import exp
+
     with adapter.stage_output(sql, view.materialized_source) as staged:
         relation = sqlglot.parse_one(staged.relation, into=exp.Table, read=_dialect(adapter))
         failing = _run_blocking_tests(compiled, adapter, uid, state, report, relation=relation)
@@ -184,6 +190,9 @@ def _run_view(
 
 def _probe(adapter: Adapter, sql: str) -> None:
     """Plan the view's query without reading rows (LIMIT 0); the engine's error if any."""
+    import sqlglot
+    from sqlglot import exp
+
     dialect = _dialect(adapter)
     query = sqlglot.parse_one(sql, read=dialect)
     if not isinstance(query, exp.Query):
@@ -215,7 +224,7 @@ def _run_blocking_tests(
     for test_uid in _blocking_tests(compiled, uid):
         if test_uid not in state.planned:
             continue
-        test_data = compiled.dag.nodes[test_uid]
+        test_data = compiled.graph.nodes[test_uid]
         started, clock = datetime.now(UTC), time.perf_counter()
         result = _test_result(compiled, adapter, test_uid, test_data, started, clock, relation)
         state.results[test_uid] = result
@@ -228,15 +237,15 @@ def _run_blocking_tests(
 
 def _blocking_tests(compiled: CompiledProject, view_uid: str) -> list[str]:
     """Error-severity tests on the view and its features."""
-    dag = compiled.dag
-    owners = [view_uid, *[c for c in dag.successors(view_uid) if dag.nodes[c]["kind"] == "feature"]]
+    graph = compiled.graph
+    owners = [view_uid, *[c for c in graph.children[view_uid] if graph.kind(c) == "feature"]]
     tests = {
         t
         for owner in owners
-        for t in dag.successors(owner)
-        if dag.nodes[t]["kind"] == "test"
-        and dag.nodes[t]["obj"].view == dag.nodes[view_uid]["obj"].name
-        and dag.nodes[t]["obj"].severity == "error"
+        for t in graph.children[owner]
+        if graph.kind(t) == "test"
+        and graph.nodes[t]["obj"].view == graph.nodes[view_uid]["obj"].name
+        and graph.nodes[t]["obj"].severity == "error"
     }
     return sorted(tests)
 

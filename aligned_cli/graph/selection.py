@@ -12,17 +12,24 @@ import fnmatch
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import PurePosixPath
-
-import networkx as nx
+from typing import TYPE_CHECKING, TypeAlias
 
 from aligned_cli.errors import UsageError, closest, did_you_mean
 from aligned_cli.graph.selectors import METHODS, Criterion, Selection, parse_selection
+from aligned_cli.graph.snapshot import DagSnapshot
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+# A selection reads the DAG's snapshot (names, attributes, children); only graph
+# operators (`+x`, `x+`, `@x`) walk it with networkx.
+Graph: TypeAlias = "DagSnapshot | nx.DiGraph"
 
 _NAMED_KINDS = ("source", "view", "feature", "model", "test")
 
 
 def select_nodes(
-    dag: nx.DiGraph,
+    dag: Graph,
     select: list[str] | None,
     exclude: list[str] | None,
     *,
@@ -34,38 +41,47 @@ def select_nodes(
     `state_checksums` is {unique_id: checksum} from an older manifest (`--state DIR`).
     `warnings` receives a message per exact name that matched nothing.
     """
-    selector = _Selector(dag, state_checksums, warnings)
+    selector = _Selector(_snapshot(dag), state_checksums, warnings)
     included = parse_selection(select)
-    chosen = selector.evaluate(included) if included else set(dag.nodes)
+    chosen = selector.evaluate(included) if included else set(selector.dag.nodes)
     return chosen - selector.evaluate(parse_selection(exclude))
 
 
-def add_indirect_tests(dag: nx.DiGraph, selected: Iterable[str]) -> set[str]:
+def add_indirect_tests(dag: Graph, selected: Iterable[str]) -> set[str]:
     """`selected` plus every test attached to a selected node (dbt's eager mode)."""
+    graph = _snapshot(dag)
     chosen = set(selected)
     tests = {
-        child
-        for node in chosen
-        for child in dag.successors(node)
-        if dag.nodes[child]["kind"] == "test"
+        child for node in chosen for child in graph.children[node] if graph.kind(child) == "test"
     }
     return chosen | tests
+
+
+def _snapshot(dag: Graph) -> DagSnapshot:
+    return dag if isinstance(dag, DagSnapshot) else DagSnapshot.of(dag)
 
 
 class _Selector:
     def __init__(
         self,
-        dag: nx.DiGraph,
+        dag: DagSnapshot,
         state_checksums: dict[str, str] | None,
         warnings: list[str] | None = None,
     ) -> None:
         self.dag = dag
+        self._networkx: nx.DiGraph | None = None
         self.state = state_checksums
         self.warnings = warnings if warnings is not None else []
         # kind -> display name -> unique ids (names may repeat across kinds, not within)
         self.names: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-        for uid, attrs in dag.nodes(data=True):
+        for uid, attrs in dag.nodes.items():
             self.names[attrs["kind"]][attrs["name"]].add(uid)
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        if self._networkx is None:
+            self._networkx = self.dag.to_networkx()
+        return self._networkx
 
     def evaluate(self, selection: Selection) -> set[str]:
         chosen: set[str] = set()
@@ -77,13 +93,13 @@ class _Selector:
     def _criterion(self, criterion: Criterion) -> set[str]:
         base = self._method(criterion)
         if criterion.childrens_parents:
-            below = base | _reach(self.dag, base, None)
-            return below | _reach(self.dag.reverse(copy=False), below, None)
+            below = base | _reach(self.graph, base, None)
+            return below | _reach(self.graph.reverse(copy=False), below, None)
         chosen = set(base)
         if criterion.parents:
-            chosen |= _reach(self.dag.reverse(copy=False), base, criterion.parents_depth)
+            chosen |= _reach(self.graph.reverse(copy=False), base, criterion.parents_depth)
         if criterion.children:
-            chosen |= _reach(self.dag, base, criterion.children_depth)
+            chosen |= _reach(self.graph, base, criterion.children_depth)
         return chosen
 
     def _method(self, criterion: Criterion) -> set[str]:
@@ -93,7 +109,7 @@ class _Selector:
         if method == "tag":
             return {
                 uid
-                for uid, tags in self.dag.nodes(data="tags")
+                for uid, tags in self.dag.values("tags")
                 if any(fnmatch.fnmatchcase(tag, value) for tag in tags or [])
             }
         if method == "path":
@@ -156,9 +172,9 @@ class _Selector:
         return set()
 
     def _path(self, value: str) -> set[str]:
-        wanted = _relative_path(value, self.dag.graph.get("root"))
+        wanted = _relative_path(value, self.dag.attrs.get("root"))
         chosen = set()
-        for uid, file in self.dag.nodes(data="file"):
+        for uid, file in self.dag.values("file"):
             if file is None:
                 continue
             path = PurePosixPath(file)
@@ -178,13 +194,13 @@ class _Selector:
                 hint="pass --state DIR, the target folder of an earlier compile",
             )
         old = self.state
-        return {
-            uid for uid, checksum in self.dag.nodes(data="checksum") if old.get(uid) != checksum
-        }
+        return {uid for uid, checksum in self.dag.values("checksum") if old.get(uid) != checksum}
 
 
 def _reach(graph: nx.DiGraph, starts: set[str], depth: int | None) -> set[str]:
     """Nodes within `depth` edges of `starts` along `graph`'s edges, `starts` excluded."""
+    import networkx as nx
+
     if not starts:
         return set()
     reached: set[str] = set()

@@ -62,7 +62,7 @@ def test_command(
     selected = resolve_selection(
         compiled, selection_args(select), selection_args(exclude), state, indirect_tests=True
     )
-    tests = {uid for uid in selected if compiled.dag.nodes[uid]["kind"] == "test"}
+    tests = {uid for uid in selected if compiled.graph.kind(uid) == "test"}
     results = execute(
         compiled,
         tests,
