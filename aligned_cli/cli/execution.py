@@ -35,6 +35,7 @@ def execute(
     args: dict[str, Any],
     full_refresh: bool = False,
     store_failures: bool = False,
+    threads: int | None = None,
 ) -> RunResults:
     """Run `selected` on the target; run_results.json is written whatever happens.
 
@@ -65,6 +66,8 @@ def execute(
                 open_adapter(connection, Path(compiled.project.root)) as adapter,
                 adapter.lock(compiled.project.name),
             ):
+                if threads is not None:
+                    adapter.use_threads(threads)
                 _prepare(compiled, adapter, nodes, force=full_refresh)
                 run_nodes(
                     compiled,
@@ -110,8 +113,10 @@ def execute(
 
 
 def _prepare(compiled: CompiledProject, adapter: Any, nodes: list[str], *, force: bool) -> None:
-    """Postgres: stage the file sources the nodes read (no-op on DuckDB); `force`
-    (--full-refresh) reloads them even when their files did not change."""
+    """Stage the file sources the nodes read where the engine needs them (Postgres,
+    Spark); `force` (--full-refresh) reloads them even when their files did not change."""
+    if not adapter.stages_files:
+        return
     import networkx as nx
 
     dag = compiled.dag

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 from aligned_cli.core.ir import Model, Project, Source
 from aligned_cli.execute.adapters.base import Adapter
-from aligned_cli.execute.pit_tables import Warn, indexed_view_relations
 
 if TYPE_CHECKING:
     from aligned_cli.compile.compiled import CompiledProject
+    from aligned_cli.execute.pit_tables import Warn
 
 # Engines whose spines we describe at run time (others run the compiled SQL as is).
 DESCRIBED = ("duckdb", "postgres")
@@ -37,14 +37,18 @@ def run_model_sql(
     warned: set[str],
 ) -> Iterator[str]:
     """The model's SQL for this run; the relations it reads live while the block runs."""
-    from aligned_cli.compile import compile_model_sql
-    from aligned_cli.graph.ids import view_id
-
     project = compiled.project
     assert model.spine is not None  # models without a spine are skipped before this
     spine = project.sources[model.spine.source]
     columns = list(spine.columns) if spine.columns is not None else None
     described = columns is None and adapter.dialect in DESCRIBED
+    if not described and not adapter.indexed_lookups:
+        yield compiled.sql[uid][adapter.dialect]  # nothing the compile did not know
+        return
+    from aligned_cli.compile import compile_model_sql
+    from aligned_cli.execute.pit_tables import indexed_view_relations
+    from aligned_cli.graph.ids import view_id
+
     if described:
         columns = described_columns(adapter, project, spine)
 

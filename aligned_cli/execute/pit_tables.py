@@ -60,7 +60,7 @@ def indexed_view_relations(
     warning to one.
     """
     relations: dict[str, exp.Expr] = {}
-    if adapter.dialect != "postgres":
+    if not adapter.indexed_lookups:
         yield relations
         return
     created: list[str] = []

@@ -36,6 +36,15 @@ def run_command(
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", help="Stop at the first failure.")
     ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            help="Worker threads per query (DuckDB threads; PostgreSQL: parallel workers "
+            "+ 1). Default: the engine's own (DuckDB uses every core).",
+        ),
+    ] = None,
     state: State = None,
     openlineage_file: Annotated[
         Path | None,
@@ -80,12 +89,14 @@ def run_command(
         target=target,
         fail_fast=fail_fast,
         full_refresh=full_refresh,
+        threads=threads,
         args={
             "select": select,
             "exclude": exclude,
             "target": target,
             "full_refresh": full_refresh,
             "fail_fast": fail_fast,
+            "threads": threads,
         },
     )
     if openlineage_file or openlineage_url:

@@ -8,9 +8,9 @@ from aligned_cli.core.ir import Connection
 from aligned_cli.core.naming import STAGING_SCHEMA
 from aligned_cli.errors import ProjectError
 from aligned_cli.execute.adapters.base import Adapter, StagedOutput
-from aligned_cli.execute.adapters.pg_staging import staging_relation
 
-__all__ = ["STAGING_SCHEMA", "Adapter", "StagedOutput", "open_adapter", "staging_relation"]
+# Each engine's modules load with its adapter (`open_adapter`), not with this package.
+__all__ = ["STAGING_SCHEMA", "Adapter", "StagedOutput", "open_adapter"]
 
 
 def open_adapter(connection: Connection, project_root: Path) -> Adapter:

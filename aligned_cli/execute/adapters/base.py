@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from aligned_cli.core.ir import Output, Source
-from aligned_cli.errors import ProjectError
+from aligned_cli.errors import ProjectError, UsageError
 from aligned_cli.execute.adapters.file_io import FileFormat
 from aligned_cli.execute.adapters.files import resolve_path
 from aligned_cli.execute.adapters.sql_names import table_name, temp_name
@@ -55,6 +55,12 @@ class Adapter(ABC):
     """An open session on one engine; use it as a context manager to close it."""
 
     dialect: ClassVar[str]
+    # Whether compiled SQL reads file sources from where `stage_source` loads them
+    # (False: the engine reads the files in place and staging is a no-op).
+    stages_files: ClassVar[bool] = True
+    # Whether point-in-time lookups walk an index per spine row (Postgres' LATERAL),
+    # so a model reads views from indexed relations (`execute.pit_tables`).
+    indexed_lookups: ClassVar[bool] = False
 
     def __init__(self, connection_name: str, project_root: Path) -> None:
         self.connection_name = connection_name
@@ -100,6 +106,13 @@ class Adapter(ABC):
 
     @abstractmethod
     def unregister(self, name: str) -> None: ...
+
+    def use_threads(self, threads: int) -> None:
+        """Let each query use up to `threads` worker threads (`aligned run --threads N`)."""
+        raise UsageError(
+            f"--threads cannot be set on a {self.dialect} target",
+            hint="leave --threads out; the engine's own settings decide its parallelism",
+        )
 
     @abstractmethod
     def stage_source(self, source: Source, *, project: str, force: bool = False) -> bool:

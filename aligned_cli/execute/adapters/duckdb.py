@@ -16,7 +16,7 @@ from aligned_cli.execute.adapters.base import Adapter, Params
 from aligned_cli.execute.adapters.file_io import FileFormat, copy_options
 from aligned_cli.execute.adapters.files import resolve_path
 from aligned_cli.execute.adapters.locks import file_lock
-from aligned_cli.execute.adapters.sql_names import ident, string_literal, table_name, temp_name
+from aligned_cli.execute.adapters.sql_names import ident, table_name, temp_name
 from aligned_cli.objectstore.duckdb import DuckDBRemote
 from aligned_cli.objectstore.urls import is_remote
 
@@ -46,6 +46,7 @@ def duckdb_error(error: Exception, target: str) -> ExecutionError:
 
 class DuckDBAdapter(Adapter):
     dialect: ClassVar[str] = "duckdb"
+    stages_files: ClassVar[bool] = False  # DuckDB reads file sources in place
 
     def __init__(self, connection: Connection, project_root: Path) -> None:
         import duckdb
@@ -61,17 +62,16 @@ class DuckDBAdapter(Adapter):
         self._label = f"'{connection.name}' (DuckDB {raw_path})"
         self._remote: DuckDBRemote | None = None
         config = {str(k): v for k, v in connection.options.items()}
+        # Relative paths in compiled SQL are relative to the project root.
+        config["file_search_path"] = str(project_root)
         try:
             self._con = duckdb.connect(str(self.path) if self.path else MEMORY, config=config)
         except duckdb.Error as error:
             raise duckdb_error(error, self._label) from error
         try:
-            # Naive timestamps are UTC whatever the machine's zone (SPEC §4); relative
-            # paths in compiled SQL are relative to the project root.
+            # Naive timestamps are UTC whatever the machine's zone (SPEC §4). (Not in
+            # `config`: the time zone setting needs the icu extension loaded first.)
             self._con.execute("SET TimeZone = 'UTC'")
-            self._con.execute(
-                f"SET file_search_path = {string_literal(str(project_root), 'duckdb')}"
-            )
         except BaseException:
             self._con.close()
             raise
@@ -130,6 +130,9 @@ class DuckDBAdapter(Adapter):
             with contextlib.suppress(BaseException):
                 future.result()  # let the interrupted query finish unwinding
             raise
+
+    def use_threads(self, threads: int) -> None:
+        self.execute("SET threads = ?", [threads])
 
     def register_arrow(self, name: str, table: pa.Table) -> None:
         with self._translated():
@@ -215,16 +218,13 @@ class DuckDBAdapter(Adapter):
         return rows
 
     def _copy_query(self, query_sql: str, path: Path, fmt: FileFormat) -> int:
-        target = string_literal(str(path), self.dialect)
-        statement = f"COPY ({query_sql}) TO {target} {copy_options(fmt)}"
+        statement = f"COPY ({query_sql}) TO ? {copy_options(fmt)}"
         with self._translated(statement):
-            row = self._interruptible(lambda: self._con.execute(statement).fetchone())
+            row = self._interruptible(lambda: self._con.execute(statement, [str(path)]).fetchone())
         return int(row[0]) if row else 0
 
     def export_file(self, relation: str, path: Path, fmt: FileFormat) -> None:
-        self.execute(
-            f"COPY {relation} TO {string_literal(str(path), self.dialect)} {copy_options(fmt)}"
-        )
+        self.execute(f"COPY {relation} TO ? {copy_options(fmt)}", [str(path)])
 
     @contextmanager
     def _translated(self, sql: str = "") -> Iterator[None]:

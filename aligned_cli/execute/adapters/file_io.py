@@ -116,8 +116,8 @@ def write_arrow_file(reader: pa.RecordBatchReader, path: Path, fmt: FileFormat) 
     try:
         con.register(_ARROW_VIEW, reader)
         con.execute(
-            f"COPY (SELECT * FROM {ident(_ARROW_VIEW, 'duckdb')}) "
-            f"TO {string_literal(str(path), 'duckdb')} {copy_options(fmt)}"
+            f"COPY (SELECT * FROM {ident(_ARROW_VIEW, 'duckdb')}) TO ? {copy_options(fmt)}",
+            [str(path)],
         )
     finally:
         con.close()

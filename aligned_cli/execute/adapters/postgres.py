@@ -34,6 +34,7 @@ DEFAULT_CONNECT_TIMEOUT = 10  # seconds; libpq's default is to wait forever
 
 class PostgresAdapter(Adapter):
     dialect: ClassVar[str] = "postgres"
+    indexed_lookups: ClassVar[bool] = True
 
     def __init__(self, connection: Connection, project_root: Path) -> None:
         super().__init__(connection.name, project_root)
@@ -94,6 +95,13 @@ class PostgresAdapter(Adapter):
     def execute(self, sql: str, params: Params = None) -> None:
         with self._translated():
             self._conn.execute(sql, params)
+
+    def use_threads(self, threads: int) -> None:
+        # The leader process works too: N threads are N - 1 parallel workers per query.
+        self.execute(
+            "SELECT set_config('max_parallel_workers_per_gather', %s, false)",
+            (str(threads - 1),),
+        )
 
     def fetch_arrow(self, sql: str) -> pa.Table:
         with self._translated(), stream_query(self._conn, sql) as reader:

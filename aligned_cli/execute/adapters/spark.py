@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aligned_cli.core.ir import Connection, Output, Source
-from aligned_cli.errors import ExecutionError, ProjectError
+from aligned_cli.errors import ExecutionError, ProjectError, UsageError
 from aligned_cli.execute.adapters.base import Adapter, Params, StagedOutput
 from aligned_cli.execute.adapters.file_io import FileFormat, first_lines
 from aligned_cli.execute.adapters.files import resolve_path
@@ -143,6 +143,12 @@ class SparkAdapter(Adapter):
             return register_source(
                 self.spark, self.project_root, self._staging, source, force=force
             )
+
+    def use_threads(self, threads: int) -> None:
+        raise UsageError(
+            "--threads cannot change a running Spark session's parallelism",
+            hint=f"set the connection's master to local[{threads}] (or size the cluster)",
+        )
 
     def lock(self, project_name: str) -> AbstractContextManager[None]:
         return file_lock(self._warehouse / ".aligned.lock", self._label, project_name)

@@ -76,3 +76,14 @@ def test_postgres_statement_timeout_option(postgres_dsn: str, project_root: Path
             adapter.execute("SELECT pg_sleep(3)")
         assert "warehouse" in str(info.value)
         assert adapter.fetch_rows("SELECT 1") == [(1,)]  # the session is still usable
+
+
+def test_use_threads_sets_each_engines_parallelism(adapter: Adapter) -> None:
+    """`aligned run --threads N`: DuckDB's worker threads; on PostgreSQL the leader
+    plus N - 1 parallel workers per query."""
+    adapter.use_threads(3)
+    if adapter.dialect == "duckdb":
+        assert adapter.fetch_rows("SELECT current_setting('threads')") == [(3,)]
+    else:
+        setting = "SELECT current_setting('max_parallel_workers_per_gather')"
+        assert adapter.fetch_rows(setting) == [("2",)]

@@ -13,7 +13,8 @@ import pytest
 from aligned_cli.core.ir import Source
 from aligned_cli.core.naming import staging_table
 from aligned_cli.errors import ExecutionError, ProjectError
-from aligned_cli.execute.adapters import Adapter, staging_relation
+from aligned_cli.execute.adapters import Adapter
+from aligned_cli.execute.adapters.pg_staging import staging_relation
 
 pytestmark = pytest.mark.postgres
 
