@@ -19,7 +19,7 @@ Severity = Literal["error", "warn"]
 
 
 class IRModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class Freshness(IRModel):

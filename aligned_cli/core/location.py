@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 class Location(BaseModel):
     """A place in a project file; `file` is relative to the project root (posix)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     file: str
     line: int | None = None

@@ -62,16 +62,15 @@ class DuckDBAdapter(Adapter):
         self._label = f"'{connection.name}' (DuckDB {raw_path})"
         self._remote: DuckDBRemote | None = None
         config = {str(k): v for k, v in connection.options.items()}
-        # Relative paths in compiled SQL are relative to the project root.
-        config["file_search_path"] = str(project_root)
         try:
             self._con = duckdb.connect(str(self.path) if self.path else MEMORY, config=config)
         except duckdb.Error as error:
             raise duckdb_error(error, self._label) from error
         try:
-            # Naive timestamps are UTC whatever the machine's zone (SPEC §4). (Not in
-            # `config`: the time zone setting needs the icu extension loaded first.)
+            # Naive timestamps are UTC whatever the machine's zone (SPEC §4); relative
+            # paths in compiled SQL are relative to the project root.
             self._con.execute("SET TimeZone = 'UTC'")
+            self._con.execute("SET file_search_path = ?", [str(project_root)])
         except BaseException:
             self._con.close()
             raise
