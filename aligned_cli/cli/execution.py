@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aligned_cli.cli.output import STATUS_STYLE, console, info, json_logs, log_event, warn
+from aligned_cli.cli.output import STATUS_STYLE, console, info, json_logs, line, log_event, warn
 
 if TYPE_CHECKING:
     from aligned_cli.artifacts.run_results import NodeResult, RunResults
@@ -133,9 +133,7 @@ def _report_start(unique_id: str, kind: str, name: str) -> None:
     if json_logs():
         log_event("info", f"START {kind} {name}", unique_id=unique_id, event="start")
         return
-    from rich.markup import escape
-
-    console().print(f"[dim]START {escape(kind)} {escape(name)}[/dim]")
+    line(f"START {kind} {name}", "dim")
 
 
 def _report(result: NodeResult) -> None:
@@ -161,10 +159,7 @@ def _report(result: NodeResult) -> None:
             execution_time=result.execution_time,
         )
         return
-    from rich.markup import escape
-
-    style = STATUS_STYLE.get(result.status, "")
-    console().print(f"[{style}]{escape(text)}[/{style}]" if style else escape(text))
+    line(text, STATUS_STYLE.get(result.status, ""))
 
 
 def _write_results(

@@ -34,15 +34,13 @@ def resolve_selection(
 
 def print_selection_warnings(warnings: list[str]) -> None:
     """On stderr, so `ls --output json` stays valid JSON (JSON logs stay JSON lines)."""
-    from aligned_cli.cli.output import error_console, json_logs, log_event
+    from aligned_cli.cli.output import json_logs, line, log_event
 
     for message in dict.fromkeys(warnings):
         if json_logs():
             log_event("warn", message)
         else:
-            from rich.markup import escape
-
-            error_console().print(f"[yellow]warning: {escape(message)}[/yellow]")
+            line(f"warning: {message}", "yellow", stderr=True)
 
 
 def _state_checksums(state: Path) -> dict[str, str]:
