@@ -79,7 +79,7 @@ def described_columns(adapter: Adapter, project: Project, source: Source) -> lis
 
     dialect = get_dialect(adapter.dialect)
     query = exp.select(exp.Star()).from_(source_query(project, source, dialect).subquery("q"))
-    return list(adapter.fetch_arrow(dialect.sql(query.limit(0), copy=False)).schema.names)
+    return adapter.query_columns(dialect.sql(query.limit(0), copy=False))
 
 
 def _ignore(message: str) -> None:

@@ -100,6 +100,10 @@ class Adapter(ABC):
     def fetch_rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         """All rows of a (small) result."""
 
+    def query_columns(self, sql: str) -> list[str]:
+        """The column names of `sql`'s result (a query that reads no rows, e.g. LIMIT 0)."""
+        return list(self.fetch_arrow(sql).schema.names)
+
     @abstractmethod
     def register_arrow(self, name: str, table: pa.Table) -> None:
         """Make an in-memory Arrow table queryable as `name` for this session."""

@@ -101,6 +101,10 @@ class DuckDBAdapter(Adapter):
         with self._translated(sql):
             return self._interruptible(lambda: self._con.sql(sql).to_arrow_table())
 
+    def query_columns(self, sql: str) -> list[str]:
+        with self._translated(sql):
+            return list(self._interruptible(lambda: self._con.sql(sql).columns))
+
     def fetch_rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         with self._translated(sql):
             return self._interruptible(lambda: self._con.execute(sql, params).fetchall())

@@ -110,17 +110,19 @@ def read_source_file(project_root: Path, source: Source) -> Iterator[pa.RecordBa
         con.close()
 
 
-def write_arrow_file(reader: pa.RecordBatchReader, path: Path, fmt: FileFormat) -> None:
-    """Write a stream of Arrow batches to `path` as parquet or csv (not atomically)."""
+def write_arrow_file(reader: pa.RecordBatchReader, path: Path, fmt: FileFormat) -> int:
+    """Write a stream of Arrow batches to `path` as parquet or csv (not atomically);
+    the number of rows written."""
     con = scratch_connection()
     try:
         con.register(_ARROW_VIEW, reader)
-        con.execute(
+        row = con.execute(
             f"COPY (SELECT * FROM {ident(_ARROW_VIEW, 'duckdb')}) TO ? {copy_options(fmt)}",
             [str(path)],
-        )
+        ).fetchone()
     finally:
         con.close()
+    return int(row[0]) if row else 0
 
 
 def source_file_columns(

@@ -8,10 +8,11 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from aligned_cli.core.ir import Connection, Source
+from aligned_cli.core.ir import Connection, Output, Source
 from aligned_cli.errors import ExecutionError, ProjectError, did_you_mean
 from aligned_cli.execute.adapters.base import Adapter, Params
 from aligned_cli.execute.adapters.file_io import FileFormat, first_lines
+from aligned_cli.execute.adapters.files import resolve_path
 from aligned_cli.execute.adapters.locks import advisory_lock_key, lock_error
 from aligned_cli.execute.adapters.pg_arrow import (
     BATCH_ROWS,
@@ -20,9 +21,10 @@ from aligned_cli.execute.adapters.pg_arrow import (
     stream_query,
 )
 from aligned_cli.execute.adapters.pg_errors import connect_error, query_error
-from aligned_cli.execute.adapters.pg_export import export_relation
+from aligned_cli.execute.adapters.pg_export import export_query, no_jit
 from aligned_cli.execute.adapters.pg_staging import stage_file_source
-from aligned_cli.execute.adapters.sql_names import ident, table_name
+from aligned_cli.execute.adapters.sql_names import ident, table_name, temp_name
+from aligned_cli.objectstore.urls import is_remote
 
 if TYPE_CHECKING:
     import psycopg
@@ -102,6 +104,12 @@ class PostgresAdapter(Adapter):
             "SELECT set_config('max_parallel_workers_per_gather', %s, false)",
             (str(threads - 1),),
         )
+
+    def query_columns(self, sql: str) -> list[str]:
+        with self._translated(), self._conn.transaction(), self._conn.cursor() as cur:
+            no_jit(cur)
+            cur.execute(sql)
+            return [column.name for column in cur.description or []]
 
     def fetch_arrow(self, sql: str) -> pa.Table:
         with self._translated(), stream_query(self._conn, sql) as reader:
@@ -215,7 +223,23 @@ class PostgresAdapter(Adapter):
 
     def export_file(self, relation: str, path: Path, fmt: FileFormat) -> None:
         with self._translated():
-            export_relation(self._conn, relation, path, fmt)
+            export_query(self._conn, f"SELECT * FROM {relation}", path, fmt)
+
+    def write_output(self, query_sql: str, output: Output) -> int:
+        """A local file is streamed straight out of the query (COPY to a temporary
+        file, then rename): nothing to test before the swap, so no temporary table."""
+        if not output.file or is_remote(output.file):
+            return super().write_output(query_sql, output)
+        path = resolve_path(self.project_root, output.file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_file = path.with_name(f"{temp_name()}_{path.name}")
+        try:
+            with self._translated():
+                rows = export_query(self._conn, query_sql, tmp_file, output.file_format)
+            os.replace(tmp_file, path)  # atomic on one filesystem: same directory
+        finally:
+            tmp_file.unlink(missing_ok=True)
+        return rows
 
     @contextmanager
     def _translated(self) -> Iterator[None]:

@@ -87,3 +87,8 @@ def test_use_threads_sets_each_engines_parallelism(adapter: Adapter) -> None:
     else:
         setting = "SELECT current_setting('max_parallel_workers_per_gather')"
         assert adapter.fetch_rows(setting) == [("2",)]
+
+
+def test_query_columns_names_the_result_columns_in_order(adapter: Adapter) -> None:
+    sql = "SELECT * FROM (SELECT 1 AS b, 'x' AS a, 2.5 AS c) AS q LIMIT 0"
+    assert adapter.query_columns(sql) == ["b", "a", "c"]
