@@ -113,20 +113,29 @@ def execute(
 
 
 def _prepare(compiled: CompiledProject, adapter: Any, nodes: list[str], *, force: bool) -> None:
-    """Stage the file sources the nodes read where the engine needs them (Postgres,
-    Spark); `force` (--full-refresh) reloads them even when their files did not change."""
-    if not adapter.stages_files:
+    """Bring the sources the nodes read to where the engine reads them: file sources
+    staged (Postgres, Spark; DuckDB reads files in place) and sources on another
+    engine's connection copied in. `force` (--full-refresh) reloads unchanged files."""
+    project = compiled.project
+    foreign = [s for s in project.sources.values() if project.on_other_engine(s, adapter.dialect)]
+    if not adapter.stages_files and not foreign:
         return
     import networkx as nx
+
+    from aligned_cli.execute.foreign_sources import stage_foreign_source
+    from aligned_cli.graph.ids import source_id
 
     dag = compiled.dag
     needed: set[str] = set()
     for uid in nodes:
         needed |= {a for a in nx.ancestors(dag, uid) if dag.nodes[a]["kind"] == "source"}
+    for source in foreign:
+        if source_id(project.name, source.name) in needed:
+            stage_foreign_source(adapter, project, source)
     for uid in sorted(needed):
         source = dag.nodes[uid]["obj"]
-        if source.file is not None:
-            adapter.stage_source(source, project=compiled.project.name, force=force)
+        if source.file is not None and adapter.stages_files:
+            adapter.stage_source(source, project=project.name, force=force)
 
 
 def _report_start(unique_id: str, kind: str, name: str) -> None:

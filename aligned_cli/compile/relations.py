@@ -8,6 +8,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from aligned_cli.compile.dialects.base import Dialect, ident
 from aligned_cli.core.ir import Project, Source
+from aligned_cli.core.naming import STAGING_SCHEMA, staging_table
 from aligned_cli.errors import ProjectError
 
 SOURCE_ALIAS = "source"
@@ -38,6 +39,12 @@ def source_query(project: Project, source: Source, dialect: Dialect) -> exp.Sele
     Postgres cannot rename a star, so mapped columns are added under their new names
     (the raw names stay visible); staged file sources are already mapped.
     """
+    if project.on_other_engine(source, dialect.name):
+        # Staged into the run's engine with its mapping applied (`execute.foreign_sources`).
+        staged = exp.Table(
+            this=ident(staging_table(project.name, source.name)), db=ident(STAGING_SCHEMA)
+        )
+        return exp.select(exp.Star(), copy=False).from_(staged, copy=False)
     # Every compiled read of a file source passes here: PostgreSQL's staged tables
     # are named per project, so the scan must know which project it belongs to.
     relation = source_relation(source, dialect.for_project(project.name))

@@ -319,3 +319,9 @@ class Project(IRModel):
 
     def connection(self, name: str | None = None) -> Connection:
         return self.connections[name or self.default_connection]
+
+    def on_other_engine(self, source: Source, engine: str) -> bool:
+        """Whether `source` lives on a connection of another engine than `engine`
+        (`connection: warehouse` read by a DuckDB run): such a run reads a staged copy."""
+        connection = self.connections.get(source.connection or "")
+        return connection is not None and connection.type != engine

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aligned_cli.artifacts.run_results import NodeResult, TimingInfo
@@ -274,8 +275,28 @@ def _run_model(
     from aligned_cli.execute.model_sql import run_model_sql
 
     with run_model_sql(compiled, adapter, uid, model, warn=state.warn, warned=state.warned) as sql:
-        rows = adapter.write_output(sql, output)
+        rows = _write_dataset(compiled, adapter, sql, output)
     return _result(uid, data, "success", started, clock, rows=rows, output=_describe(output))
+
+
+def _write_dataset(compiled: CompiledProject, adapter: Adapter, sql: str, output: Output) -> int:
+    """The model's rows into `output`. A table on another connection than the run's
+    (`output: {table: t, connection: warehouse}`) receives them through Arrow."""
+    if not output.table or output.connection in (None, adapter.connection_name):
+        return adapter.write_output(sql, output)
+    from aligned_cli.execute.adapters import open_adapter
+    from aligned_cli.execute.adapters.sql_names import ident, temp_name
+
+    rows = adapter.fetch_arrow(sql)
+    connection = compiled.project.connections[output.connection]
+    with open_adapter(connection, Path(compiled.project.root)) as destination:
+        name = temp_name()
+        destination.register_arrow(name, rows)
+        try:
+            query = f"SELECT * FROM {ident(name, destination.dialect)}"
+            return destination.write_output(query, output)
+        finally:
+            destination.unregister(name)
 
 
 def default_output(compiled: CompiledProject, model_name: str) -> Output:
@@ -315,7 +336,8 @@ def _test_result(
 def _describe(output: Output) -> str:
     if output.file:
         return output.file
-    return f"{output.schema_name}.{output.table}" if output.schema_name else str(output.table)
+    table = f"{output.schema_name}.{output.table}" if output.schema_name else str(output.table)
+    return f"{table} on {output.connection}" if output.connection else table
 
 
 def _result(

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
 
 ALIGNED = str(Path(sys.executable).parent / "aligned")
 
@@ -69,11 +68,6 @@ def test_output_table_on_the_run_target(tmp_path: Path, postgres_dsn: str) -> No
     assert rows == [(1, 2.0), (2, 3.0)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §3.1 output `{table: ..., connection: ...}`: the connection is ignored; "
-    "the table is written to the run's default DuckDB connection instead of PostgreSQL",
-)
 def test_output_table_goes_to_the_named_connection(tmp_path: Path, postgres_dsn: str) -> None:
     import psycopg
 
@@ -121,12 +115,6 @@ def test_freshness_of_a_warehouse_source_with_target(tmp_path: Path, postgres_ds
     assert [r["status"] for r in data["results"]] == ["warn"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §3.1 (passengers_pg on `connection: warehouse` with freshness) / §5 "
-    "freshness: the source's connection is ignored; `aligned freshness` queries the "
-    "default DuckDB and reports 'runtime error' (exit 1)",
-)
 def test_freshness_reads_a_source_on_its_own_connection(tmp_path: Path, postgres_dsn: str) -> None:
     _passenger_table(postgres_dsn, timedelta(hours=30))
     root = _project(tmp_path / "p", postgres_dsn, SOURCE_ON_WAREHOUSE)

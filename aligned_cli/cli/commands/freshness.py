@@ -34,7 +34,6 @@ def freshness_command(
     from aligned_cli.cli.output import warn
     from aligned_cli.cli.selection import resolve_selection
     from aligned_cli.execute.adapters import open_adapter
-    from aligned_cli.execute.freshness import measure
 
     compiled = compiled_project(
         project_dir,
@@ -56,9 +55,7 @@ def freshness_command(
             needed = set(checked) | _upstream_checked(compiled, models)
             for uid in sorted(needed):
                 node = compiled.dag.nodes[uid]["obj"]
-                if compiled.dag.nodes[uid]["kind"] == "source" and node.file is not None:
-                    adapter.stage_source(node, project=compiled.project.name)
-                results[uid] = measure(compiled, adapter, uid, node)
+                results[uid] = _measure(compiled, adapter, uid, node)
     rows = [results[uid] for uid in sorted(checked)]
     for uid in models:
         rolled_up = _model_result(compiled, uid, results)
@@ -67,6 +64,27 @@ def freshness_command(
     _print(rows)
     _write(compiled, rows)
     raise typer.Exit(1 if any(r.status in ("error", "runtime error") for r in rows) else 0)
+
+
+def _measure(compiled: CompiledProject, adapter: Any, uid: str, node: Any) -> FreshnessResult:
+    """A source on another engine's connection is measured there; a view over one reads
+    its copy, staged first like a file source on PostgreSQL."""
+    from aligned_cli.compile.freshness import view_source
+    from aligned_cli.execute.adapters import open_adapter
+    from aligned_cli.execute.foreign_sources import stage_foreign_source
+    from aligned_cli.execute.freshness import measure
+
+    project = compiled.project
+    source = node if compiled.graph.kind(uid) == "source" else view_source(project, node)
+    if project.on_other_engine(source, adapter.dialect):
+        if source is node:
+            connection = project.connections[str(node.connection)]
+            with open_adapter(connection, Path(project.root)) as origin:
+                return measure(compiled, origin, uid, node)
+        stage_foreign_source(adapter, project, source)
+    elif source.file is not None:
+        adapter.stage_source(source, project=project.name)
+    return measure(compiled, adapter, uid, node)
 
 
 def _checked_nodes(compiled: CompiledProject, selected: set[str]) -> list[str]:
