@@ -38,12 +38,14 @@ def compile_project(
         new_session,
         resolve_project,
     )
+    from aligned_cli.compile.column_refs import check_column_refs
     from aligned_cli.graph.dag import build_dag
     from aligned_cli.graph.ids import model_id, test_id, view_id
     from aligned_cli.graph.lineage import feature_lineage
 
     # Inheritance and inferred derived-feature types (over file columns' known types).
     project = resolve_project(with_source_columns(project))
+    check_column_refs(project)
     tests = project_tests(project)
     dag = build_dag(project, tests)
     # By default, SQL for every engine the project connects to (default connection

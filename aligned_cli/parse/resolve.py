@@ -27,7 +27,7 @@ from aligned_cli.core.ir import (
     Source,
 )
 from aligned_cli.core.location import Location
-from aligned_cli.errors import ProjectError, did_you_mean
+from aligned_cli.errors import ProjectError, closest, did_you_mean
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_NAME_BYTES = 63  # PostgreSQL's identifier limit
@@ -87,15 +87,29 @@ def merge(project: Project, declared: Declarations) -> Project:
             check_name(aggregation.name, "feature", aggregation.location or view.location)
     for source in project.sources.values():
         _check_source(source)
+        _check_connection(project, source.connection, f"source '{source.name}'", source.location)
     _check_view_sources(project)
     _inherit(project)
     for view in project.views.values():
         _check_view(project, view)
-        _check_output(view.materialized_source, f"feature view '{view.name}'", view.location)
+        _check_output(
+            project, view.materialized_source, f"feature view '{view.name}'", view.location
+        )
     for model in project.models.values():
         _check_model(project, model)
-        _check_output(model.output, f"model '{model.name}'", model.location)
+        _check_output(project, model.output, f"model '{model.name}'", model.location)
     return project
+
+
+def _check_connection(
+    project: Project, name: str | None, owner: str, location: Location | None
+) -> None:
+    if name is not None and name not in project.connections:
+        raise ProjectError(
+            f"{owner} names connection '{name}', which aligned_project.yml does not declare",
+            location=location,
+            hint=did_you_mean(name, project.connections),
+        )
 
 
 # aligned's own bookkeeping tables live beside staged sources (e.g. `_aligned_files`).
@@ -110,6 +124,15 @@ def _check_source(source: Source) -> None:
             location=source.location,
             hint="rename the source",
         )
+    if source.timezone is not None and not _known_zone(source.timezone):
+        near = closest(source.timezone, _zones())
+        raise ProjectError(
+            f"source '{source.name}' reads its times in unknown time zone '{source.timezone}'",
+            location=source.location,
+            hint=f"did you mean '{near[0]}'?"
+            if near
+            else "use an IANA zone name such as Europe/Oslo or America/New_York",
+        )
     if source.freshness is not None and not (source.loaded_at_field or source.event_timestamp):
         raise ProjectError(
             f"source '{source.name}' declares freshness but has no time column to measure it on",
@@ -119,11 +142,27 @@ def _check_source(source: Source) -> None:
         )
 
 
-def _check_output(output: Output | None, owner: str, location: Location | None) -> None:
+def _zones() -> set[str]:
+    import zoneinfo
+
+    return zoneinfo.available_timezones()
+
+
+def _known_zone(name: str) -> bool:
+    """An IANA zone name (the engines read the same database); any name passes on a
+    machine without a zone database, where nothing could be checked."""
+    zones = _zones()
+    return not zones or name in zones or name.upper() == "UTC"
+
+
+def _check_output(
+    project: Project, output: Output | None, owner: str, location: Location | None
+) -> None:
     """Output tables are created by aligned, so their names follow the name rule
     (they are quoted identifiers either way, but `x; drop table y` is a mistake)."""
     if output is None:
         return
+    _check_connection(project, output.connection, f"{owner} output", location)
     if output.table is not None:
         check_name(output.table, f"{owner} output table", location)
     if output.schema_name is not None:
@@ -150,10 +189,9 @@ def _inherit(project: Project) -> None:
         graph.add_node(view.name)
         if view.source.kind == "view":
             graph.add_edge(view.source.name, view.name)
-    try:
+    cycle = []
+    if not nx.is_directed_acyclic_graph(graph):  # one cheap pass; a cycle is searched only then
         cycle = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
-        cycle = []
     if cycle:
         path = " -> ".join(f"view:{a}" for a, _ in cycle) + f" -> view:{cycle[0][0]}"
         raise ProjectError(
@@ -279,6 +317,17 @@ def _check_model(project: Project, model: Model) -> None:
         refs.append(model.target.feature)
     for ref in refs:
         _check_feature_ref(project, ref, f"model '{model.name}'", model.location)
+    # A default may name the dataset column, `view:feature` or the bare feature.
+    columns = {
+        n for ref in model.features for n in (ref.feature, str(ref), f"{ref.view}__{ref.feature}")
+    }
+    for key in model.defaults:
+        if key not in columns:
+            raise ProjectError(
+                f"model '{model.name}' has a default for '{key}', which is not one of its features",
+                location=model.location,
+                hint=did_you_mean(key, [ref.feature for ref in model.features]),
+            )
     if model.spine is not None and model.spine.source not in project.sources:
         raise ProjectError(
             f"model '{model.name}' uses spine '{model.spine.source}', which is not a source",

@@ -257,11 +257,6 @@ def test_failed_run_leaves_earlier_outputs_and_writes_run_results(tmp_path: Path
 # --- §9 discrepancies: unknown references accepted at compile time -------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §9 unknown reference: a source's `connection:` naming no declared "
-    "connection compiles with exit 0 (no error, no closest names)",
-)
 def test_unknown_source_connection_is_a_project_error(tmp_path: Path) -> None:
     features = BASE.replace(
         "    file: data/s.csv\n", "    file: data/s.csv\n    connection: warehous\n"
@@ -272,11 +267,6 @@ def test_unknown_source_connection_is_a_project_error(tmp_path: Path) -> None:
     _project_error(root, "warehous", "warehouse")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §9 unknown reference: a model output `{table:, connection:}` naming no "
-    "declared connection compiles with exit 0 (the connection key is ignored)",
-)
 def test_unknown_output_connection_is_a_project_error(tmp_path: Path) -> None:
     features = BASE.replace(
         "    spine: s\n", "    spine: s\n    output: {table: m_out, connection: nope}\n"
@@ -284,21 +274,11 @@ def test_unknown_output_connection_is_a_project_error(tmp_path: Path) -> None:
     _project_error(_project(tmp_path / "p", features), "nope")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §9 unknown reference: `defaults:` naming a feature the model does not "
-    "have is silently ignored (compile and run exit 0)",
-)
 def test_defaults_for_an_unknown_feature_is_a_project_error(tmp_path: Path) -> None:
     features = BASE.replace("    spine: s\n", "    spine: s\n    defaults: {xx: 1}\n")
     _project_error(_project(tmp_path / "p", features), "xx")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §3.1/§9: `target: {column: label}` naming a column the spine lacks is "
-    "silently ignored (dataset has no target, exit 0)",
-)
 def test_target_column_missing_from_the_spine_is_a_project_error(tmp_path: Path) -> None:
     features = BASE.replace("    spine: s\n", "    spine: s\n    target: {column: lable}\n")
     _project_error(_project(tmp_path / "p", features), "lable", "label")
@@ -310,41 +290,21 @@ def test_target_column_of_the_spine_is_accepted(tmp_path: Path) -> None:
     assert _aligned(root, "run").returncode == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §9 unknown reference: spine `{source:, event_timestamp: COL}` with a column "
-    "the spine lacks compiles (exit 0) and fails at run with a raw DuckDB Binder Error (exit 1)",
-)
 def test_spine_event_timestamp_column_missing_is_a_project_error(tmp_path: Path) -> None:
     features = BASE.replace("    spine: s\n", "    spine: {source: s, event_timestamp: tss}\n")
     _project_error(_project(tmp_path / "p", features), "tss", "ts")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §9 unknown reference: a view's `event_timestamp:` naming no source column "
-    "compiles (exit 0) and fails at run with a raw DuckDB Binder Error (exit 1)",
-)
 def test_view_event_timestamp_column_missing_is_a_project_error(tmp_path: Path) -> None:
     features = BASE.replace("entities: [k]", "entities: [k]\n    event_timestamp: tss")
     _project_error(_project(tmp_path / "p", features), "tss", "ts")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §3.1/§9: a declared (non-derived) feature with no source column compiles "
-    "(exit 0) and fails at run with a raw DuckDB Binder Error instead of closest names",
-)
 def test_feature_without_a_source_column_is_a_project_error(tmp_path: Path) -> None:
     features = BASE.replace("x: {type: float}", "x: {type: float}\n      lable: {type: int64}")
     _project_error(_project(tmp_path / "p", features), "lable", "label")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §9 bad input -> clear message: `timezone: Mars/Base` compiles (exit 0); "
-    "the run then fails inside DuckDB ('Unknown TimeZone') reported as a test error",
-)
 def test_unknown_timezone_is_a_project_error(tmp_path: Path) -> None:
     features = BASE.replace(
         "    file: data/s.csv\n", "    file: data/s.csv\n    timezone: Mars/Base\n"
