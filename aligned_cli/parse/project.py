@@ -26,6 +26,9 @@ def load_project(project_dir: Path | str, *, cli_vars: Mapping[str, Any] | None 
         raise ProjectError(f"project directory '{project_dir}' does not exist")
     project_file = find_project_file(root)
     loaded = _read_yaml(project_file, root)
+    # `vars:` values are rendered first (env_var, and var() of --vars), then the rest
+    # of every file with them.
+    _render_tree(loaded, cli_vars or {}, skip=lambda path: bool(path) and path[0] != "vars")
     raw_vars = loaded.data.get("vars") if isinstance(loaded.data, dict) else None
     variables: dict[str, Any] = dict(raw_vars) if isinstance(raw_vars, dict) else {}
     variables.update(cli_vars or {})

@@ -107,11 +107,6 @@ def test_missing_var_is_an_error_and_var_default_works(tmp_path: Path) -> None:
     assert _aligned(_project(tmp_path / "b", defaulted), "compile").returncode == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §2: every string in every YAML file is rendered; values under `vars:` are "
-    "not, so a var holding {{ env_var(...) }} reaches the project as literal Jinja text",
-)
 def test_jinja_inside_vars_is_rendered(tmp_path: Path) -> None:
     project = PROJECT + "vars:\n  data_dir: \"{{ env_var('AUDIT_DIR', 'data') }}\"\n"
     features = BASE.replace("file: data/s.csv", "file: \"{{ var('data_dir') }}/s.csv\"")
