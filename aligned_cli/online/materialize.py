@@ -96,7 +96,7 @@ def _materialize_view(
     started = time.perf_counter()
     view = resolve_view_inheritance(project).views[name]
     online = Catalog.from_project(project).view(name)
-    checksum = str(compiled.dag.nodes[view_id(project.name, name)]["checksum"])
+    checksum = str(compiled.graph.nodes[view_id(project.name, name)]["checksum"])
     progress = ViewProgress(view=name)
     previous = read_watermark(client, project.name, name) if view.event_timestamp else None
     if previous is not None and previous.checksum != checksum:

@@ -46,7 +46,7 @@ def freshness_command(
         compiled, selection_args(select), selection_args(exclude), None, indirect_tests=False
     )
     checked = _checked_nodes(compiled, selected)
-    models = [uid for uid in sorted(selected) if compiled.dag.nodes[uid]["kind"] == "model"]
+    models = [uid for uid in sorted(selected) if compiled.graph.kind(uid) == "model"]
     if not checked and not models:
         warn("nothing selected declares freshness (add `freshness:` to a source or view)")
     results: dict[str, FreshnessResult] = {}
@@ -54,7 +54,7 @@ def freshness_command(
         with open_adapter(connection, _Path(compiled.project.root)) as adapter:
             needed = set(checked) | _upstream_checked(compiled, models)
             for uid in sorted(needed):
-                node = compiled.dag.nodes[uid]["obj"]
+                node = compiled.graph.nodes[uid]["obj"]
                 results[uid] = _measure(compiled, adapter, uid, node)
     rows = [results[uid] for uid in sorted(checked)]
     for uid in models:
@@ -88,12 +88,12 @@ def _measure(compiled: CompiledProject, adapter: Any, uid: str, node: Any) -> Fr
 
 
 def _checked_nodes(compiled: CompiledProject, selected: set[str]) -> list[str]:
-    dag = compiled.dag
+    nodes = compiled.graph.nodes
     return [
         uid
         for uid in sorted(selected)
-        if dag.nodes[uid]["kind"] in ("source", "view")
-        and getattr(dag.nodes[uid]["obj"], "freshness", None) is not None
+        if nodes[uid]["kind"] in ("source", "view")
+        and getattr(nodes[uid]["obj"], "freshness", None) is not None
     ]
 
 
@@ -123,7 +123,7 @@ def _model_result(
         stalest,
         unique_id=uid,
         kind="model",
-        name=compiled.dag.nodes[uid]["name"],
+        name=compiled.graph.nodes[uid]["name"],
         message=f"stalest upstream: {stalest.kind} {stalest.name}",
     )
 

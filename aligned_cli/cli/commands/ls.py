@@ -55,11 +55,11 @@ def ls_command(
     selected = resolve_selection(
         compiled, selection_args(select), selection_args(exclude), state, indirect_tests=False
     )
-    dag = compiled.dag
+    nodes = compiled.graph.nodes
     rows = [
-        {"unique_id": uid, "kind": dag.nodes[uid]["kind"], "name": dag.nodes[uid]["name"]}
+        {"unique_id": uid, "kind": nodes[uid]["kind"], "name": nodes[uid]["name"]}
         for uid in sorted(selected)
-        if not kinds or dag.nodes[uid]["kind"] in kinds
+        if not kinds or nodes[uid]["kind"] in kinds
     ]
     if output == "json":
         typer.echo(json.dumps(rows, indent=2))

@@ -166,17 +166,17 @@ def selected_views(compiled: CompiledProject, select: list[str] | None) -> list[
     """The views selected directly, or through one of their features; all by default."""
     from aligned_cli.graph.selection import select_nodes
 
-    dag = compiled.dag
+    graph = compiled.graph
     if not select:
         return sorted(compiled.project.views)
     from aligned_cli.cli.selection import print_selection_warnings
 
     names: set[str] = set()
     warnings: list[str] = []
-    chosen = select_nodes(dag, select, None, warnings=warnings)
+    chosen = select_nodes(graph, select, None, warnings=warnings)
     print_selection_warnings(warnings)
     for uid in chosen:
-        data = dag.nodes[uid]
+        data = graph.nodes[uid]
         if data["kind"] == "view":
             names.add(data["name"])
         elif data["kind"] == "feature":  # feature.<project>.<view>.<feature>
