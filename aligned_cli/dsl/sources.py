@@ -121,12 +121,13 @@ class TableSourceDecl(SourceDecl):
 
     def implied_connection(self) -> Connection | None:
         """`PostgreSQLConfig(env_var=X)` without a project connection: one named X whose
-        DSN is read from the environment variable X when the project is loaded."""
+        DSN is read from the environment variable X when aligned connects. Like a YAML
+        `dsn: "{{ env_var('X') }}"`, the template is what the manifest keeps: a DSN
+        holds a password, and no artifact may."""
         if self.connection is not None or self.env_var is None:
             return None
-        import os
-
-        return Connection(name=self.env_var, type="postgres", dsn=os.environ.get(self.env_var))
+        dsn = "{{ env_var(%r) }}" % self.env_var  # noqa: UP031 - a Jinja template
+        return Connection(name=self.env_var, type="postgres", dsn=dsn)
 
 
 def file_source(

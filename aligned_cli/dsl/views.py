@@ -57,6 +57,7 @@ class ViewDecl:
     tags: list[str] = field(default_factory=list)
     ttl: int | None = None
     materialized_source: Output | None = None
+    stream: str | None = None  # the Redis stream `aligned worker` reads into this view
     features: list[ViewFeature] = field(default_factory=list)
     aggregations: list[tuple[str, AggregationDecl]] = field(default_factory=list)
     entities: list[str] = field(default_factory=list)
@@ -105,6 +106,7 @@ class ViewDecl:
             features=features,
             aggregations=aggregations,
             materialized_source=self.materialized_source,
+            stream=self.stream,
             location=locate(self.site),
         )
 
@@ -159,8 +161,12 @@ def feature_view(
     tags: list[str] | None = None,
     ttl: str | timedelta | int | None = None,
     materialized_source: OutputLike | None = None,
+    stream_source: str | None = None,
 ) -> Callable[[T], T]:
-    """Declare a feature view; the class attributes are its features."""
+    """Declare a feature view; the class attributes are its features.
+
+    `stream_source="trips"` names the Redis stream `aligned worker` consumes into the
+    view (YAML: `stream_source: {stream: trips}`)."""
     site = user_call_site()
     ttl_seconds = window_seconds(ttl) if ttl is not None else None
     materialized = output_of(materialized_source)
@@ -174,6 +180,7 @@ def feature_view(
             tags=list(tags or []),
             ttl=ttl_seconds,
             materialized_source=materialized,
+            stream=stream_source,
         )
         _read_class_body(cls, decl)
         setattr(cls, _VIEW_ATTRIBUTE, decl)

@@ -746,12 +746,6 @@ def test_postgres_table_source_from_env_var_dsn(tmp_path: Path, postgres_dsn: st
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §7/§9 (README: secrets are never written to the manifest): "
-    "PostgreSQLConfig(env_var=X) writes X's resolved DSN, password included, into "
-    "target/manifest.json (and `aligned apply` publishes it)",
-)
 def test_postgres_config_env_var_dsn_is_not_written_to_the_manifest(
     tmp_path: Path, postgres_dsn: str
 ) -> None:

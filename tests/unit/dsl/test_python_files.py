@@ -297,3 +297,37 @@ def test_objects_of_an_imported_feature_file_are_not_collected_twice(tmp_path: P
     assert [v.name for v in found.views] == ["derived"]
     assert found.sources == []
     assert found.views[0].source == SourceRef(kind="view", name="base")
+
+
+def test_stream_source_names_the_views_redis_stream(tmp_path: Path) -> None:
+    found = load(
+        tmp_path,
+        """
+        from aligned_cli import feature_view, FileSource, Int32, Float, EventTimestamp
+
+        trips = FileSource.csv_at("data/trips.csv")
+
+        @feature_view(name="trips", source=trips, stream_source="trip_events")
+        class Trips:
+            driver_id = Int32().as_entity()
+            at = EventTimestamp()
+            fare = Float()
+        """,
+    )
+    assert found.views[0].stream == "trip_events"
+
+
+def test_postgres_config_keeps_the_env_var_template_not_the_dsn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The DSN (a password) is read when aligned connects, never kept in the IR."""
+    monkeypatch.setenv("WAREHOUSE_DSN", "postgresql://u:secret@db/x")
+    found = load(
+        tmp_path,
+        """
+        from aligned_cli import PostgreSQLConfig
+
+        drivers = PostgreSQLConfig(env_var="WAREHOUSE_DSN").table("drivers")
+        """,
+    )
+    assert [c.dsn for c in found.connections] == ["{{ env_var('WAREHOUSE_DSN') }}"]
