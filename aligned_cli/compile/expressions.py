@@ -86,7 +86,8 @@ _MEMO_LIMIT = 4096
 _parsed: dict[str, exp.Expr] = {}
 _described: dict[str, DataType | None] = {}
 _inferred: dict[tuple[exp.Expr, tuple[tuple[str, DataType | None], ...]], DataType | None] = {}
-_resolved: dict[tuple[str, tuple[str, ...]], exp.Expr] = {}
+# (text, resolved spellings) -> the resolved tree and the columns it reads
+_resolved: dict[tuple[str, tuple[str, ...]], tuple[exp.Expr, list[str]]] = {}
 _read: dict[str, list[str]] = {}  # SQL text -> the columns its parsed tree reads
 
 
@@ -167,6 +168,14 @@ def shared_resolved_expression(
     `resolve_project` and again by each `CompileSession`. The result depends only on
     the text and on what each column it reads resolves to, so that is the key.
     """
+    return shared_resolved(sql, schema, location)[0]
+
+
+def shared_resolved(
+    sql: str, schema: Mapping[str, DataType | None], location: Location | None
+) -> tuple[exp.Expr, list[str]]:
+    """`shared_resolved_expression` and its `expression_columns` (both shared: do not
+    change them), memoized together: walking the tree again cost as much as resolving."""
     tree = shared_expression(sql, location)
     names = _read.get(sql)
     if names is None:
@@ -178,7 +187,8 @@ def shared_resolved_expression(
     if found is not None:
         return found
     # Misses (and every error: an unknown or qualified column raises) go the long way.
-    return _remember(_resolved, key, resolve_columns(tree, schema, sql, location))
+    resolved = resolve_columns(tree, schema, sql, location)
+    return _remember(_resolved, key, (resolved, expression_columns(resolved)))
 
 
 def resolve_columns(
@@ -212,14 +222,18 @@ def infer_type(
     schema: Mapping[str, DataType | None],
     sql: str,
     location: Location | None,
+    columns: list[str] | None = None,
 ) -> DataType | None:
     """The expression's type from the column types; mismatches are ProjectErrors.
 
     Columns of unknown type (raw source columns) make dependent parts unknown;
-    unknown parts are never reported as mismatches.
+    unknown parts are never reported as mismatches. `columns` are the expression's
+    `expression_columns`, when the caller has them.
     """
+    if columns is None:
+        columns = expression_columns(expression)
     # The result depends only on the tree and the types of the columns it reads.
-    key = (expression, tuple((c, schema.get(c)) for c in expression_columns(expression)))
+    key = (expression, tuple((c, schema.get(c)) for c in columns))
     if key in _inferred:
         return _inferred[key]
     return _remember(_inferred, key, _infer_type(expression, schema, sql, location))

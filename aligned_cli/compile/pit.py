@@ -160,13 +160,16 @@ def features_query(
 
     select = select.select(*_spine_columns_out(spine_columns, dialect), append=False, copy=False)
     fills = dict(defaults or {})
+    selected: set[FeatureRef] = set()
     for output in resolved:
         value = values[output.ref]
+        if output.ref in selected:  # the target may read the same value as a feature
+            value = value.copy()
+        selected.add(output.ref)
         default = _default_for(output, fills)
         if default is not _MISSING:
             value = exp.Coalesce(this=value, expressions=[exp.convert(default)])
-        # alias_ copies `value`: the target may read the same value as a feature.
-        select = select.select(exp.alias_(value, ident(output.name)), copy=False)
+        select = select.select(exp.alias_(value, ident(output.name), copy=False), copy=False)
     select = select.order_by(column(ROW_NUMBER, "s"), copy=False)
     # Aggregations read the spine more than once: its row numbers must be computed
     # once (MATERIALIZED), or two scans could number the rows differently.

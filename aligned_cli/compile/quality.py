@@ -45,16 +45,16 @@ def test_query(
         return body  # the user's SQL already carries the `this` CTE
     if test.feature is not None and session.view(test.view).aggregation(test.feature):
         rows = _aggregated_rows(session, test, relation, given)
-        return body.with_(THIS, as_=rows, copy=False)
-    return body.with_(THIS, as_=_as_query(relation), copy=False)
+        return body.with_(_this_alias(), as_=rows, copy=False)
+    return body.with_(_this_alias(), as_=_as_query(relation), copy=False)
 
 
 def compile_test_sql(
     project: Project, test: DataTest, dialect: str, session: CompileSession | None = None
 ) -> str:
-    engine = get_dialect(dialect)
     if session is None:
-        session = CompileSession(project, engine, compose_text=True)
+        session = CompileSession(project, get_dialect(dialect), compose_text=True)
+    engine = session.dialect
     query = test_query(project, test, dialect, session=session)
     # Plain sqlglot rendering (not `engine.sql`, which some dialects check or rewrite),
     # without its defensive copy: the query is ours and discarded.
@@ -110,6 +110,11 @@ def _this() -> exp.Table:
     return exp.Table(this=ident(THIS))
 
 
+def _this_alias() -> exp.TableAlias:
+    # What `with_("this", ...)` parses the name into, built without running the parser.
+    return exp.TableAlias(this=exp.to_identifier(THIS))
+
+
 def _failing_rows(
     session: CompileSession, test: DataTest, dialect: str, relation: exp.Expr
 ) -> exp.Query:
@@ -152,7 +157,9 @@ def _failing_rows(
         count = exp.Count(this=exp.Star())
         return (
             exp.select(
-                *(column(k) for k in keys), exp.alias_(count, ident("n_records")), copy=False
+                *(column(k) for k in keys),
+                exp.alias_(count, ident("n_records"), copy=False),
+                copy=False,
             )
             .from_(_this(), copy=False)
             .group_by(*(column(k) for k in keys), copy=False)
@@ -277,4 +284,4 @@ def _custom(test: DataTest, dialect: str, relation: exp.Expr) -> exp.Query:
             location=test.location,
             hint=hint,
         )
-    return parsed.with_(THIS, as_=_as_query(relation))
+    return parsed.with_(_this_alias(), as_=_as_query(relation))

@@ -5,9 +5,16 @@ and in every model using it. A `CompileSession` resolves inheritance once, resol
 each view's derived features once and, with `compose_text`, renders each view's SQL
 once: larger queries embed that text as a leaf instead of re-building (and deep
 copying) the view's syntax tree, which is what made compiling 500 views quadratic.
+The pieces views repeat (a column cast the same way, a source's rows, a derived
+expression) are rendered once the same way (`CompileSession._piece`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from functools import partial
+from typing import Literal
 
 from sqlglot import exp
 
@@ -33,6 +40,23 @@ PIT_EVENT = "__aligned_pit_event"
 PIT_CREATED = "__aligned_pit_created"
 
 
+@dataclass(frozen=True)
+class TypedColumn:
+    """How one column of a view's typed row is computed from its upstream row.
+
+    Views repeat these (a point-in-time variant has the same columns; views on one
+    source cast the same columns), and equal ones render the same SQL.
+    """
+
+    name: str  # the column's name in the typed row
+    how: Literal["column", "cast", "instant", "pit_instant", "pit_from_instant"]
+    upstream: str  # the upstream column it reads
+    dtype: DataType | None = None
+    timezone: str | None = None
+    from_view: bool = False
+    source_type: str | None = None  # the upstream column's DuckDB type, where known
+
+
 class CompileSession:
     """Memoized view queries of `project` (inheritance resolved here) for `dialect`.
 
@@ -53,6 +77,7 @@ class CompileSession:
         self.compose_text = compose_text
         self._derived: dict[str, dict[str, DerivedFeature]] = {}
         self._sql: dict[tuple[str, bool], str] = {}
+        self._rendered: dict[Hashable, str] = {}  # see `_piece`
 
     def view(self, name: str) -> FeatureView:
         view = self.project.views.get(name)
@@ -128,26 +153,70 @@ class CompileSession:
         pit = pit and self.dialect.separate_pit_times and view.event_timestamp is not None
         derived = self.derived(name)
         typed = self._typed_row(view, derived, pit, raw)
-        inlined = _inline(derived)
+        inlined: dict[str, exp.Expr] = {}  # filled on first use (see `_derived_column`)
         selected: list[exp.Expr] = []
         for col in output_columns(view):
             if col in derived:
-                value = inlined[col]
-                dtype = derived[col].dtype
-                if dtype is not None:
-                    # The manifest's type is the column's type on every engine.
-                    value = exp.Cast(this=value, to=self.dialect.data_type(dtype))
-                # A name, not `ident(col)`: `alias_` would copy an Identifier.
-                selected.append(exp.alias_(value, col, quoted=True, copy=False))
+                build = partial(self._derived_column, name, col, inlined)
+                selected.append(self._piece(self._derived_key(name, col), build))
             else:
-                selected.append(column(col, ROW_ALIAS))
-        if pit:
-            selected += [column(c, ROW_ALIAS) for c in self.pit_columns(name) if c]
+                selected.append(self._piece(("row", col), partial(column, col, ROW_ALIAS)))
+        extra = [c for c in self.pit_columns(name) if c] if pit else []
         # Raw columns that aggregations read (`of` need not be a feature).
-        selected += [column(c, ROW_ALIAS) for c in raw]
+        for col in [*extra, *raw]:
+            selected.append(self._piece(("row", col), partial(column, col, ROW_ALIAS)))
         # Every node here is new, so builders need not copy (`copy=False` throughout).
         row = exp.Subquery(this=typed, alias=exp.TableAlias(this=ident(ROW_ALIAS)))
         return exp.select(*selected, copy=False).from_(row, copy=False)
+
+    def _derived_key(self, name: str, col: str) -> Hashable:
+        """What the SQL of derived column `col` of view `name` depends on (`_piece`)."""
+        derived = self.derived(name)
+        item = derived[col]
+        if any(read in derived for read in item.reads):
+            return ("derived", name, col)  # other derived features are inlined into it
+        # Only its expression and type: views with the same expression over the same
+        # columns share one resolved tree (`shared_resolved`), which `self._derived`
+        # keeps alive for the session, so its id names it.
+        return ("expression", col, item.dtype, id(item.expression))
+
+    def _derived_column(self, name: str, col: str, inlined: dict[str, exp.Expr]) -> exp.Expr:
+        """`CAST(<expression over the typed row> AS <type>) AS "col"` of view `name`;
+        `inlined` holds the view's inlined expressions once computed."""
+        if not inlined:
+            inlined.update(_inline(self.derived(name)))
+        value = inlined[col]
+        dtype = self.derived(name)[col].dtype
+        if dtype is not None:
+            # The manifest's type is the column's type on every engine.
+            value = exp.Cast(this=value, to=self.dialect.data_type(dtype))
+        # A name, not `ident(col)`: `alias_` would copy an Identifier.
+        return exp.alias_(value, col, quoted=True, copy=False)
+
+    def _piece(self, key: Hashable, build: Callable[[], exp.Expr]) -> exp.Expr:
+        """`build()`, or, when composing text, a leaf holding its SQL rendered once
+        per `key` (like `view_relation`).
+
+        Pieces of views recur: a view's select items in its point-in-time variant,
+        a source's rows in every view on it, a typed column wherever views compute
+        it the same way. sqlglot renders a select item or a subquery's body to the
+        same text wherever it sits (pretty printing indents the text it is given),
+        so each is rendered once: that halved compiling a 500-view project's views
+        and models. Dialects that rewrite whole trees opt out (`composes_text`).
+        """
+        if not (self.compose_text and self.dialect.composes_text):
+            return build()
+        text = self._rendered.get(key)
+        if text is None:
+            text = self._rendered[key] = self.dialect.sql(build(), copy=False)
+        return exp.var(text)
+
+    def _source_rows(self, name: str) -> exp.Expr:
+        """The rows of source `name` (every view on it reads the same query)."""
+        source = self.project.sources[name]
+        return self._piece(
+            ("source", name), partial(source_query, self.project, source, self.dialect)
+        )
 
     def _typed_row(
         self,
@@ -158,7 +227,6 @@ class CompileSession:
     ) -> exp.Select:
         """Keys and pass-through features cast to their types, plus raw columns that
         derived features read; the layer derived expressions are computed over."""
-        dialect = self.dialect
         upstream: exp.Expr
         types: dict[str, str] = {}  # raw columns' DuckDB types, where known
         parent_pit: dict[str | None, str | None] = {}  # parent column -> its pit column
@@ -171,52 +239,68 @@ class CompileSession:
             parent_pit = {parent.event_timestamp: event, parent.created_timestamp: created}
         else:
             source = self.project.sources[view.source.name]
-            upstream = source_query(self.project, source, dialect)
+            upstream = self._source_rows(source.name)
             timezone = source.timezone
             from_view = False
             types = source.columns or {}
-        columns: dict[str, exp.Expr] = {}
+        columns: dict[str, TypedColumn] = {}
+
+        def cast(name: str, dtype: DataType | None) -> TypedColumn:
+            return TypedColumn(name, "cast", name, dtype, timezone, from_view, types.get(name))
+
         for name in view.key_columns:
-            raw = column(name, SOURCE_ALIAS)
-            if name in (view.event_timestamp, view.created_timestamp):
-                columns[name] = (
-                    raw if from_view else dialect.to_instant(raw, timezone, types.get(name))
-                )
-            else:
+            if name not in (view.event_timestamp, view.created_timestamp):
                 feature = view.feature(name)
-                dtype = feature.dtype if feature else None
-                columns[name] = _cast(raw, dtype, dialect, timezone, from_view, types.get(name))
+                columns[name] = cast(name, feature.dtype if feature else None)
+            elif from_view:
+                columns[name] = TypedColumn(name, "column", name)
+            else:
+                columns[name] = TypedColumn(
+                    name, "instant", name, timezone=timezone, source_type=types.get(name)
+                )
         for feature in view.features:
-            if feature.name in columns or feature.name in derived:
-                continue
-            raw = column(feature.name, SOURCE_ALIAS)
-            columns[feature.name] = _cast(
-                raw, feature.dtype, dialect, timezone, from_view, types.get(feature.name)
-            )
+            if feature.name not in columns and feature.name not in derived:
+                columns[feature.name] = cast(feature.name, feature.dtype)
         if pit:
             names = (view.event_timestamp, view.created_timestamp)
             times = zip(names, self.pit_columns(view.name), strict=True)
             for time, target in times:
                 if time is None or target is None:
                     continue
-                raw = column(time, SOURCE_ALIAS)
                 if not from_view:
-                    columns[target] = dialect.pit_instant(raw, timezone, types.get(time))
+                    columns[target] = TypedColumn(
+                        target, "pit_instant", time, timezone=timezone, source_type=types.get(time)
+                    )
                 elif parent_pit.get(time):
-                    columns[target] = column(str(parent_pit[time]), SOURCE_ALIAS)
+                    columns[target] = TypedColumn(target, "column", str(parent_pit[time]))
                 else:  # a parent's timestamp feature: already an instant
-                    columns[target] = dialect.pit_from_instant(raw)
+                    columns[target] = TypedColumn(target, "pit_from_instant", time)
         for name in aggregated:
-            columns.setdefault(name, column(name, SOURCE_ALIAS))
+            columns.setdefault(name, TypedColumn(name, "column", name))
         for item in derived.values():
             for name in item.reads:
                 if name not in columns and name not in derived:
-                    columns[name] = column(name, SOURCE_ALIAS)
-        selected = [
-            exp.alias_(value, name, quoted=True, copy=False) for name, value in columns.items()
-        ]
+                    columns[name] = TypedColumn(name, "column", name)
+        selected = [self._piece(c, partial(self._typed_column, c)) for c in columns.values()]
         rows = exp.Subquery(this=upstream, alias=exp.TableAlias(this=ident(SOURCE_ALIAS)))
         return exp.select(*selected, copy=False).from_(rows, copy=False)
+
+    def _typed_column(self, col: TypedColumn) -> exp.Expr:
+        """`<value> AS "<name>"`, the value read from the upstream row (`source`)."""
+        dialect = self.dialect
+        raw = column(col.upstream, SOURCE_ALIAS)
+        if col.how == "instant":
+            value = dialect.to_instant(raw, col.timezone, col.source_type)
+        elif col.how == "cast":
+            value = _cast(raw, col.dtype, dialect, col.timezone, col.from_view, col.source_type)
+        elif col.how == "pit_instant":
+            value = dialect.pit_instant(raw, col.timezone, col.source_type)
+        elif col.how == "pit_from_instant":
+            value = dialect.pit_from_instant(raw)
+        else:
+            value = raw
+        # A name, not `ident(name)`: `alias_` would copy an Identifier.
+        return exp.alias_(value, col.name, quoted=True, copy=False)
 
 
 def _cast(

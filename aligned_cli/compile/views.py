@@ -14,9 +14,8 @@ from sqlglot import exp
 from aligned_cli.compile.dialects.base import Dialect
 from aligned_cli.compile.expressions import (
     duckdb_type,
-    expression_columns,
     infer_type,
-    shared_resolved_expression,
+    shared_resolved,
 )
 from aligned_cli.compile.relations import known_source_columns
 from aligned_cli.core.inheritance import resolve_view_inheritance
@@ -97,15 +96,14 @@ def resolve_derived_features(project: Project, view: FeatureView) -> dict[str, D
     reads: dict[str, list[str]] = {}
     for name, feature in derived.items():
         sql = feature.expression or ""
-        parsed[name] = shared_resolved_expression(sql, readable, feature.location)
-        reads[name] = expression_columns(parsed[name])  # a walk of the tree: once
+        parsed[name], reads[name] = shared_resolved(sql, readable, feature.location)
     order = _dependency_order(view, derived, reads)
     result: dict[str, DerivedFeature] = {}
     typed_schema = dict(schema)
     for name in order:
         feature = derived[name]
         sql = feature.expression or ""
-        inferred = infer_type(parsed[name], typed_schema, sql, feature.location)
+        inferred = infer_type(parsed[name], typed_schema, sql, feature.location, reads[name])
         dtype = feature.dtype or inferred
         typed_schema[name] = dtype
         result[name] = DerivedFeature(feature, parsed[name], dtype, list(reads[name]))

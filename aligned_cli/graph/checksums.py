@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import sqlglot
@@ -30,6 +30,13 @@ _SKIPPED_BY_TYPE: dict[type[BaseModel], frozenset[str]] = {
 }
 
 
+# `json.dumps(..., sort_keys=True, separators=(",", ":"))`, without building an encoder
+# for every one of thousands of nodes.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+# Values a canonical form keeps as they are (subclasses, e.g. enums, take the long way).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
 # id(object) -> (object, its canonical form); the object is kept to make ids safe.
 CanonicalMemo = dict[int, tuple[BaseModel, dict[str, Any]]]
 
@@ -42,7 +49,7 @@ def node_checksum(
     `memo` (one per DAG build) shares canonical forms between nodes: a view's
     checksum covers its features, and each feature is a node of its own too.
     """
-    text = json.dumps(_canonical(obj, dialect, memo), sort_keys=True, separators=(",", ":"))
+    text = _ENCODER.encode(_canonical(obj, dialect, memo))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -60,16 +67,17 @@ def canonical_sql(expression: str, dialect: str = "duckdb") -> str:
 
 
 def _canonical(value: Any, dialect: str, memo: CanonicalMemo | None = None) -> Any:
+    if type(value) in _PLAIN:  # most values: checked first, by exact type
+        return value
     if isinstance(value, BaseModel):
         known = memo.get(id(value)) if memo is not None else None
         if known is not None and known[0] is value:
             return known[1]
-        skipped = _ALWAYS_SKIPPED | _SKIPPED_BY_TYPE.get(type(value), frozenset())
-        fields = {
-            name: _canonical(getattr(value, name), dialect, memo)
-            for name in type(value).model_fields
-            if name not in skipped
-        }
+        attrs = vars(value)
+        fields = {}
+        for name in _checked_fields(type(value)):
+            item = attrs[name]  # plain values inline: most fields, tens of thousands
+            fields[name] = item if type(item) in _PLAIN else _canonical(item, dialect, memo)
         if isinstance(value, Feature) and value.expression is not None:
             fields["expression"] = canonical_sql(value.expression, dialect)
         if memo is not None:
@@ -82,3 +90,10 @@ def _canonical(value: Any, dialect: str, memo: CanonicalMemo | None = None) -> A
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)  # enums are StrEnums; anything else by its text
+
+
+@cache
+def _checked_fields(cls: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of `cls` that count towards a checksum, in declaration order."""
+    skipped = _ALWAYS_SKIPPED | _SKIPPED_BY_TYPE.get(cls, frozenset())
+    return tuple(name for name in cls.model_fields if name not in skipped)

@@ -103,6 +103,8 @@ def resolve_column(
 
 def raw_column_name(mapping: dict[str, str], column: str) -> str:
     """The stored name of a column called `column` after `mapping` (raw -> new)."""
+    if not mapping:
+        return column  # most sources rename nothing
     renamed = {new: raw for raw, new in sorted(mapping.items())}
     found = _match(column, list(renamed))
     return renamed[found] if found is not None else column

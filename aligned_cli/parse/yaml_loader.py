@@ -11,7 +11,7 @@ plain Python values from those nodes ourselves so that we can
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -36,22 +36,33 @@ _STANDARD_TAGS = {
 }
 
 
+class Mark(Protocol):
+    """Where a YAML node starts (0-based): PyYAML's `Mark`, or libyaml's alike."""
+
+    line: int
+    column: int
+
+
 @dataclass
 class LoadedYaml:
     """A YAML document as plain data plus the location of every path in it."""
 
     file: str
     data: Any
-    marks: dict[Path_, Location] = field(default_factory=dict)
+    # path -> PyYAML's mark of where it starts; made a Location only when asked for
+    # (a big project has tens of thousands of paths and few are ever reported).
+    marks: dict[Path_, Mark] = field(default_factory=dict)
 
     def location(self, path: Path_) -> Location:
         """The location of `path`, or of its nearest ancestor that has one."""
         probe = tuple(path)
         while probe:
             if probe in self.marks:
-                return self.marks[probe]
+                return _location(self.file, self.marks[probe])
             probe = probe[:-1]
-        return self.marks.get((), Location(file=self.file, line=1, col=1))
+        if () in self.marks:
+            return _location(self.file, self.marks[()])
+        return Location(file=self.file, line=1, col=1)
 
 
 def load_yaml(text: str, file: str) -> LoadedYaml:
@@ -86,7 +97,7 @@ def _location(file: str, mark: Any) -> Location:
 
 
 class _Builder:
-    def __init__(self, file: str, marks: dict[Path_, Location]) -> None:
+    def __init__(self, file: str, marks: dict[Path_, Mark]) -> None:
         self.file = file
         self.marks = marks
         self.budget = _MAX_NODES
@@ -100,7 +111,7 @@ class _Builder:
                 location=_location(self.file, node.start_mark),
                 hint="avoid deeply nested anchors and aliases",
             )
-        self.marks.setdefault(path, _location(self.file, node.start_mark))
+        self.marks.setdefault(path, node.start_mark)
         if node.tag not in _STANDARD_TAGS:
             raise ProjectError(
                 f"YAML tag '{node.tag}' is not allowed",
@@ -131,7 +142,7 @@ class _Builder:
                     location=_location(self.file, key_node.start_mark),
                     hint="each key may appear once in a mapping; remove or rename one",
                 )
-            self.marks[(*path, key)] = _location(self.file, key_node.start_mark)
+            self.marks[(*path, key)] = key_node.start_mark
             result[key] = self.build(value_node, (*path, key))
         return result
 

@@ -114,6 +114,9 @@ class Dialect(ABC):
     # True when point-in-time joins compare instants in a representation other than
     # the view's output type (then views also expose `pit_instant` columns).
     separate_pit_times: bool = False
+    # True when `sql` renders a tree as sqlglot does, each node's text on its own: a
+    # compile session may then render a recurring piece once and embed its text.
+    composes_text: bool = True
     # The project being compiled, for dialects that name aligned's own objects per
     # project (PostgreSQL's staged file sources); set through `for_project`.
     project_name: str | None = None

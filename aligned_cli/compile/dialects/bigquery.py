@@ -50,6 +50,8 @@ _TYPES = {
 class BigQueryDialect(Dialect):
     name = "bigquery"
     sqlglot_name = "bigquery"
+    # Rendered through `render_checked`, which must see whole trees (no text pieces).
+    composes_text = False
 
     def file_scan(self, source: Source) -> exp.Expr:
         return exp.Table(this=ident(source.name), db=ident(STAGED_DATASET))

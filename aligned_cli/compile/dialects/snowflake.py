@@ -49,6 +49,8 @@ _TYPES = {
 class SnowflakeDialect(Dialect):
     name = "snowflake"
     sqlglot_name = "snowflake"
+    # Rendered through `render_checked`, which must see whole trees (no text pieces).
+    composes_text = False
 
     def file_scan(self, source: Source) -> exp.Expr:
         return exp.Table(this=ident(source.name), db=ident(STAGED_SCHEMA))

@@ -58,6 +58,8 @@ def source_view_name(source_name: str) -> str:
 class SparkDialect(Dialect):
     name = "spark"
     sqlglot_name = "spark"
+    # Rendered through `render_checked`, which must see whole trees (no text pieces).
+    composes_text = False
 
     def file_scan(self, source: Source) -> exp.Expr:
         return exp.Table(this=ident(source_view_name(source.name)))
