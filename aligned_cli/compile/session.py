@@ -102,7 +102,7 @@ class CompileSession:
 
     def view_relation(self, name: str, *, pit: bool = False) -> exp.Expr:
         """The view's rows to embed in a larger query (the caller may own it)."""
-        if self.compose_text:
+        if self.compose_text and self.dialect.composes_text:
             # A Var renders its text verbatim, re-indented like any subquery.
             return exp.var(self.view_sql(name, pit=pit))
         return self.view_query(name, pit=pit)

@@ -307,11 +307,6 @@ def test_unknown_timezone_is_a_project_error(tmp_path: Path) -> None:
     _project_error(_project(tmp_path / "p", features), "Mars/Base")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §5 compile [--dialect D] (README lists snowflake): `compile --dialect "
-    "snowflake` succeeds but floods stderr with sqlglot 'Cannot traverse scope' warnings",
-)
 def test_compile_for_snowflake_is_quiet(tmp_path: Path) -> None:
     features = BASE.replace("x: {type: float}", 'x: {type: float}\n      y: {expression: "x * 2"}')
     result = _aligned(_project(tmp_path / "p", features), "compile", "--dialect", "snowflake")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
@@ -36,17 +35,12 @@ _CONSTRUCTS: tuple[tuple[str, Callable[[exp.Expr], bool], tuple[str, ...]], ...]
 )
 
 
-def render_checked(
-    dialect: str, sqlglot_name: str, tree: exp.Expr, pretty: bool, *, parse_leaves: bool = False
-) -> str:
+def render_checked(dialect: str, sqlglot_name: str, tree: exp.Expr, pretty: bool) -> str:
     """`tree` as SQL of `sqlglot_name`; a construct it cannot express is a ProjectError.
 
-    `parse_leaves` turns the session's pre-rendered view SQL (a `Var` leaf, see
-    `CompileSession.view_relation`) back into a tree first: generators that rewrite
-    whole scopes (BigQuery's, Snowflake's) cannot walk through a text leaf.
+    `tree` must be whole (no pre-rendered text leaves: these dialects declare
+    `composes_text = False`): their generators rewrite whole scopes.
     """
-    if parse_leaves:
-        tree = tree.transform(lambda node: _parsed_leaf(node, sqlglot_name), copy=False)
     for node in tree.walk():
         for what, uses, keywords in _CONSTRUCTS:
             if not uses(node):
@@ -58,14 +52,6 @@ def render_checked(
         return tree.sql(dialect=sqlglot_name, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as error:
         raise unsupported(dialect, str(error).splitlines()[0]) from None
-
-
-def _parsed_leaf(node: exp.Expr, sqlglot_name: str) -> exp.Expr:
-    if isinstance(node, exp.Var) and isinstance(node.parent, exp.Subquery):
-        text = node.name.lstrip()
-        if text[:6].upper() in ("SELECT", "WITH\n", "WITH ") or text.startswith("("):
-            return sqlglot.parse_one(text, read=sqlglot_name)
-    return node
 
 
 def unsupported(dialect: str, construct: str) -> ProjectError:

@@ -94,4 +94,4 @@ class SnowflakeDialect(Dialect):
 
     def sql(self, expression: exp.Expr, pretty: bool = True, *, copy: bool = True) -> str:
         tree = expression.copy() if copy else expression
-        return render_checked(self.name, self.sqlglot_name, tree, pretty, parse_leaves=True)
+        return render_checked(self.name, self.sqlglot_name, tree, pretty)
