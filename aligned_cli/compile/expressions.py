@@ -239,6 +239,52 @@ def infer_type(
     return _remember(_inferred, key, _infer_type(expression, schema, sql, location))
 
 
+_DIVISIONS = (exp.Div, exp.IntDiv, exp.Mod)
+_INTEGERS = {DataType.INT8, DataType.INT16, DataType.INT32, DataType.INT64}
+
+
+def _nonzero(divisor: exp.Expr) -> exp.Expr:
+    """`NULLIF(divisor, 0)`, unless it is a non-zero number or already that."""
+    if isinstance(divisor, exp.Literal) and divisor.is_number and float(divisor.name) != 0:
+        return divisor
+    if isinstance(divisor, exp.Nullif) and divisor.expression == exp.Literal.number(0):
+        return divisor
+    return exp.Nullif(this=divisor, expression=exp.Literal.number(0))
+
+
+def portable_arithmetic(
+    expression: exp.Expr,
+    schema: Mapping[str, DataType | None],
+    sql: str,
+    location: Location | None,
+) -> exp.Expr:
+    """`expression` rewritten so every engine computes the same value (a copy when
+    anything changes; the shared tree is left alone).
+
+    - A zero divisor gives NULL: DuckDB would give inf, PostgreSQL fail the query.
+    - `a // b` truncates toward zero for any numbers, as it does for integers on
+      every engine: DuckDB divides non-integers exactly (-7.5 // 2 = -3.75) and
+      PostgreSQL has no integer division of floats.
+    """
+    if expression.find(*_DIVISIONS) is None:
+        return expression
+    rewritten = expression.copy()
+    # Innermost first: an outer division is rebuilt from already rewritten operands.
+    for node in reversed(list(rewritten.find_all(*_DIVISIONS))):
+        operands = (node.this, node.expression)
+        integers = all(infer_type(o, schema, sql, location) in _INTEGERS for o in operands)
+        divisor = _nonzero(node.expression)  # the same node when it needs no guard
+        if isinstance(node, exp.IntDiv) and not integers:
+            divided = exp.Div(this=node.this.copy(), expression=divisor.copy())
+            truncated = exp.func("trunc", divided)
+            if node is rewritten:
+                return truncated  # the division is the whole expression
+            node.replace(truncated)
+        elif divisor is not node.expression:
+            node.set("expression", divisor)
+    return rewritten
+
+
 def _infer_type(
     expression: exp.Expr,
     schema: Mapping[str, DataType | None],

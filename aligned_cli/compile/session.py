@@ -185,7 +185,7 @@ class CompileSession:
         `inlined` holds the view's inlined expressions once computed."""
         if not inlined:
             inlined.update(_inline(self.derived(name)))
-        value = inlined[col]
+        value = self.dialect.derived_value(inlined[col])
         dtype = self.derived(name)[col].dtype
         if dtype is not None:
             # The manifest's type is the column's type on every engine.

@@ -15,6 +15,7 @@ from aligned_cli.compile.dialects.base import Dialect
 from aligned_cli.compile.expressions import (
     duckdb_type,
     infer_type,
+    portable_arithmetic,
     shared_resolved,
 )
 from aligned_cli.compile.relations import known_source_columns
@@ -105,8 +106,9 @@ def resolve_derived_features(project: Project, view: FeatureView) -> dict[str, D
         sql = feature.expression or ""
         inferred = infer_type(parsed[name], typed_schema, sql, feature.location, reads[name])
         dtype = feature.dtype or inferred
+        portable = portable_arithmetic(parsed[name], typed_schema, sql, feature.location)
         typed_schema[name] = dtype
-        result[name] = DerivedFeature(feature, parsed[name], dtype, list(reads[name]))
+        result[name] = DerivedFeature(feature, portable, dtype, list(reads[name]))
     return result
 
 

@@ -431,11 +431,6 @@ def test_operators_and_methods_agree_on_postgres(tmp_path: Path, postgres_dsn: s
     assert _compare(pg, duck, OPS) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §3.2: `Float // n` compiles to DuckDB `//`, which on DOUBLE is a plain "
-    "division (-7.5 // 2 gives -3.75, not an integral value)",
-)
 def test_floor_division_of_a_float_is_integral(tmp_path: Path) -> None:
     """`x // 2` on a Float: Python gives floor(x / 2); SQL integer division truncates.
     Either is an integral number."""
@@ -447,11 +442,6 @@ def test_floor_division_of_a_float_is_integral(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §3.2/§1: `Float // n` compiles to PostgreSQL DIV(double precision, "
-    "integer), which does not exist; the view errors on PostgreSQL",
-)
 def test_floor_division_of_a_float_runs_on_postgres(tmp_path: Path, postgres_dsn: str) -> None:
     root = _ops_project(tmp_path / "fdiv", {"half": ("x // 2", "x // 2")})
     result = _aligned(root, "run", "--target", "warehouse", env=_pg_env(postgres_dsn))
@@ -459,11 +449,6 @@ def test_floor_division_of_a_float_runs_on_postgres(tmp_path: Path, postgres_dsn
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §3.2: `Float.round(1)` compiles to PostgreSQL ROUND(double precision, int), "
-    "which does not exist; the view errors on PostgreSQL",
-)
 def test_round_with_digits_runs_on_postgres(tmp_path: Path, postgres_dsn: str) -> None:
     ops = {"r1": ("x.round(1)", "round(x, 1)")}
     root = _ops_project(tmp_path / "round", ops)
@@ -475,11 +460,6 @@ def test_round_with_digits_runs_on_postgres(tmp_path: Path, postgres_dsn: str) -
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="engines disagree: `Float.round()` of 2.5 is 3.0 on DuckDB (half away from "
-    "zero) but 2.0 on PostgreSQL (round(double precision) rounds half to even)",
-)
 def test_round_half_agrees_on_both_engines(tmp_path: Path, postgres_dsn: str) -> None:
     ops = {"r0": ("x.round()", "round(x)")}
     root = _ops_project(tmp_path / "round", ops)
@@ -494,11 +474,6 @@ ZERO_DATA = "id,a,b,x,s,d,ts\n1,7,0,1.0,a,,\n2,-7,2,1.0,a,,\n"
 ZERO_OPS = {"div": ("a / b", ""), "fdiv": ("a // b", ""), "mod": ("a % b", "")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="division by zero: `a // b` and `a % b` with b = 0 fail the whole model on "
-    "DuckDB ('Division by zero'), while `a / b` gives inf; expected NULL for the row",
-)
 def test_division_by_zero_gives_null_not_a_failed_run(tmp_path: Path) -> None:
     root = _ops_project(tmp_path / "zero", ZERO_OPS, data=ZERO_DATA)
     result = _aligned(root, "run")
@@ -509,11 +484,6 @@ def test_division_by_zero_gives_null_not_a_failed_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="engines disagree on `a / b` with b = 0: DuckDB writes inf, PostgreSQL fails "
-    "the model run with 'division by zero'",
-)
 def test_division_by_zero_agrees_on_both_engines(tmp_path: Path, postgres_dsn: str) -> None:
     root = _ops_project(tmp_path / "zero", {"div": ("a / b", "")}, data=ZERO_DATA)
     duck = _aligned(root, "run")

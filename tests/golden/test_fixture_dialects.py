@@ -28,11 +28,9 @@ def test_fixture_compiles_for_dialect(
     project: str, dialect: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="sqlglot")
-    result = CliRunner().invoke(
-        app,
-        ["compile", "--project-dir", str(FIXTURES / project), "--dialect", dialect]
-        + ["--target-path", str(tmp_path / "target")],
-    )
+    target = str(tmp_path / "target")
+    args = ["--project-dir", str(FIXTURES / project), "--target-path", target]
+    result = CliRunner().invoke(app, ["compile", "--dialect", dialect, *args])
     assert result.exit_code == 0, result.output
     assert not [r for r in caplog.records if r.name.startswith("sqlglot")], caplog.text
     files = sorted((tmp_path / "target" / "compiled" / dialect).glob("*.sql"))

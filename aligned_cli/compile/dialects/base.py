@@ -204,6 +204,11 @@ class Dialect(ABC):
     def now(self) -> exp.Expr:
         return exp.CurrentTimestamp()
 
+    def derived_value(self, expression: exp.Expr) -> exp.Expr:
+        """A derived feature's expression as this engine must spell it to compute what
+        DuckDB computes (the expressions are DuckDB SQL); a copy when it changes."""
+        return expression
+
     def sql(self, expression: exp.Expr, pretty: bool = True, *, copy: bool = True) -> str:
         """SQL text; `copy=False` (a tree the caller discards) skips the generator's copy."""
         return expression.sql(dialect=self.sqlglot_name, pretty=pretty, copy=copy)

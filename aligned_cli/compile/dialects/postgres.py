@@ -52,9 +52,24 @@ def pit_order(
     return order
 
 
+def _numeric_round(node: exp.Expr) -> exp.Expr:
+    if not isinstance(node, exp.Round):
+        return node
+    numeric = exp.Cast(this=node.this, to=exp.DataType.build("NUMERIC"))
+    rounded = exp.Round(this=numeric, decimals=node.args.get("decimals"))
+    return exp.Cast(this=rounded, to=exp.DataType.build("DOUBLE PRECISION", dialect="postgres"))
+
+
 class PostgresDialect(Dialect):
     name = "postgres"
     sqlglot_name = "postgres"
+
+    def derived_value(self, expression: exp.Expr) -> exp.Expr:
+        # ROUND of a double: PostgreSQL has no round(double, digits) and rounds a
+        # half to even; through NUMERIC it rounds half away from zero, as DuckDB does.
+        if expression.find(exp.Round) is None:
+            return expression
+        return expression.transform(_numeric_round)
 
     def file_scan(self, source: Source) -> exp.Expr:
         if self.project_name is None:
