@@ -219,10 +219,10 @@ def _manifest_body(compiled: CompiledProject) -> Manifest:
     from aligned_cli.artifacts.manifest import Manifest, ManifestMetadata, ManifestNode
 
     project = compiled.project
-    dag = compiled.dag
+    graph = compiled.graph
     nodes: dict[str, ManifestNode] = {}
-    for uid in sorted(dag.nodes):
-        data = dag.nodes[uid]
+    for uid in sorted(graph.nodes):
+        data = graph.nodes[uid]
         obj = data.get("obj")
         dtype = getattr(obj, "dtype", None)
         nodes[uid] = ManifestNode(
@@ -232,7 +232,7 @@ def _manifest_body(compiled: CompiledProject) -> Manifest:
             file=data.get("file"),
             line=data.get("line"),
             checksum=data["checksum"],
-            depends_on=sorted(dag.predecessors(uid)),
+            depends_on=list(graph.parents[uid]),
             tags=sorted(data.get("tags") or []),
             description=getattr(obj, "description", None),
             compiled_sql=dict(sorted(compiled.sql.get(uid, {}).items())),
@@ -252,8 +252,8 @@ def _manifest_body(compiled: CompiledProject) -> Manifest:
         models={name: dump(m) for name, m in sorted(project.models.items())},
         tests={t.name: dump(t) for t in sorted(compiled.tests, key=lambda t: t.name)},
         nodes=nodes,
-        parent_map={uid: sorted(dag.predecessors(uid)) for uid in sorted(dag.nodes)},
-        child_map={uid: sorted(dag.successors(uid)) for uid in sorted(dag.nodes)},
+        parent_map={uid: list(graph.parents[uid]) for uid in sorted(graph.nodes)},
+        child_map={uid: list(graph.children[uid]) for uid in sorted(graph.nodes)},
         feature_lineage={k: sorted(v) for k, v in sorted(compiled.lineage.items())},
     )
 

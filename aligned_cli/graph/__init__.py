@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from aligned_cli.graph.dag import build_dag
     from aligned_cli.graph.ids import NODE_KINDS, NodeKind, kind_and_name, unique_id
     from aligned_cli.graph.lineage import feature_lineage
-    from aligned_cli.graph.order import child_map, execution_order, parent_map
     from aligned_cli.graph.selection import add_indirect_tests, select_nodes
 
 _HOMES = {
@@ -23,12 +22,9 @@ _HOMES = {
     "add_indirect_tests": "selection",
     "build_dag": "dag",
     "canonical_sql": "checksums",
-    "child_map": "order",
-    "execution_order": "order",
     "feature_lineage": "lineage",
     "kind_and_name": "ids",
     "node_checksum": "checksums",
-    "parent_map": "order",
     "select_nodes": "selection",
     "unique_id": "ids",
 }
@@ -39,12 +35,9 @@ __all__ = [
     "add_indirect_tests",
     "build_dag",
     "canonical_sql",
-    "child_map",
-    "execution_order",
     "feature_lineage",
     "kind_and_name",
     "node_checksum",
-    "parent_map",
     "select_nodes",
     "unique_id",
 ]

@@ -53,7 +53,11 @@ class DagSnapshot:
         return str(self.nodes[uid]["kind"])
 
     def ordered(self, subset: set[str]) -> list[str]:
-        """`subset` in dependency order (a dependency through an unselected node holds)."""
+        """`subset` in dependency order (a dependency through an unselected node holds).
+        Raises ValueError for ids that are not nodes."""
+        unknown = subset - self.nodes.keys()
+        if unknown:
+            raise ValueError(f"not nodes of the DAG: {', '.join(sorted(unknown))}")
         return [uid for uid in self.order if uid in subset]
 
     def values(self, attribute: str) -> Iterator[tuple[str, Any]]:
