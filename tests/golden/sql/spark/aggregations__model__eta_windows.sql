@@ -2,7 +2,7 @@ WITH `__aligned_spine` AS MATERIALIZED (
   SELECT
     `__aligned_spine_source`.*,
     STRUCT(`__aligned_spine_source`.*) AS `__aligned_spine_record`,
-    ROW_NUMBER() OVER (ORDER BY MONOTONICALLY_INCREASING_ID() NULLS LAST) AS `__aligned_row`,
+    MONOTONICALLY_INCREASING_ID() AS `__aligned_row`,
     CAST(`__aligned_spine_source`.`requested_at` AS TIMESTAMP) AS `__aligned_time`
   FROM (
     SELECT
