@@ -1,7 +1,7 @@
 """Run the benchmarks and print one markdown table (paste it into the README).
 
     python benchmarks/run_all.py --scale smoke|small|large \
-        [--only compile|pit|api|aggregations|postgres]
+        [--only compile|pit|api|aggregations|postgres|spark]
 
 Exit code 1 when a benchmark errored or produced wrong results (at any scale). Timings
 are reported, not asserted: at small/large each target is marked PASS or MISS, and a
@@ -20,6 +20,7 @@ import api_bench
 import compile_bench
 import pg_bench
 import pit_bench
+import spark_bench
 from common import RESULTS_DIR, SCALES, BenchResult, Scale, markdown_table
 
 BENCHMARKS: dict[str, Callable[[Scale], BenchResult]] = {
@@ -28,6 +29,7 @@ BENCHMARKS: dict[str, Callable[[Scale], BenchResult]] = {
     "api": api_bench.run,
     "aggregations": agg_bench.run,
     "postgres": pg_bench.run,  # needs a server: ALIGNED_BENCH_POSTGRES_DSN
+    "spark": spark_bench.run,  # pyspark + Java 17+: skipped without them, an error in CI
 }
 
 
@@ -47,6 +49,10 @@ def main() -> int:
         print(f"  {name} done in {time.perf_counter() - start:.1f}s", file=sys.stderr)
 
     print(markdown_table(results))
+    # Lines that are not a ratio against a baseline: skips, paper estimates.
+    for result in results:
+        for note in result.details.get("notes", []):
+            print(f"\n{note}")
     print(f"\nJSON results: {RESULTS_DIR}/<name>.json")
     failed = [r for r in results if r.error is not None]
     for result in failed:
