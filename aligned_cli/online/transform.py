@@ -58,7 +58,8 @@ class ViewTransformer:
     def transform(self, view: str, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
         """The view's rows (keys, timestamps, features) computed from raw `rows`."""
         sql, inputs, required = self._compile(view)
-        table = _input_table(rows, inputs, required)
+        event = self._project.views[view].event_timestamp
+        table = _input_table(_time_alias(rows, event, inputs), inputs, required)
         with self._lock:
             adapter = self._session()
             adapter.register_arrow(INPUT_TABLE, table)
@@ -121,6 +122,25 @@ def _input_names(project: Project, view_name: str) -> list[str]:
     if ref.kind == "view":
         return output_columns(project.views[ref.name])
     return list(project.sources[ref.name].mapping.values())
+
+
+TIME_ALIAS = "event_timestamp"
+
+
+def _time_alias(
+    rows: Sequence[Mapping[str, Any]], event: str | None, inputs: Sequence[str]
+) -> Sequence[Mapping[str, Any]]:
+    """Rows whose `event_timestamp` names the view's own time column (SPEC §10's /push
+    example calls it that whatever the view does), where the view has no input of
+    that name and the row does not also give the column itself."""
+    if event is None or event == TIME_ALIAS or TIME_ALIAS in inputs:
+        return rows
+    return [
+        {**{k: v for k, v in row.items() if k != TIME_ALIAS}, event: row[TIME_ALIAS]}
+        if TIME_ALIAS in row and event not in row
+        else row
+        for row in rows
+    ]
 
 
 def _input_table(

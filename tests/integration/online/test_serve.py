@@ -174,3 +174,18 @@ def test_redis_unreachable_is_503(project: Path) -> None:
         assert features(api, [1], ["driver_stats:trips"]).status_code == 503
         row = {"driver_id": 1, "event_timestamp": NOW.isoformat(), "conv_rate": 0.1}
         assert api.post("/push", json={"view": "driver_stats", "rows": [row]}).status_code == 503
+
+
+def test_push_rows_may_name_the_time_event_timestamp_whatever_the_view_calls_it() -> None:
+    """SPEC §10's /push example sends `event_timestamp`; a view timed by `ts` takes it."""
+    from aligned_cli.online.transform import _time_alias
+
+    rows = [{"driver_id": 1, "event_timestamp": "2026-01-01T00:00:00Z", "x": 1}]
+    assert _time_alias(rows, "ts", ["driver_id", "ts", "x"]) == [
+        {"driver_id": 1, "x": 1, "ts": "2026-01-01T00:00:00Z"}
+    ]
+    # Left alone: the view's own name, a row giving both, an input named so.
+    assert _time_alias(rows, "event_timestamp", ["event_timestamp"]) is rows
+    both = [{**rows[0], "ts": "2026-01-02T00:00:00Z"}]
+    assert _time_alias(both, "ts", ["ts", "x", "driver_id"]) == both
+    assert _time_alias(rows, "ts", ["ts", "event_timestamp"]) is rows
