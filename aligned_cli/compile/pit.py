@@ -15,7 +15,7 @@ from typing import Any
 from sqlglot import exp
 
 from aligned_cli.compile.aggregations import WindowAggregations, attach_aggregations
-from aligned_cli.compile.dialects.base import SPINE_ROW, Dialect, TemporalJoin, column, ident
+from aligned_cli.compile.dialects.base import Dialect, TemporalJoin, column, ident
 from aligned_cli.compile.relations import known_source_columns, source_query
 from aligned_cli.compile.session import PIT_CREATED, PIT_EVENT, CompileSession
 from aligned_cli.core.ir import Aggregation, FeatureRef, FeatureView, Model, Project
@@ -24,7 +24,7 @@ from aligned_cli.errors import ProjectError, did_you_mean
 SPINE = "__aligned_spine"
 SPINE_SOURCE = "__aligned_spine_source"
 SPINE_RECORD = "__aligned_spine_record"
-ROW_NUMBER = SPINE_ROW
+ROW_NUMBER = "__aligned_row"
 SPINE_TIME = "__aligned_time"
 DUPLICATE = "__aligned_duplicate"
 _INTERNAL = (ROW_NUMBER, SPINE_TIME, SPINE_RECORD)

@@ -32,11 +32,6 @@ def column(name: str, table: str | None = None) -> exp.Column:
     return exp.Column(this=ident(name), table=ident(table) if table else None)
 
 
-# The spine row number a model dataset is sorted by (`compile.pit`), named here so
-# dialects can recognise the final sort.
-SPINE_ROW = "__aligned_row"
-
-
 def sql_type(text: str, dialect: str | None = None) -> exp.DataType:
     """`exp.DataType.build(text)`, parsed once per type (parsing dominates compiling)."""
     parsed, flat = _parsed_type(text, dialect)

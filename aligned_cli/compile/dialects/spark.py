@@ -21,7 +21,6 @@ from __future__ import annotations
 from sqlglot import exp
 
 from aligned_cli.compile.dialects.base import (
-    SPINE_ROW,
     AttachedView,
     Dialect,
     TemporalJoin,
@@ -120,23 +119,7 @@ class SparkDialect(Dialect):
     def sql(self, expression: exp.Expr, pretty: bool = True, *, copy: bool = True) -> str:
         tree = expression.copy() if copy else expression
         tree = tree.transform(_latest_by, copy=False).transform(_ordered_row_number, copy=False)
-        _shuffle_before_spine_sort(tree)
         return render_checked(self.name, self.sqlglot_name, tree, pretty)
-
-
-def _shuffle_before_spine_sort(tree: exp.Expr) -> None:
-    """`SELECT /*+ REPARTITION */ ... ORDER BY <spine row>` for a model's dataset.
-
-    A global ORDER BY range-partitions its input, and Spark samples that input with a
-    job of its own: without a shuffle in between, the sampling job recomputes every
-    point-in-time window and join. A round-robin shuffle of the one row per spine row
-    first makes it read shuffle files instead.
-    """
-    order = tree.args.get("order") if isinstance(tree, exp.Select) else None
-    if order is None or tree.args.get("hint") is not None:
-        return
-    if any(c.name == SPINE_ROW for o in order.expressions for c in o.find_all(exp.Column)):
-        tree.set("hint", exp.Hint(expressions=[exp.var("REPARTITION")]))
 
 
 def _struct(fields: list[tuple[str, exp.Expr]]) -> exp.Expr:

@@ -68,7 +68,7 @@ WITH `__aligned_spine` AS MATERIALIZED (
   WHERE
     `__aligned_version` = 1
 )
-SELECT /*+ REPARTITION */
+SELECT
   `s`.`__aligned_spine_record`.*,
   `__aligned_v0`.`__aligned_rec`.`fare` AS `fare`,
   COALESCE(CAST(`__aligned_v0_agg_range`.`__aligned_a0` AS BIGINT), 0) AS `trips_7d`,

@@ -16,7 +16,7 @@ WITH `__aligned_spine` AS (
     ) AS `source`
   ) AS `__aligned_spine_source`
 )
-SELECT /*+ REPARTITION */
+SELECT
   `s`.`__aligned_spine_record`.*,
   COALESCE(
     CASE

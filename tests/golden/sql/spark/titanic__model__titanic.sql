@@ -10,7 +10,7 @@ WITH `__aligned_spine` AS (
     FROM `aligned_source__titanic_csv`
   ) AS `__aligned_spine_source`
 )
-SELECT /*+ REPARTITION */
+SELECT
   `s`.`__aligned_spine_record`.*,
   `__aligned_v0`.`constant_filled_age` AS `constant_filled_age`,
   `__aligned_v0`.`is_male` AS `is_male`,
