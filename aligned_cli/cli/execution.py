@@ -118,8 +118,9 @@ def _prepare(compiled: CompiledProject, adapter: Any, nodes: list[str], *, force
     engine's connection copied in. `force` (--full-refresh) reloads unchanged files."""
     project = compiled.project
     foreign = [s for s in project.sources.values() if project.on_other_engine(s, adapter.dialect)]
-    if not adapter.stages_files and not foreign:
-        return
+    files = adapter.stages_files and any(s.file for s in project.sources.values())
+    if not files and not foreign:
+        return  # nothing to bring anywhere: no graph walk (nor networkx import) needed
     import networkx as nx
 
     from aligned_cli.execute.foreign_sources import stage_foreign_source
@@ -134,7 +135,7 @@ def _prepare(compiled: CompiledProject, adapter: Any, nodes: list[str], *, force
             stage_foreign_source(adapter, project, source)
     for uid in sorted(needed):
         source = dag.nodes[uid]["obj"]
-        if source.file is not None and adapter.stages_files:
+        if source.file is not None and files:
             adapter.stage_source(source, project=project.name, force=force)
 
 
