@@ -8,7 +8,6 @@ engine only supplies the few primitive steps.
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from aligned_cli.core.ir import Output, Source
 from aligned_cli.errors import ProjectError, UsageError
 from aligned_cli.execute.adapters.file_io import FileFormat
-from aligned_cli.execute.adapters.files import resolve_path
+from aligned_cli.execute.adapters.files import replace_file, resolve_path
 from aligned_cli.execute.adapters.sql_names import table_name, temp_name
 from aligned_cli.objectstore.urls import is_remote
 
@@ -61,6 +60,9 @@ class Adapter(ABC):
     # Whether point-in-time lookups walk an index per spine row (Postgres' LATERAL),
     # so a model reads views from indexed relations (`execute.pit_tables`).
     indexed_lookups: ClassVar[bool] = False
+    # Whether `copy_to_file` streams a query's rows into a file (else file outputs
+    # go through a temporary table and `export_file`).
+    streams_files: ClassVar[bool] = False
 
     def __init__(self, connection_name: str, project_root: Path) -> None:
         self.connection_name = connection_name
@@ -138,7 +140,16 @@ class Adapter(ABC):
     # -- outputs -----------------------------------------------------------------
 
     def write_output(self, query_sql: str, output: Output) -> int:
-        """Replace `output` with the result of `query_sql` atomically; rows written."""
+        """Replace `output` with the result of `query_sql` atomically; rows written.
+
+        A local file is streamed straight from the query where the engine can
+        (`copy_to_file`): nothing is tested before that swap, so no temporary table."""
+        if self.streams_files and output.file and not is_remote(output.file):
+            fmt = output.file_format
+            return replace_file(
+                resolve_path(self.project_root, output.file),
+                lambda tmp: self.copy_to_file(query_sql, tmp, fmt),
+            )
         with self.stage_output(query_sql, output) as staged:
             staged.commit()
         return staged.rows
@@ -187,14 +198,13 @@ class Adapter(ABC):
         finally:
             self.drop_quietly(relation)
 
+    def copy_to_file(self, query_sql: str, path: Path, fmt: FileFormat) -> int:
+        """Write the rows of `query_sql` to the local file `path`; rows written (engines
+        with `streams_files`)."""
+        raise NotImplementedError(f"{type(self).__name__} does not stream files")
+
     def _replace_file(self, relation: str, path: Path, fmt: FileFormat) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp_file = path.with_name(f"{temp_name()}_{path.name}")
-        try:
-            self.export_file(relation, tmp_file, fmt)
-            os.replace(tmp_file, path)  # atomic on one filesystem: same directory
-        finally:
-            tmp_file.unlink(missing_ok=True)
+        replace_file(path, lambda tmp: self.export_file(relation, tmp, fmt))
 
     def _replace_remote(self, relation: str, url: str, fmt: FileFormat) -> None:
         """Export locally, then upload to a temporary key and copy it over `url`

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -16,7 +15,7 @@ from aligned_cli.execute.adapters.base import Adapter, Params
 from aligned_cli.execute.adapters.file_io import FileFormat, copy_options
 from aligned_cli.execute.adapters.files import resolve_path
 from aligned_cli.execute.adapters.locks import file_lock
-from aligned_cli.execute.adapters.sql_names import ident, table_name, temp_name
+from aligned_cli.execute.adapters.sql_names import ident, table_name
 from aligned_cli.objectstore.duckdb import DuckDBRemote
 from aligned_cli.objectstore.urls import is_remote
 
@@ -47,6 +46,7 @@ def duckdb_error(error: Exception, target: str) -> ExecutionError:
 class DuckDBAdapter(Adapter):
     dialect: ClassVar[str] = "duckdb"
     stages_files: ClassVar[bool] = False  # DuckDB reads file sources in place
+    streams_files: ClassVar[bool] = True
 
     def __init__(self, connection: Connection, project_root: Path) -> None:
         import duckdb
@@ -192,21 +192,11 @@ class DuckDBAdapter(Adapter):
                 raise
 
     def write_output(self, query_sql: str, output: Output) -> int:
-        """Files are streamed straight from the query (`COPY (q) TO tmp`, then rename):
-        nothing to test before the swap, so no temporary table is needed."""
-        if not output.file:
-            return super().write_output(query_sql, output)
-        if is_remote(output.file):
+        """Files are streamed straight from the query (`COPY (q) TO tmp`), object-store
+        files too (see `_write_remote`)."""
+        if output.file and is_remote(output.file):
             return self._write_remote(query_sql, output.file, output.file_format)
-        path = resolve_path(self.project_root, output.file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp_file = path.with_name(f"{temp_name()}_{path.name}")
-        try:
-            rows = self._copy_query(query_sql, tmp_file, output.file_format)
-            os.replace(tmp_file, path)  # atomic on one filesystem: same directory
-        finally:
-            tmp_file.unlink(missing_ok=True)
-        return rows
+        return super().write_output(query_sql, output)
 
     def _write_remote(self, query_sql: str, url: str, fmt: FileFormat) -> int:
         """Into a local temporary file, then uploaded to a temporary key and copied over
@@ -216,11 +206,11 @@ class DuckDBAdapter(Adapter):
         remote = Remote(url, self.project_root)  # settings checked before the query runs
         with tempfile.TemporaryDirectory(prefix="aligned-") as folder:
             local = Path(folder) / url.rsplit("/", 1)[-1]
-            rows = self._copy_query(query_sql, local, fmt)
+            rows = self.copy_to_file(query_sql, local, fmt)
             remote.upload(local)
         return rows
 
-    def _copy_query(self, query_sql: str, path: Path, fmt: FileFormat) -> int:
+    def copy_to_file(self, query_sql: str, path: Path, fmt: FileFormat) -> int:
         statement = f"COPY ({query_sql}) TO ? {copy_options(fmt)}"
         with self._translated(statement):
             row = self._interruptible(lambda: self._con.execute(statement, [str(path)]).fetchone())

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from aligned_cli.core.ir import Source
 from aligned_cli.errors import ProjectError
+from aligned_cli.execute.adapters.sql_names import temp_name
+
+T = TypeVar("T")
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _CHUNK = 1 << 20
@@ -22,6 +28,19 @@ def resolve_path(project_root: Path, path: str) -> Path:
     """`path` as an absolute path; relative paths are relative to the project root."""
     candidate = Path(path).expanduser()
     return candidate if candidate.is_absolute() else project_root / candidate
+
+
+def replace_file(path: Path, write: Callable[[Path], T]) -> T:
+    """`write` a temporary file beside `path`, then rename it over `path` (atomic on one
+    filesystem): a failure leaves the old file and no temporary one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_file = path.with_name(f"{temp_name()}_{path.name}")
+    try:
+        result = write(tmp_file)
+        os.replace(tmp_file, path)
+        return result
+    finally:
+        tmp_file.unlink(missing_ok=True)
 
 
 def expand_source_files(project_root: Path, source: Source) -> list[Path]:

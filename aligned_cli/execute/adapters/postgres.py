@@ -8,11 +8,10 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from aligned_cli.core.ir import Connection, Output, Source
+from aligned_cli.core.ir import Connection, Source
 from aligned_cli.errors import ExecutionError, ProjectError, did_you_mean
 from aligned_cli.execute.adapters.base import Adapter, Params
 from aligned_cli.execute.adapters.file_io import FileFormat, first_lines
-from aligned_cli.execute.adapters.files import resolve_path
 from aligned_cli.execute.adapters.locks import advisory_lock_key, lock_error
 from aligned_cli.execute.adapters.pg_arrow import (
     BATCH_ROWS,
@@ -23,8 +22,7 @@ from aligned_cli.execute.adapters.pg_arrow import (
 from aligned_cli.execute.adapters.pg_errors import connect_error, query_error
 from aligned_cli.execute.adapters.pg_export import export_query, no_jit
 from aligned_cli.execute.adapters.pg_staging import stage_file_source
-from aligned_cli.execute.adapters.sql_names import ident, table_name, temp_name
-from aligned_cli.objectstore.urls import is_remote
+from aligned_cli.execute.adapters.sql_names import ident, table_name
 
 if TYPE_CHECKING:
     import psycopg
@@ -37,6 +35,7 @@ DEFAULT_CONNECT_TIMEOUT = 10  # seconds; libpq's default is to wait forever
 class PostgresAdapter(Adapter):
     dialect: ClassVar[str] = "postgres"
     indexed_lookups: ClassVar[bool] = True
+    streams_files: ClassVar[bool] = True  # COPY (query) TO STDOUT
 
     def __init__(self, connection: Connection, project_root: Path) -> None:
         super().__init__(connection.name, project_root)
@@ -225,21 +224,9 @@ class PostgresAdapter(Adapter):
         with self._translated():
             export_query(self._conn, f"SELECT * FROM {relation}", path, fmt)
 
-    def write_output(self, query_sql: str, output: Output) -> int:
-        """A local file is streamed straight out of the query (COPY to a temporary
-        file, then rename): nothing to test before the swap, so no temporary table."""
-        if not output.file or is_remote(output.file):
-            return super().write_output(query_sql, output)
-        path = resolve_path(self.project_root, output.file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp_file = path.with_name(f"{temp_name()}_{path.name}")
-        try:
-            with self._translated():
-                rows = export_query(self._conn, query_sql, tmp_file, output.file_format)
-            os.replace(tmp_file, path)  # atomic on one filesystem: same directory
-        finally:
-            tmp_file.unlink(missing_ok=True)
-        return rows
+    def copy_to_file(self, query_sql: str, path: Path, fmt: FileFormat) -> int:
+        with self._translated():
+            return export_query(self._conn, query_sql, path, fmt)
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
