@@ -53,9 +53,10 @@ def freshness_command(
     if checked or models:
         with open_adapter(connection, _Path(compiled.project.root)) as adapter:
             needed = set(checked) | _upstream_checked(compiled, models)
+            staged: set[str] = set()  # sources brought in once, whatever reads them
             for uid in sorted(needed):
                 node = compiled.graph.nodes[uid]["obj"]
-                results[uid] = _measure(compiled, adapter, uid, node)
+                results[uid] = _measure(compiled, adapter, uid, node, staged)
     rows = [results[uid] for uid in sorted(checked)]
     for uid in models:
         rolled_up = _model_result(compiled, uid, results)
@@ -66,9 +67,11 @@ def freshness_command(
     raise typer.Exit(1 if any(r.status in ("error", "runtime error") for r in rows) else 0)
 
 
-def _measure(compiled: CompiledProject, adapter: Any, uid: str, node: Any) -> FreshnessResult:
+def _measure(
+    compiled: CompiledProject, adapter: Any, uid: str, node: Any, staged: set[str]
+) -> FreshnessResult:
     """A source on another engine's connection is measured there; a view over one reads
-    its copy, staged first like a file source on PostgreSQL."""
+    its copy, staged first like a file source on PostgreSQL (`staged`: done already)."""
     from aligned_cli.compile.freshness import view_source
     from aligned_cli.execute.adapters import open_adapter
     from aligned_cli.execute.foreign_sources import stage_foreign_source
@@ -81,9 +84,11 @@ def _measure(compiled: CompiledProject, adapter: Any, uid: str, node: Any) -> Fr
             connection = project.connections[str(node.connection)]
             with open_adapter(connection, Path(project.root)) as origin:
                 return measure(compiled, origin, uid, node)
-        stage_foreign_source(adapter, project, source)
-    elif source.file is not None:
+        if source.name not in staged:
+            stage_foreign_source(adapter, project, source)
+    elif source.file is not None and source.name not in staged:
         adapter.stage_source(source, project=project.name)
+    staged.add(source.name)
     return measure(compiled, adapter, uid, node)
 
 
