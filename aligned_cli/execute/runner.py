@@ -172,7 +172,7 @@ def _run_view(
     if view.materialized_source is None:
         # Without a build step the tests would be the first to read the source: a
         # missing file or column would show up as a test error, not the view's.
-        _probe(adapter, sql)
+        adapter.plan_query(sql)
         failing = _run_blocking_tests(compiled, adapter, uid, state, report, relation=None)
         if failing:
             return "fail", None, _blocked_message(failing), None
@@ -187,19 +187,6 @@ def _run_view(
             return "fail", None, _blocked_message(failing), None
         staged.commit()
     return "success", staged.rows, None, _describe(view.materialized_source)
-
-
-def _probe(adapter: Adapter, sql: str) -> None:
-    """Plan the view's query without reading rows (LIMIT 0); the engine's error if any."""
-    import sqlglot
-    from sqlglot import exp
-
-    dialect = _dialect(adapter)
-    query = sqlglot.parse_one(sql, read=dialect)
-    if not isinstance(query, exp.Query):
-        return  # not a query (never for compiled views): nothing to plan
-    probe = exp.select("*").from_(query.subquery("aligned_probe")).limit(0)
-    adapter.fetch_rows(probe.sql(dialect=dialect))
 
 
 def _blocked_message(failing: list[str]) -> str:

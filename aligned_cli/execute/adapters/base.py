@@ -106,6 +106,24 @@ class Adapter(ABC):
         """The column names of `sql`'s result (a query that reads no rows, e.g. LIMIT 0)."""
         return list(self.fetch_arrow(sql).schema.names)
 
+    def plan_query(self, sql: str) -> None:
+        """Plan the query `sql` without reading its rows; raises the engine's error.
+
+        By default the query is run under LIMIT 0; engines that bind a query without
+        running it (DuckDB's relations) need no rewrite, hence no sqlglot import.
+        """
+        import sqlglot
+        from sqlglot import exp
+
+        from aligned_cli.compile.dialects import get_dialect
+
+        dialect = get_dialect(self.dialect).sqlglot_name
+        query = sqlglot.parse_one(sql, read=dialect)
+        if not isinstance(query, exp.Query):
+            return  # not a query (never for compiled views): nothing to plan
+        probe = exp.select("*").from_(query.subquery("aligned_probe")).limit(0)
+        self.query_columns(probe.sql(dialect=dialect))
+
     @abstractmethod
     def register_arrow(self, name: str, table: pa.Table) -> None:
         """Make an in-memory Arrow table queryable as `name` for this session."""

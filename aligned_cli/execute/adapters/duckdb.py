@@ -105,6 +105,9 @@ class DuckDBAdapter(Adapter):
         with self._translated(sql):
             return list(self._interruptible(lambda: self._con.sql(sql).columns))
 
+    def plan_query(self, sql: str) -> None:
+        self.query_columns(sql)  # a relation is bound (files opened, columns resolved), not run
+
     def fetch_rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         with self._translated(sql):
             return self._interruptible(lambda: self._con.execute(sql, params).fetchall())
