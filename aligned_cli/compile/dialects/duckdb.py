@@ -10,8 +10,6 @@ ASOF on the event timestamp alone is wrong on ties, so the struct is essential.
 from __future__ import annotations
 
 from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect as SqlglotDialect
-from sqlglot.generators.duckdb import DuckDBGenerator
 
 from aligned_cli.compile.dialects.base import (
     AttachedView,
@@ -109,10 +107,6 @@ class DuckDBDialect(Dialect):
     def data_type(self, dtype: DataType) -> exp.DataType:
         return sql_type(_TYPES[dtype], "duckdb")
 
-    def sql(self, expression: exp.Expr, pretty: bool = True, *, copy: bool = True) -> str:
-        """What `expression.sql(dialect="duckdb")` returns, with plain types memoized."""
-        return _Generator(dialect=_SQLGLOT_DUCKDB, pretty=pretty).generate(expression, copy=copy)
-
     def spine_record(self, source_alias: str, record: str) -> list[exp.Expr]:
         return []  # `* EXCLUDE` drops our helper columns instead (`spine_star`)
 
@@ -201,63 +195,6 @@ class DuckDBDialect(Dialect):
             for feature in spec.features
         }
         return AttachedView(join=join, values=values)
-
-
-_SQLGLOT_DUCKDB = SqlglotDialect.get_or_raise("duckdb")
-_PLAIN_TYPES: dict[exp.DType, str] = {}
-
-
-_QUOTED: dict[tuple[str, bool], str] = {}  # (name, pretty) -> quoted identifier
-
-
-class _Generator(DuckDBGenerator):
-    """sqlglot's DuckDB generator, rendering the leaves every compiled query repeats
-    thousands of times (plain types, quoted names, `"table"."column"`) once each.
-
-    Every typed column is a CAST, and sqlglot's DuckDB `datatype_sql` re-builds the
-    types it compares against (`is_type`) on every call: that was a third of
-    rendering a big project, and columns and names most of the rest. These leaves
-    render the same wherever they appear (no comments, no other arguments), so their
-    text is reused; anything else goes the usual way.
-    """
-
-    def identifier_sql(self, expression: exp.Identifier) -> str:
-        args = expression.args
-        # Only `this` (the name) and `quoted`: what `ident` builds.
-        if len(args) != 2 or args.get("quoted") is not True:
-            return super().identifier_sql(expression)
-        key = (args["this"], bool(self.pretty))
-        text = _QUOTED.get(key)
-        if text is None:
-            text = _QUOTED[key] = super().identifier_sql(expression)
-        return text
-
-    def column_sql(self, expression: exp.Column) -> str:
-        args = expression.args
-        this, table = args.get("this"), args.get("table")
-        if (
-            len(args) != 2  # only `this` and `table`: what `column(name, table)` builds
-            or type(this) is not exp.Identifier
-            or type(table) is not exp.Identifier
-            or this.comments
-            or table.comments
-        ):
-            return super().column_sql(expression)
-        # `column_parts` joins `self.sql` of each part; without comments that is this.
-        return f"{self.identifier_sql(table)}.{self.identifier_sql(this)}"
-
-    def datatype_sql(self, expression: exp.DataType) -> str:
-        kind = expression.this
-        args = expression.args
-        plain = isinstance(kind, exp.DType) and not any(
-            value for key, value in args.items() if key != "this"
-        )
-        if not plain or kind in self.UNSUPPORTED_TYPES:  # unsupported: keep the warning
-            return super().datatype_sql(expression)
-        text = _PLAIN_TYPES.get(kind)
-        if text is None:
-            text = _PLAIN_TYPES[kind] = super().datatype_sql(expression)
-        return text
 
 
 def _timezone(zone: str, value: exp.Expr) -> exp.Expr:
