@@ -51,8 +51,10 @@ def write_json_atomic(path: Path, data: Any) -> None:
 def write_texts_atomic(files: Mapping[Path, str]) -> None:
     """Each file replaced atomically (temp file + rename), unchanged files left alone.
 
-    One `os.sync` for the batch instead of an fsync per file: a big project has
-    thousands of SQL files, and per-file fsync + rename dominated `aligned compile`.
+    Atomic but not fsync'ed: these are derived files (compiled SQL) that any compile
+    writes again, and a big project has thousands of them; an fsync per file, or one
+    system-wide `os.sync`, dominated `aligned compile` (the sync also waits for every
+    other process's dirty pages). The manifest goes through `write_text_atomic`.
     """
     pending: list[tuple[str, Path]] = []
     renamed = 0
@@ -66,8 +68,6 @@ def write_texts_atomic(files: Mapping[Path, str]) -> None:
             make_shareable(temp)
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 stream.write(text)
-        if pending:
-            os.sync()  # contents on disk before any rename makes them visible
         for temp, path in pending:
             os.replace(temp, path)
             renamed += 1
