@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from aligned_cli.cli.app import app, handle_errors
+from aligned_cli.cli.app import cli, handle_errors
 from aligned_cli.cli.options import LogFormat, ProjectDir, TargetPath, Vars
 from aligned_cli.objectstore.urls import is_remote
 
 
-@app.command("apply")
+@cli.command("apply")
 @handle_errors
 def apply_command(
     to: Annotated[

@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from aligned_cli.cli.app import app, handle_errors
+from aligned_cli.cli.app import cli, handle_errors
 from aligned_cli.cli.options import LogFormat, ProjectDir, TargetPath, Vars
 
 
-@app.command("compile")
+@cli.command("compile")
 @handle_errors
 def compile_command(
     dialect: Annotated[

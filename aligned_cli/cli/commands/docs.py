@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from aligned_cli.cli.app import app, handle_errors
+from aligned_cli.cli.app import cli, handle_errors
 from aligned_cli.cli.options import LogFormat, ProjectDir, TargetPath, Vars
 
 
-@app.command("docs")
+@cli.command("docs")
 @handle_errors
 def docs_command(
     serve: Annotated[

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from aligned_cli.cli.app import app, handle_errors
+from aligned_cli.cli.app import cli, handle_errors
 from aligned_cli.cli.options import Exclude, LogFormat, ProjectDir, Select, Target, TargetPath, Vars
 
 if TYPE_CHECKING:
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from aligned_cli.execute.freshness import FreshnessResult
 
 
-@app.command("freshness")
+@cli.command("freshness")
 @handle_errors
 def freshness_command(
     select: Select = None,

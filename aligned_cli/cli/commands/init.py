@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from aligned_cli.cli.app import app, handle_errors
+from aligned_cli.cli.app import cli, handle_errors
 
 _PLACEHOLDER = "__PROJECT_NAME__"
 
@@ -18,7 +18,7 @@ def template_dir() -> Path:
     return Path(__file__).resolve().parent.parent.parent / "project_template"
 
 
-@app.command("init")
+@cli.command("init")
 @handle_errors
 def init_command(
     name: Annotated[str, typer.Argument(help="Project name; also the folder created.")],

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from aligned_cli.cli.app import app, handle_errors
+from aligned_cli.cli.app import cli, handle_errors
 from aligned_cli.cli.options import LogFormat, ProjectDir, TargetPath, Vars
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from rich.tree import Tree
 
 
-@app.command("lineage")
+@cli.command("lineage")
 @handle_errors
 def lineage_command(
     node: Annotated[

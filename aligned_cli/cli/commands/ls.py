@@ -8,13 +8,13 @@ from typing import Annotated
 
 import typer
 
-from aligned_cli.cli.app import app, handle_errors
+from aligned_cli.cli.app import cli, handle_errors
 from aligned_cli.cli.options import Exclude, LogFormat, ProjectDir, Select, State, TargetPath, Vars
 
 _KINDS = ("source", "view", "feature", "model", "test")
 
 
-@app.command("ls")
+@cli.command("ls")
 @handle_errors
 def ls_command(
     select: Select = None,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from aligned_cli.cli.app import app, handle_errors
+from aligned_cli.cli.app import cli, handle_errors
 from aligned_cli.cli.options import LogFormat, ProjectDir, Select, Target, TargetPath, Vars
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ RedisUrl = Annotated[
 ]
 
 
-@app.command("materialize")
+@cli.command("materialize")
 @handle_errors
 def materialize_command(
     select: Select = None,

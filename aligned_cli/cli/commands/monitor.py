@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from aligned_cli.cli.app import app, handle_errors
+from aligned_cli.cli.app import cli, handle_errors
 from aligned_cli.cli.options import Exclude, LogFormat, ProjectDir, Select, Target, TargetPath, Vars
 
 
-@app.command("monitor")
+@cli.command("monitor")
 @handle_errors
 def monitor_command(
     select: Select = None,

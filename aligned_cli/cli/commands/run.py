@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from aligned_cli.cli.app import app, handle_errors
+from aligned_cli.cli.app import cli, handle_errors
 from aligned_cli.cli.options import (
     Exclude,
     LogFormat,
@@ -20,7 +20,7 @@ from aligned_cli.cli.options import (
 )
 
 
-@app.command("run")
+@cli.command("run")
 @handle_errors
 def run_command(
     select: Select = None,

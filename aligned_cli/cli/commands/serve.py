@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from aligned_cli.cli.app import app, handle_errors
+from aligned_cli.cli.app import cli, handle_errors
 from aligned_cli.cli.commands.materialize import RedisUrl
 from aligned_cli.cli.options import LogFormat, ProjectDir, TargetPath, Vars
 
 
-@app.command("serve")
+@cli.command("serve")
 @handle_errors
 def serve_command(
     host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",

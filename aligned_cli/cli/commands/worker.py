@@ -9,12 +9,12 @@ from typing import Annotated
 
 import typer
 
-from aligned_cli.cli.app import app, handle_errors
+from aligned_cli.cli.app import cli, handle_errors
 from aligned_cli.cli.commands.materialize import RedisUrl, selected_views
 from aligned_cli.cli.options import LogFormat, ProjectDir, Select, TargetPath, Vars
 
 
-@app.command("worker")
+@cli.command("worker")
 @handle_errors
 def worker_command(
     select: Select = None,
