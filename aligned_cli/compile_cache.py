@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aligned_cli import __version__
+from aligned_cli.compile.compiled import CACHE_FOLDER
 
 if TYPE_CHECKING:
     from aligned_cli.compile.compiled import CompiledProject
 
-CACHE_FOLDER = ".aligned_cache"
 _FORMAT = 1
 _PROJECT_SUFFIXES = {".yml", ".yaml", ".py", ".sql", ".j2"}
 
@@ -125,6 +125,7 @@ def store(
     if any(_is_remote(s.file) for s in compiled.project.sources.values() if s.file):
         return
 
+    compiled.memo["compile_key"] = key  # run-time SQL cached beside it is keyed by it
     entry = {
         "key": key,
         "env": dict(env_read),

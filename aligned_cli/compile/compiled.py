@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     import networkx as nx
 
 
+# Under the target path: what aligned keeps between commands (compile, run-time SQL).
+CACHE_FOLDER = ".aligned_cache"
+
+
 @dataclass
 class CompiledProject:
     project: Project
@@ -49,3 +53,7 @@ class CompiledProject:
     @property
     def target_dir(self) -> Path:
         return Path(self.project.root) / self.project.target_path
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.target_dir / CACHE_FOLDER

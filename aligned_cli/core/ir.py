@@ -325,3 +325,17 @@ class Project(IRModel):
         (`connection: warehouse` read by a DuckDB run): such a run reads a staged copy."""
         connection = self.connections.get(source.connection or "")
         return connection is not None and connection.type != engine
+
+    def lookup_views(self, model: Model) -> list[FeatureView]:
+        """Views `model` reads through a point-in-time lookup (not aggregations only),
+        in the order the model first names them."""
+        refs = [*model.features, *([model.target.feature] if model.target else [])]
+        views: dict[str, FeatureView] = {}
+        for ref in refs:
+            if ref is None:
+                continue
+            view = self.views.get(ref.view)
+            if view is None or not view.event_timestamp or view.aggregation(ref.feature):
+                continue
+            views.setdefault(view.name, view)
+        return list(views.values())

@@ -45,6 +45,13 @@ def run_model_sql(
     if not described and not adapter.indexed_lookups:
         yield compiled.sql[uid][adapter.dialect]  # nothing the compile did not know
         return
+    from aligned_cli.execute import run_sql_cache
+
+    cache_key = run_sql_cache.run_sql_key(compiled, adapter, uid, model)
+    cached = run_sql_cache.load(cache_key) if cache_key is not None else None
+    if cached is not None:
+        yield cached  # the same compile and catalog: the same decisions, the same SQL
+        return
     from aligned_cli.compile import compile_model_sql
     from aligned_cli.execute.pit_tables import indexed_view_relations
     from aligned_cli.graph.ids import view_id
@@ -57,17 +64,20 @@ def run_model_sql(
 
     with indexed_view_relations(
         adapter, project, model, view_sql, warn=warn or _ignore, warned=warned
-    ) as relations:
+    ) as (relations, copied):
         if not relations and not described:
-            yield compiled.sql[uid][adapter.dialect]
-            return
-        yield compile_model_sql(
-            project,
-            model.name,
-            adapter.dialect,
-            spine_columns=columns,
-            view_relations=relations or None,
-        )
+            sql = compiled.sql[uid][adapter.dialect]
+        else:
+            sql = compile_model_sql(
+                project,
+                model.name,
+                adapter.dialect,
+                spine_columns=columns,
+                view_relations=relations or None,
+            )
+        if cache_key is not None and not copied:
+            run_sql_cache.store(cache_key, sql)
+        yield sql
 
 
 def described_columns(adapter: Adapter, project: Project, source: Source) -> list[str]:

@@ -34,26 +34,13 @@ from aligned_cli.execute.pit_direct import UserTable, direct_table
 Warn = Callable[[str], None]
 
 
-def lookup_views(project: Project, model: Model) -> list[FeatureView]:
-    """Views the model reads through a point-in-time lookup (not aggregations only)."""
-    refs = [*model.features, *([model.target.feature] if model.target else [])]
-    views: dict[str, FeatureView] = {}
-    for ref in refs:
-        if ref is None:
-            continue
-        view = project.views.get(ref.view)
-        if view is None or not view.event_timestamp or view.aggregation(ref.feature):
-            continue
-        views.setdefault(view.name, view)
-    return list(views.values())
-
-
 @contextmanager
 def indexed_view_relations(
     adapter: Adapter, project: Project, model: Model, sql_of: Callable[[str], str],
     *, warn: Warn, warned: set[str],
-) -> Iterator[dict[str, exp.Expr]]:  # fmt: skip
-    """view name -> an indexed relation holding its rows, for `model_query`.
+) -> Iterator[tuple[dict[str, exp.Expr], bool]]:  # fmt: skip
+    """(view name -> an indexed relation holding its rows, for `model_query`; whether
+    any of them is a temporary copy rather than the user's table).
 
     Empty on engines whose point-in-time joins use no index (DuckDB sorts). `sql_of`
     gives a view's compiled SQL; `warned` (shared by the run) keeps each missing-index
@@ -61,11 +48,11 @@ def indexed_view_relations(
     """
     relations: dict[str, exp.Expr] = {}
     if not adapter.indexed_lookups:
-        yield relations
+        yield relations, False
         return
     created: list[str] = []
     try:
-        for view in lookup_views(project, model):
+        for view in project.lookup_views(model):
             user = direct_table(adapter, project, view)
             if user is not None and _indexed(adapter, user, view):
                 relations[view.name] = user.rows
@@ -75,7 +62,7 @@ def indexed_view_relations(
             table = exp.Table(this=ident(temp_name()))
             created.append(table.sql(dialect="postgres"))
             relations[view.name] = _temp_copy(adapter, view, table, sql_of(view.name))
-        yield relations
+        yield relations, bool(created)
     finally:
         for relation in created:
             adapter.drop_quietly(relation)

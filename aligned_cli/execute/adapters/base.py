@@ -106,6 +106,13 @@ class Adapter(ABC):
         """The column names of `sql`'s result (a query that reads no rows, e.g. LIMIT 0)."""
         return list(self.fetch_arrow(sql).schema.names)
 
+    def catalog_digest(self, tables: list[tuple[str | None, str]]) -> str | None:
+        """A digest of what the catalog says about `tables` ((schema, name); a missing
+        table counts too): columns, types, indexes. Equal digests mean a run-time
+        recompile would decide the same (`run_sql_cache`); None: not tracked here."""
+        del tables
+        return None
+
     def plan_query(self, sql: str) -> None:
         """Plan the query `sql` without reading its rows; raises the engine's error.
 

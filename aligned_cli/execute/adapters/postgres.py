@@ -170,6 +170,35 @@ class PostgresAdapter(Adapter):
     def ensure_index(self, create_index_sql: str) -> None:
         self.execute(create_index_sql)
 
+    def catalog_digest(self, tables: list[tuple[str | None, str]]) -> str | None:
+        import hashlib
+        import json
+
+        from psycopg import sql
+
+        names = [
+            sql.Identifier(*([schema] if schema else []), table).as_string(self._conn)
+            for schema, table in tables
+        ]
+        rows = self.fetch_rows(
+            """
+            SELECT r.ord, c.oid, c.oid::regclass::text, c.relkind,
+              (SELECT array_agg(a.attname::text || ' ' || format_type(a.atttypid, a.atttypmod)
+                                ORDER BY a.attnum)
+               FROM pg_attribute a
+               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+              (SELECT array_agg(pg_get_indexdef(i.indexrelid) ORDER BY i.indexrelid)
+               FROM pg_index i WHERE i.indrelid = c.oid),
+              current_setting('server_version_num')
+            FROM unnest(%s::text[]) WITH ORDINALITY AS r(name, ord)
+            LEFT JOIN pg_class c ON c.oid = to_regclass(r.name)
+            ORDER BY r.ord
+            """,
+            (names,),
+        )
+        text = json.dumps([list(row) for row in rows], default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
     def has_index_on(self, schema: str | None, table: str, columns: list[str]) -> bool:
         rows = self.fetch_rows(
             """

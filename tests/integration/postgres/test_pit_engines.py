@@ -308,10 +308,76 @@ def test_an_indexed_user_table_is_read_directly(tmp_path: Path, postgres_dsn: st
         indexed_view_relations(
             adapter, compiled.project, model, lambda v: "unused", warn=warnings.append,
             warned=set(),
-        ) as relations,
+        ) as (relations, copied),
     ):  # fmt: skip
         read = {name: rel.sql(dialect="postgres") for name, rel in relations.items()}
         assert _session_temp_tables(adapter) == []
+        assert not copied
     assert read["driver_hourly"].endswith('FROM "hourly"')
     assert read["driver_daily"].endswith('FROM "daily"')
     assert warnings == []
+
+
+def _run_sql_entries(root: Path) -> dict[str, str]:
+    import json
+
+    path = root / "target" / ".aligned_cache" / "run_sql.json"
+    if not path.exists():
+        return {}
+    entries: dict[str, str] = json.loads(path.read_text())["sql"]
+    return entries
+
+
+def test_a_rerun_reuses_the_run_time_sql_until_the_catalog_changes(
+    tmp_path: Path, postgres_dsn: str
+) -> None:
+    """The recompiled SQL is cached per compile and catalog state (`run_sql_cache`)."""
+    _load_tables(postgres_dsn, indexed=True)
+    root = _project(tmp_path / "tables", postgres_dsn, TABLE_SOURCES)
+    assert _run(root, "--target", "warehouse").exit_code == 0
+    first = _run_sql_entries(root)
+    assert len(first) == 1  # read straight from the indexed tables: cacheable
+    (sql,) = first.values()
+    assert '"hourly"' in sql and "__aligned_tmp_" not in sql
+
+    # Same compile, same catalog: the cached SQL, the same dataset.
+    result = _run(root, "--target", "warehouse")
+    assert result.exit_code == 0, result.output
+    assert _run_sql_entries(root) == first
+    assert _dataset(root) == _expected()
+
+    # A dropped index changes the catalog: the run copies (and warns), caches nothing.
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        for (name,) in conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'hourly'"
+        ).fetchall():
+            conn.execute(f'DROP INDEX "{name}"')
+    result = _run(root, "--target", "warehouse")
+    assert result.exit_code == 0, result.output
+    assert "CREATE INDEX" in result.output
+    assert _run_sql_entries(root) == first
+    assert _dataset(root) == _expected()
+    assert _aligned_tables(postgres_dsn) == []
+
+    # A new spine column changes the catalog too: a new entry, and the column is output.
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute("CREATE INDEX ON hourly (driver_id, event_timestamp)")
+        conn.execute("ALTER TABLE spine ADD COLUMN label int DEFAULT 7")
+    assert _run(root, "--target", "warehouse").exit_code == 0
+    assert len(_run_sql_entries(root)) == 2
+    rows = pq.read_table(root / "target" / "datasets" / "drivers.parquet")
+    assert rows.column_names[:3] == ["driver_id", "event_timestamp", "label"]
+    assert set(rows.column("label").to_pylist()) == {7}
+
+
+def test_a_new_compile_starts_the_run_time_sql_afresh(tmp_path: Path, postgres_dsn: str) -> None:
+    _load_tables(postgres_dsn, indexed=True)
+    root = _project(tmp_path / "tables", postgres_dsn, TABLE_SOURCES)
+    assert _run(root, "--target", "warehouse").exit_code == 0
+    before = _run_sql_entries(root)
+    views = root / "features" / "drivers.yml"
+    views.write_text(views.read_text().replace("ttl: 2h", "ttl: 3h"))
+    assert _run(root, "--target", "warehouse").exit_code == 0
+    after = _run_sql_entries(root)
+    assert len(after) == 1 and after != before
+    assert "10800 SECONDS" in next(iter(after.values()))
