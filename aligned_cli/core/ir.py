@@ -27,21 +27,25 @@ class Freshness(IRModel):
     error_after: int | None = None  # seconds
 
 
+# In the order a feature's constraint tests are listed.
+ConstraintKind = Literal[
+    "required",
+    "lower_bound",
+    "upper_bound",
+    "accepted_values",
+    "relationships",
+    "null_rate",
+    "mean",
+    "min",
+    "max",
+    "drift",
+]
+
+
 class Constraint(IRModel):
     """One declared check on a feature; each becomes a test node."""
 
-    kind: Literal[
-        "required",
-        "lower_bound",
-        "upper_bound",
-        "accepted_values",
-        "relationships",
-        "null_rate",
-        "mean",
-        "min",
-        "max",
-        "drift",
-    ]
+    kind: ConstraintKind
     # bound for lower/upper_bound; list for accepted_values; {"to": view, "field": col}
     # for relationships; max proportion for null_rate; {"min":, "max":} for mean/min/max;
     # max relative change for drift.

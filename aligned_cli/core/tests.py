@@ -6,24 +6,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from aligned_cli.core.ir import IRModel, Project, Severity
+from aligned_cli.core.ir import ConstraintKind, IRModel, Project, Severity
 from aligned_cli.core.location import Location
 
-TestKind = Literal[
-    "required",
-    "lower_bound",
-    "upper_bound",
-    "accepted_values",
-    "relationships",
-    "null_rate",
-    "mean",
-    "min",
-    "max",
-    "drift",
-    "unique",
-    "row_count",
-    "custom",
-]
+TestKind = Literal[ConstraintKind, "unique", "row_count", "custom"]
 
 
 class DataTest(IRModel):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, get_args
 
 from aligned_cli.core.ir import (
     Aggregation,
     Connection,
     Constraint,
+    ConstraintKind,
     CustomTest,
     Feature,
     FeatureRef,
@@ -28,20 +29,9 @@ from aligned_cli.parse import monitoring as monitoring_spec
 from aligned_cli.parse import schema as s
 from aligned_cli.parse.yaml_loader import LoadedYaml, Path_
 
-# Constraint keys of a feature or aggregation, in the order their tests are listed.
-_CONSTRAINT_KEYS = (
-    "required",
-    "not_null",
-    "lower_bound",
-    "upper_bound",
-    "accepted_values",
-    "relationships",
-    "null_rate",
-    "mean",
-    "min",
-    "max",
-    "drift",
-)
+# Constraint keys of a feature or aggregation, in the order their tests are listed:
+# every constraint kind, with `not_null` (another spelling of `required`) after it.
+_CONSTRAINT_KEYS = ("required", "not_null", *get_args(ConstraintKind)[1:])
 
 
 def connections(spec: s.ProjectSpec) -> dict[str, Connection]:
