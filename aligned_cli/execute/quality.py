@@ -60,14 +60,15 @@ def threshold_met(condition: str, failures: int, total_rows: int | None) -> bool
 
 
 def judge(test: DataTest, failures: int, total_rows: int | None) -> str:
-    """pass | warn | fail for a test that ran and returned `failures` rows."""
-    error_if = test.error_if or "!=0"
-    warn_if = test.warn_if or "!=0"
-    if test.severity == "error" and threshold_met(error_if, failures, total_rows):
+    """pass | warn | fail for a test that ran and returned `failures` rows.
+
+    As in dbt: an error-severity test fails on `error_if` and warns on `warn_if`; a
+    warn-severity test only checks `warn_if` (its `error_if` never applies). Both
+    default to "any failing row".
+    """
+    if test.severity == "error" and threshold_met(test.error_if or "!=0", failures, total_rows):
         return "fail"
-    if threshold_met(warn_if, failures, total_rows) or (
-        test.severity == "warn" and threshold_met(error_if, failures, total_rows)
-    ):
+    if threshold_met(test.warn_if or "!=0", failures, total_rows):
         return "warn"
     return "pass"
 
