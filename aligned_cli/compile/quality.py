@@ -155,15 +155,22 @@ def _failing_rows(
     if kind == "unique":
         keys = list(test.value or [])
         count = exp.Count(this=exp.Star())
-        return (
-            exp.select(
-                *(column(k) for k in keys),
-                exp.alias_(count, ident("n_records"), copy=False),
-                copy=False,
-            )
-            .from_(_this(), copy=False)
-            .group_by(*(column(k) for k in keys), copy=False)
-            .having(exp.GT(this=count.copy(), expression=exp.Literal.number(1)), copy=False)
+        # A row with a NULL entity key or event time matches nothing (SPEC §4), so it
+        # duplicates nothing either (dbt's unique skips NULLs too); a NULL created
+        # timestamp is a value here: two such versions of one event are a tie.
+        created = session.project.views[test.view].created_timestamp
+        known = [
+            exp.not_(exp.Is(this=column(k), expression=exp.Null())) for k in keys if k != created
+        ]
+        grouped = exp.select(
+            *(column(k) for k in keys),
+            exp.alias_(count, ident("n_records"), copy=False),
+            copy=False,
+        ).from_(_this(), copy=False)
+        if known:
+            grouped = grouped.where(exp.and_(*known, copy=False), copy=False)
+        return grouped.group_by(*(column(k) for k in keys), copy=False).having(
+            exp.GT(this=count.copy(), expression=exp.Literal.number(1)), copy=False
         )
     if kind == "null_rate":
         assert col is not None
@@ -196,7 +203,7 @@ def _failing_rows(
             exp.alias_(exp.Count(this=exp.Star()), ident("row_count")),
         ).from_(_this())
     if kind == "custom":
-        return _custom(test, dialect, relation)
+        return _custom(test, session.project.vars, relation)
     raise ProjectError(f"unknown test kind '{kind}'", location=test.location)
 
 
@@ -262,11 +269,15 @@ def _missing_parent(session: CompileSession, test: DataTest, col: exp.Column) ->
     return exp.and_(exp.not_(exp.Is(this=col, expression=exp.Null())), exp.not_(exists))
 
 
-def _custom(test: DataTest, dialect: str, relation: exp.Expr) -> exp.Query:
+def _custom(test: DataTest, variables: dict[str, Any], relation: exp.Expr) -> exp.Query:
+    """The test's SELECT, rendered now that `{{ this }}` is known (with `var`/`env_var`
+    like every other YAML string), over `relation` as `this`."""
     from aligned_cli.parse.jinja import render
 
     assert test.sql is not None and test.location is not None
-    text = render(test.sql, location=test.location, variables={}, extra={"this": f'"{THIS}"'})
+    text = render(
+        test.sql, location=test.location, variables=variables, extra={"this": f'"{THIS}"'}
+    )
     hint = (
         "a custom test is a SELECT returning the failing rows: select * from {{ this }} where ..."
     )
