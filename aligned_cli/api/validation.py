@@ -101,7 +101,10 @@ def _violations(table: pa.Table, check: FeatureCheck, constraint: Constraint) ->
         return pc.and_(pc.is_null(values), had_row)
     if constraint.kind == "accepted_values":
         accepted = _value_set(list(constraint.value or []), values.type)
-        broken = pc.invert(pc.is_in(values, value_set=accepted))
+        # `is_in` says False (not NULL) for a NULL value: keep NULLs NULL here.
+        broken = pc.if_else(
+            pc.is_null(values), None, pc.invert(pc.is_in(values, value_set=accepted))
+        )
     else:
         bound = _scalar(constraint.value, values.type)
         if constraint.kind == "lower_bound":
