@@ -19,7 +19,7 @@ from aligned_cli.compile.expressions import (
     shared_resolved,
 )
 from aligned_cli.compile.relations import known_source_columns
-from aligned_cli.core.inheritance import resolve_view_inheritance
+from aligned_cli.core.inheritance import inherit_feature_type, resolve_view_inheritance
 from aligned_cli.core.ir import Feature, FeatureView, Project
 from aligned_cli.core.types import DataType
 from aligned_cli.errors import ProjectError, did_you_mean
@@ -154,6 +154,11 @@ def resolve_derived_types(project: Project) -> Project:
         view = views[name]
         if view.source.kind == "view" and view.source.name in views:
             resolve(view.source.name)
+            # A feature passed through from the parent takes its type, which for the
+            # parent's derived features is known only now.
+            parent = views[view.source.name]
+            features = [inherit_feature_type(f, parent) for f in view.features]
+            view = views[name] = view.model_copy(update={"features": features})
         derived = resolve_derived_features(working, view)
         if derived:
             features = [

@@ -46,7 +46,7 @@ def _inherit(
             hint=did_you_mean(view.source.name, project.views),
         )
     parent = _inherit(project, view.source.name, done, [*stack, name])
-    features = [_inherit_feature(feature, parent) for feature in view.features]
+    features = [inherit_feature_type(feature, parent) for feature in view.features]
     child = view.model_copy(
         update={
             "entities": view.entities or list(parent.entities),
@@ -60,7 +60,8 @@ def _inherit(
     return child
 
 
-def _inherit_feature(feature: Feature, parent: FeatureView) -> Feature:
+def inherit_feature_type(feature: Feature, parent: FeatureView) -> Feature:
+    """`feature` passed through from `parent` without a declared type gets the parent's."""
     if feature.is_derived or feature.dtype is not None:
         return feature
     upstream = parent.feature(feature.name)
