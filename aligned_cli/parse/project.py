@@ -139,8 +139,12 @@ def _render_tree(loaded: LoadedYaml, variables: Mapping[str, Any], skip: Any) ->
 
 
 def _is_test_sql(path: Path_) -> bool:
-    # Custom test SQL is rendered later, when `{{ this }}` is known.
-    return len(path) == 5 and path[0] == "feature_views" and path[2] == "tests" and path[4] == "sql"
+    """Values of a custom test rendered later, or never: its `sql` once `{{ this }}` is
+    known (at compile), and keys the test does not have, which validation reports
+    (with the closest key) rather than a template error about `this`."""
+    if len(path) != 5 or path[0] != "feature_views" or path[2] != "tests":
+        return False
+    return path[4] == "sql" or path[4] not in schema.CustomTestSpec.model_fields
 
 
 def _add_yaml(path: Path, root: Path, variables: Mapping[str, Any], declared: Declarations) -> None:
