@@ -195,10 +195,6 @@ def test_unknown_nested_keys_get_the_closest_valid_key(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit3: misspelt `sql` key in a custom test reports \"'this' is undefined\" instead",
-)
 def test_unknown_key_in_a_custom_test_gets_the_closest_valid_key(tmp_path: Path) -> None:
     # SPEC §9: "Unknown YAML keys are errors (with the closest valid key)".
     features = _replace(BASE, "{name: c, sql:", "{name: c, sqll:")

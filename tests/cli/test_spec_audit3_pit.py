@@ -286,10 +286,6 @@ def test_pass_through_features_inherit_their_type(tmp_path: Path) -> None:
     assert nodes["feature.pit.leaf.w"]["dtype"] == "int16"  # two levels up
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit3: pass-through of a parent's derived feature gets no type (dtype null)",
-)
 def test_pass_through_of_a_derived_parent_feature_inherits_its_type(tmp_path: Path) -> None:
     # SPEC §4: "(its type too, if omitted)" — mid:vw is `v * w` (float32 in the
     # manifest); leaf:vw passes it through and should carry the same type.

@@ -147,10 +147,6 @@ feature_views:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit3: severity warn + warn_if '>10' still warns on 7 failures (error_if default)",
-)
 def test_severity_warn_with_warn_if_passes_below_the_threshold(tmp_path: Path) -> None:
     # SPEC §6: "Each test has `severity: error|warn` (default error), optional
     # `warn_if`/`error_if` (`">10"`, ...)". As in dbt, a `severity: warn` test only
@@ -188,9 +184,6 @@ def test_unique_counts_duplicated_key_values_not_rows(tmp_path: Path) -> None:
     assert sorted(row["k"] for row in unique["sample"]) == [1, 2]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="audit3: unique test counts repeated NULL entity keys as a duplicate"
-)
 def test_unique_ignores_null_keys(tmp_path: Path) -> None:
     # SPEC §6: "its failure count is the number of duplicated key values (as in dbt)" —
     # dbt's unique test skips NULLs — and "NULLs fail only `required`"; §4: "NULL
@@ -255,10 +248,6 @@ def test_custom_sql_test_count_and_at_most_five_sample_rows(tmp_path: Path) -> N
     assert all(row["v"] > 12 for row in big["sample"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit3: var() in a custom test's sql is 'not defined' (rendered with no vars)",
-)
 def test_custom_sql_test_renders_var_from_vars_and_cli(tmp_path: Path) -> None:
     # SPEC §2: "Every string in every YAML file is rendered with Jinja2 before parsing,
     # with ... `var(name, default=None)` (from `vars:` and `--vars`)".
@@ -462,9 +451,6 @@ def test_validate_drop_and_flag_bounds_and_required(tmp_path: Path) -> None:
     assert not flagged["age__lower_bound__violated"].any()  # NULL age (k=7) is no violation
 
 
-@pytest.mark.xfail(
-    strict=True, reason="audit3: .validate() treats a NULL as breaking accepted_values"
-)
 def test_validate_null_does_not_break_accepted_values(tmp_path: Path) -> None:
     # SPEC §6: "NULLs fail only `required`" and "Runtime validation (`.validate()`)
     # drops or flags rows that break the constraints."
