@@ -7,14 +7,14 @@ event (same keys and event time: the greatest created, NULL created last). NULLs
 otherwise, as does a window with fewer than `min_rows` values (rows, for `count`
 without `of`; `count` itself always returns its value).
 
-Two SQL forms, chosen by measurement (DuckDB 2.0.1, 2 shared cores, `count` over 7 d
-plus `mean` over 30 d, medians of 3; timings on this busy box vary by up to 2x between
-runs, so only the ratios matter):
+SQL forms, chosen by measurement (DuckDB 2.0.1, 2 shared cores, `count` over 7 d
+plus `mean` over 30 d or 90 d, medians of 3; timings on this busy box vary by up to 2x
+between runs, so only the ratios matter):
 
-| data (events / spine)                         | range join | ASOF on cumsums | union window |
-|-----------------------------------------------|-----------:|----------------:|-------------:|
-| 1M / 100k, ~1 event/day (7-30 rows in window) |     0.34 s |          0.68 s |       0.44 s |
-| 1M / 100k, 1,000/entity, 90 d (~360 rows)     |     1.51 s |          0.61 s |       0.65 s |
+| data (events / spine)                         | range join | running sums | RANGE frames |
+|-----------------------------------------------|-----------:|-------------:|-------------:|
+| 1M / 100k, ~1 event/day (7-30 rows in window) |     0.34 s |       0.44 s |       ~1.0 s |
+| 1M / 100k, 1,000/entity, 90 d (~360 rows)     |     1.51 s | 1.85 s (CPU 1.7) | 1.5 s (CPU 1.0) |
 
 - `count_distinct`, `min`, `max`, `stddev` (sample) and `last` (latest non-NULL value
   by event time) always use a **range join** of the spine rows to the events on the
@@ -23,21 +23,26 @@ runs, so only the ratios matter):
   running sums of squares would cancel catastrophically for low-variance windows.)
 - `count`, `sum`, `mean` join that range join (direct COUNT/SUM/AVG) when every one
   of their windows is short (`RANGE_MAX_WINDOW`, 30 d) or no wider than a window it
-  scans anyway; see `split_forms` for the rule. Otherwise they use the **union
-  window** form: per-entity running counts and sums over the deduplicated events,
-  with each spine row inserted into the same sorted stream at `t` and at
-  `t - window` (events sort before a lookup at an equal instant, so `t` is included
-  and `t - window` excluded); the window's value is the difference of two running
-  values. One sort serves every lookup and its cost does not grow with the window's
-  width or the history's length (the range join's does, 2.3x slower above); it is
-  plain SQL on every engine (Postgres has no ASOF). Two ASOF lookups per spine row
-  into a table of running sums were slower (each ASOF join sorts the events again).
-  Sums of integers are exact; sums of floats differ from a direct SUM by rounding only
-  (~1e-16 times the entity's running total). NaN/±inf are counted apart, so that a
-  non-finite value affects only the windows holding it, in two running counters
-  (`up`: +inf or NaN, `down`: -inf or NaN): three counters (one per special) cost
-  ~15% more CPU on the long-history benchmark; the specials as a whole still cost
-  ~40% of this form's CPU there (1.85 s against 1.33 s without them).
+  scans anyway; see `split_forms` for the rule. Otherwise they take one pass over a
+  stream of the deduplicated events and the spine rows, sorted per entity by time,
+  whose cost does not grow with the history's length (the range join's does):
+  - where the engine frames a window by a time offset (`Dialect.window_frame_offset`:
+    DuckDB), **RANGE frames**: each spine row aggregates `RANGE BETWEEN window - 1 µs
+    PRECEDING AND CURRENT ROW` (events at `t` are its peers, so included; one at
+    `t - window` is not). The engine aggregates each frame directly, so sums are
+    exact and NaN/±inf behave as in a direct SUM, with no extra columns: ~40% less
+    CPU than running sums on the long-history benchmark, whose special-value
+    counters cost most of the difference.
+  - elsewhere, **running sums**: per-entity running counts and sums, with each spine
+    row inserted into the stream at `t` and at `t - window` (events sort before a
+    lookup at an equal instant, so `t` is included and `t - window` excluded); the
+    window's value is the difference of two running values. Plain SQL on every engine
+    (Spark frames only numbers by RANGE). Sums of integers are exact; sums of floats
+    differ from a direct SUM by rounding only (~1e-16 times the entity's running
+    total). NaN/±inf are counted apart, so that a non-finite value affects only the
+    windows holding it, in two running counters (`up`: +inf or NaN, `down`: -inf or
+    NaN). Two ASOF lookups per spine row into a table of running sums were slower
+    (each ASOF join sorts the events again).
 
 Postgres: with the view's rows a subquery (no index usable), a `LEFT JOIN LATERAL`
 per spine row rescans the events for every row; the two set-based forms above hash on
@@ -110,7 +115,8 @@ def attach_aggregations(spec: WindowAggregations, dialect: Dialect) -> AttachedA
     attached.ctes.append((events, _events(spec, values_of)))
     running, ranged = split_forms(spec.aggregations)
     if running:
-        _RunningForm(spec, dialect, events, values_of, running, attached).build()
+        summed = _FramedForm if dialect.window_frame_offset(1) is not None else _RunningForm
+        summed(spec, dialect, events, values_of, running, attached).build()
     if ranged:
         _RangeForm(spec, dialect, events, values_of, ranged, attached).build()
     return attached
@@ -283,7 +289,10 @@ class _RunningForm(_Form):
         self.attached.ctes.append((stream, self._stream()))
         keys = [column(k) for k in spec.entities]
         order = exp.Order(
-            expressions=[exp.Ordered(this=column(EVENT)), exp.Ordered(this=column(KIND))]
+            expressions=[
+                self.dialect.ascending(column(EVENT)),
+                self.dialect.ascending(column(KIND)),
+            ]
         )
         frame = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING")
         running = [
@@ -457,6 +466,117 @@ def _non_finite(value: exp.Expr, dialect: Dialect) -> exp.Expr:
     # NaN equals NaN on both engines, so IN works for all three specials.
     specials = (_nan, _infinity, _minus_infinity)
     return exp.In(this=value.copy(), expressions=[make(dialect) for make in specials])
+
+
+# --- count, sum, mean where windows can be framed by time: RANGE frames --------------
+
+
+class _FramedForm(_Form):
+    """Events and spine rows in one stream per entity, sorted by time; each spine row's
+    windows are RANGE frames ending at its instant (events at `t` are its peers, so
+    included) and starting one microsecond after `t - window`. The engine aggregates
+    each frame directly (DuckDB: segment trees), so sums are exact and NaN/±inf need
+    no counters: the differences of running values are never taken."""
+
+    def _setup(self) -> None:
+        self.alias = f"{self.spec.prefix}_framed"
+
+    def build(self) -> None:
+        spec = self.spec
+        stream = f"{self.alias}_stream"
+        self.attached.ctes.append((stream, self._stream()))
+        keys = [column(k) for k in spec.entities]
+        order = exp.Order(expressions=[self.dialect.ascending(column(EVENT))])
+
+        def over(aggregate: exp.Expr, window: int) -> exp.Expr:
+            frame = exp.WindowSpec(
+                kind="RANGE",
+                start=self.dialect.window_frame_offset(window),
+                start_side="PRECEDING",
+                end="CURRENT ROW",
+            )
+            return exp.Window(
+                this=aggregate,
+                partition_by=[k.copy() for k in keys],
+                order=order.copy(),
+                spec=frame,
+            )
+
+        selected: list[exp.Expr] = [column(spec.spine_row)]
+        for index, agg in enumerate(self.aggregations):
+            read = column(self.values_of[agg.of]) if agg.of else column(ONE)
+            if agg.function == "count":
+                aggregate: exp.Expr = exp.Count(this=read)
+            elif agg.function == "sum":
+                aggregate = exp.Sum(this=read)
+            else:  # mean
+                aggregate = exp.Avg(this=exp.Cast(this=read, to=sql_type("DOUBLE")))
+            selected.append(
+                exp.alias_(over(aggregate, agg.window), ident(f"__aligned_a{index}"), copy=False)
+            )
+            if agg.function != "count":
+                selected.append(
+                    exp.alias_(
+                        over(exp.Count(this=read.copy()), agg.window),
+                        ident(f"__aligned_n{index}"),
+                        copy=False,
+                    )
+                )
+        framed = exp.select(*selected, copy=False).from_(exp.Table(this=ident(stream)), copy=False)
+        # Window values are computed after WHERE: keep the spine rows one level up.
+        rows = (
+            exp.select(exp.Star(), copy=False)
+            .from_(exp.Subquery(this=framed, alias=exp.TableAlias(this=ident("w"))), copy=False)
+            .where(
+                exp.Not(this=exp.Is(this=column(spec.spine_row), expression=exp.Null())),
+                copy=False,
+            )
+        )
+        self.attached.joins.append(_join_on_row(rows, self.alias, spec))
+        for index, agg in enumerate(self.aggregations):
+            value: exp.Expr = column(f"__aligned_a{index}", self.alias)
+            dtype = output_type(agg, spec.of_types.get(agg.of or ""))
+            if dtype is not None:
+                value = exp.Cast(this=value, to=self.dialect.data_type(dtype))
+            if agg.function == "count":
+                # A spine row without keys or time is not in the stream: a count of 0.
+                self.attached.values[agg.name] = exp.Coalesce(
+                    this=value, expressions=[exp.Literal.number(0)]
+                )
+                continue
+            count = column(f"__aligned_n{index}", self.alias)
+            self.attached.values[agg.name] = _guarded(value, count, agg.min_rows)
+
+    def _stream(self) -> exp.Query:
+        """The deduplicated events (ONE = 1, their values), then every spine row with
+        keys and a time (ONE and values NULL)."""
+        spec = self.spec
+        ofs = list(dict.fromkeys(self.values_of[a.of] for a in self.aggregations if a.of))
+        events = exp.select(
+            *(column(k) for k in spec.entities),
+            column(EVENT),
+            exp.alias_(exp.Cast(this=exp.Null(), to=sql_type("BIGINT")), ident(spec.spine_row)),
+            exp.alias_(exp.Literal.number(1), ident(ONE)),
+            *(column(name) for name in ofs),
+            copy=False,
+        ).from_(exp.Table(this=ident(self.events)), copy=False)
+        present: list[exp.Expr] = [
+            exp.Not(this=exp.Is(this=column(k), expression=exp.Null())) for k in spec.entities
+        ]
+        present.append(exp.Not(this=exp.Is(this=column(spec.spine_time), expression=exp.Null())))
+        lookups = (
+            exp.select(
+                *(column(k) for k in spec.entities),
+                exp.alias_(column(spec.spine_time), ident(EVENT)),
+                column(spec.spine_row),
+                exp.alias_(exp.Null(), ident(ONE)),
+                *(exp.alias_(exp.Null(), ident(name)) for name in ofs),
+                copy=False,
+            )
+            .from_(exp.Table(this=ident(spec.spine)), copy=False)
+            .where(exp.and_(*present), copy=False)
+        )
+        return exp.union(events, lookups, distinct=False, copy=False)
 
 
 # --- count_distinct, min, max, stddev, last (and short windows): a range join --------

@@ -99,7 +99,8 @@ def synthetic() -> Project:
 
 
 def aggregations() -> Project:
-    """Window aggregations of both forms (running sums, range join) on two windows."""
+    """Window aggregations of both forms on three windows: a 90-day sum puts every
+    count/sum/mean in the framed (DuckDB) or running-sums form, the rest a range join."""
     project = synthetic()
     trips = project.views["trips"].model_copy(
         update={
@@ -111,6 +112,7 @@ def aggregations() -> Project:
                     name="fare_max_7d", function="max", of="fare", window=7 * 86400, min_rows=2
                 ),
                 Aggregation(name="last_rating", function="last", of="rating", window=30 * 86400),
+                Aggregation(name="fare_sum_90d", function="sum", of="fare", window=90 * 86400),
             ],
         }
     )
@@ -122,6 +124,7 @@ def aggregations() -> Project:
             FeatureRef(view="trips", feature="fare_mean_30d"),
             FeatureRef(view="trips", feature="fare_max_7d"),
             FeatureRef(view="trips", feature="last_rating"),
+            FeatureRef(view="trips", feature="fare_sum_90d"),
         ],
         spine=Spine(source="requests", event_timestamp="requested_at"),
     )

@@ -197,6 +197,22 @@ class Dialect(ABC):
         """A fixed-length duration: an interval of seconds, never calendar days."""
         return exp.Interval(this=exp.Literal.string(str(seconds)), unit=exp.var("SECOND"))
 
+    def ascending(self, value: exp.Expr) -> exp.Ordered:
+        """`value` ascending, for a value that is never NULL: with the engine's own NULL
+        placement, so no NULLS FIRST/LAST is written (BigQuery rejects one in windows)."""
+        from sqlglot.dialects.dialect import Dialect as SqlglotDialect
+
+        ordering = SqlglotDialect.get_or_raise(self.sqlglot_name).NULL_ORDERING
+        return exp.Ordered(this=value, nulls_first=ordering == "nulls_are_small")
+
+    def window_frame_offset(self, seconds: int) -> exp.Expr | None:
+        """`RANGE BETWEEN <this> PRECEDING AND CURRENT ROW` over a view's event times
+        covering exactly `t - seconds < event <= t`: one microsecond less than the
+        window (times are microsecond instants). None where the engine cannot frame a
+        window by a time offset (then aggregations use running sums)."""
+        del seconds
+        return None
+
     def infinity(self, positive: bool) -> exp.Expr:
         text = "infinity" if positive else "-infinity"
         return exp.Cast(this=exp.Literal.string(text), to=sql_type("TIMESTAMPTZ"))

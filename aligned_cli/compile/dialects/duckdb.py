@@ -120,6 +120,11 @@ class DuckDBDialect(Dialect):
             this="to_microseconds", expressions=[exp.Literal.number(seconds * 1_000_000)]
         )
 
+    def window_frame_offset(self, seconds: int) -> exp.Expr | None:
+        return exp.Anonymous(
+            this="to_microseconds", expressions=[exp.Literal.number(seconds * 1_000_000 - 1)]
+        )
+
     def temporal_join(self, spec: TemporalJoin) -> AttachedView:
         event = (
             column(spec.pit_event)

@@ -96,39 +96,96 @@ WITH "__aligned_spine" AS MATERIALIZED (
   ) AS "d"
   WHERE
     "__aligned_version" = 1
+), "__aligned_v0_agg_framed_stream" AS (
+  SELECT
+    "driver_id",
+    "city",
+    "__aligned_event",
+    CAST(NULL AS BIGINT) AS "__aligned_row",
+    1 AS "__aligned_one",
+    "__aligned_of0"
+  FROM "__aligned_v0_agg_events"
+  UNION ALL
+  SELECT
+    "driver_id",
+    "city",
+    "__aligned_time" AS "__aligned_event",
+    "__aligned_row",
+    NULL AS "__aligned_one",
+    NULL AS "__aligned_of0"
+  FROM "__aligned_spine"
+  WHERE
+    NOT "driver_id" IS NULL AND NOT "city" IS NULL AND NOT "__aligned_time" IS NULL
 )
 SELECT
   "s".*
   EXCLUDE ("__aligned_row", "__aligned_time"),
   CASE WHEN NOT "s"."__aligned_time" IS NULL THEN "__aligned_v0"."fare" END AS "fare",
-  COALESCE(CAST("__aligned_v0_agg_range"."__aligned_a0" AS BIGINT), 0) AS "trips_7d",
+  COALESCE(CAST("__aligned_v0_agg_framed"."__aligned_a0" AS BIGINT), 0) AS "trips_7d",
   CASE
-    WHEN "__aligned_v0_agg_range"."__aligned_n1" >= 1
-    THEN CAST("__aligned_v0_agg_range"."__aligned_a1" AS DOUBLE)
+    WHEN "__aligned_v0_agg_framed"."__aligned_n1" >= 1
+    THEN CAST("__aligned_v0_agg_framed"."__aligned_a1" AS DOUBLE)
   END AS "fare_mean_30d",
   CASE
-    WHEN "__aligned_v0_agg_range"."__aligned_n2" >= 2
-    THEN CAST("__aligned_v0_agg_range"."__aligned_a2" AS DOUBLE)
+    WHEN "__aligned_v0_agg_range"."__aligned_n0" >= 2
+    THEN CAST("__aligned_v0_agg_range"."__aligned_a0" AS DOUBLE)
   END AS "fare_max_7d",
   CASE
-    WHEN "__aligned_v0_agg_range"."__aligned_n3" >= 1
-    THEN CAST("__aligned_v0_agg_range"."__aligned_a3" AS REAL)
-  END AS "last_rating"
+    WHEN "__aligned_v0_agg_range"."__aligned_n1" >= 1
+    THEN CAST("__aligned_v0_agg_range"."__aligned_a1" AS REAL)
+  END AS "last_rating",
+  CASE
+    WHEN "__aligned_v0_agg_framed"."__aligned_n2" >= 1
+    THEN CAST("__aligned_v0_agg_framed"."__aligned_a2" AS DOUBLE)
+  END AS "fare_sum_90d"
 FROM "__aligned_spine" AS "s"
 LEFT JOIN (
   SELECT
+    *
+  FROM (
+    SELECT
+      "__aligned_row",
+      COUNT("__aligned_one") OVER (
+        PARTITION BY "driver_id", "city"
+        ORDER BY "__aligned_event"
+        RANGE BETWEEN TO_MICROSECONDS(604799999999) PRECEDING AND CURRENT ROW
+      ) AS "__aligned_a0",
+      AVG(CAST("__aligned_of0" AS DOUBLE)) OVER (
+        PARTITION BY "driver_id", "city"
+        ORDER BY "__aligned_event"
+        RANGE BETWEEN TO_MICROSECONDS(2591999999999) PRECEDING AND CURRENT ROW
+      ) AS "__aligned_a1",
+      COUNT("__aligned_of0") OVER (
+        PARTITION BY "driver_id", "city"
+        ORDER BY "__aligned_event"
+        RANGE BETWEEN TO_MICROSECONDS(2591999999999) PRECEDING AND CURRENT ROW
+      ) AS "__aligned_n1",
+      SUM("__aligned_of0") OVER (
+        PARTITION BY "driver_id", "city"
+        ORDER BY "__aligned_event"
+        RANGE BETWEEN TO_MICROSECONDS(7775999999999) PRECEDING AND CURRENT ROW
+      ) AS "__aligned_a2",
+      COUNT("__aligned_of0") OVER (
+        PARTITION BY "driver_id", "city"
+        ORDER BY "__aligned_event"
+        RANGE BETWEEN TO_MICROSECONDS(7775999999999) PRECEDING AND CURRENT ROW
+      ) AS "__aligned_n2"
+    FROM "__aligned_v0_agg_framed_stream"
+  ) AS "w"
+  WHERE
+    NOT "__aligned_row" IS NULL
+) AS "__aligned_v0_agg_framed"
+  ON "s"."__aligned_row" = "__aligned_v0_agg_framed"."__aligned_row"
+LEFT JOIN (
+  SELECT
     "s"."__aligned_row",
-    COUNT(*) FILTER(WHERE
-      "e"."__aligned_event" > "s"."__aligned_time" - TO_MICROSECONDS(604800000000)) AS "__aligned_a0",
-    AVG(CAST("e"."__aligned_of0" AS DOUBLE)) AS "__aligned_a1",
-    COUNT("e"."__aligned_of0") AS "__aligned_n1",
     MAX("e"."__aligned_of0") FILTER(WHERE
-      "e"."__aligned_event" > "s"."__aligned_time" - TO_MICROSECONDS(604800000000)) AS "__aligned_a2",
+      "e"."__aligned_event" > "s"."__aligned_time" - TO_MICROSECONDS(604800000000)) AS "__aligned_a0",
     COUNT("e"."__aligned_of0") FILTER(WHERE
-      "e"."__aligned_event" > "s"."__aligned_time" - TO_MICROSECONDS(604800000000)) AS "__aligned_n2",
+      "e"."__aligned_event" > "s"."__aligned_time" - TO_MICROSECONDS(604800000000)) AS "__aligned_n0",
     ARG_MAX("e"."__aligned_of1", "e"."__aligned_event") FILTER(WHERE
-      NOT "e"."__aligned_of1" IS NULL) AS "__aligned_a3",
-    COUNT("e"."__aligned_of1") AS "__aligned_n3"
+      NOT "e"."__aligned_of1" IS NULL) AS "__aligned_a1",
+    COUNT("e"."__aligned_of1") AS "__aligned_n1"
   FROM "__aligned_spine" AS "s"
   JOIN "__aligned_v0_agg_events" AS "e"
     ON "s"."driver_id" = "e"."driver_id"
