@@ -20,7 +20,7 @@ from aligned_cli.compile.expressions import (
 )
 from aligned_cli.compile.relations import known_source_columns
 from aligned_cli.core.inheritance import inherit_feature_type, resolve_view_inheritance
-from aligned_cli.core.ir import Feature, FeatureView, Project
+from aligned_cli.core.ir import Aggregation, Feature, FeatureView, Project
 from aligned_cli.core.types import DataType
 from aligned_cli.errors import ProjectError, did_you_mean
 
@@ -86,8 +86,10 @@ def resolve_derived_features(project: Project, view: FeatureView) -> dict[str, D
     """The view's derived features in dependency order, types inferred.
 
     A derived feature may read other derived features of the same view; a cycle
-    among them is a ProjectError naming it.
+    among them is a ProjectError naming it. Expressions are read in the project's
+    dialect (SPEC §3.1).
     """
+    dialect = project.dialect
     schema = input_schema(project, view)
     derived = {f.name: f for f in view.features if f.is_derived}
     for name in derived:
@@ -97,16 +99,22 @@ def resolve_derived_features(project: Project, view: FeatureView) -> dict[str, D
     reads: dict[str, list[str]] = {}
     for name, feature in derived.items():
         sql = feature.expression or ""
-        parsed[name], reads[name] = shared_resolved(sql, readable, feature.location)
+        parsed[name], reads[name] = shared_resolved(
+            sql, readable, feature.location, dialect=dialect
+        )
     order = _dependency_order(view, derived, reads)
     result: dict[str, DerivedFeature] = {}
     typed_schema = dict(schema)
     for name in order:
         feature = derived[name]
         sql = feature.expression or ""
-        inferred = infer_type(parsed[name], typed_schema, sql, feature.location, reads[name])
+        inferred = infer_type(
+            parsed[name], typed_schema, sql, feature.location, reads[name], dialect=dialect
+        )
         dtype = feature.dtype or inferred
-        portable = portable_arithmetic(parsed[name], typed_schema, sql, feature.location)
+        portable = portable_arithmetic(
+            parsed[name], typed_schema, sql, feature.location, dialect=dialect
+        )
         typed_schema[name] = dtype
         result[name] = DerivedFeature(feature, portable, dtype, list(reads[name]))
     return result
@@ -165,11 +173,32 @@ def resolve_derived_types(project: Project) -> Project:
                 f.model_copy(update={"dtype": derived[f.name].dtype}) if f.name in derived else f
                 for f in view.features
             ]
-            views[name] = view.model_copy(update={"features": features})
+            view = views[name] = view.model_copy(update={"features": features})
+        if any(a.dtype is None for a in view.aggregations):
+            views[name] = view.model_copy(
+                update={"aggregations": _typed_aggregations(working, view)}
+            )
 
     for name in project.views:
         resolve(name)
     return project.model_copy(update={"views": {n: views[n] for n in project.views}})
+
+
+def _typed_aggregations(project: Project, view: FeatureView) -> list[Aggregation]:
+    """The view's aggregations, each with the type of its output (`output_type`), so
+    the manifest and the runtime API show it like a feature's."""
+    from aligned_cli.compile.aggregations import output_type
+
+    schema = input_schema(project, view)
+    typed: list[Aggregation] = []
+    for agg in view.aggregations:
+        feature = view.feature(agg.of) if agg.of else None
+        of_type = (
+            feature.dtype if feature is not None and feature.dtype else schema.get(agg.of or "")
+        )
+        dtype = output_type(agg, of_type)
+        typed.append(agg if dtype is None else agg.model_copy(update={"dtype": dtype}))
+    return typed
 
 
 def check_view(view: FeatureView) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +60,16 @@ def test_aligned_run_builds_aggregations_as_of_each_request(project: Path) -> No
         assert trips == sum(1 for r in window_rows(driver, t, 7) if r["fare"] is not None)
     manifest = (project / "target" / "manifest.json").read_text()
     assert "feature.rides.trips.trips_7d" in manifest
+    # Aggregated features carry their output type like any feature.
+    nodes = json.loads(manifest)["nodes"]
+    types = {
+        uid.rsplit(".", 1)[1]: nodes[uid]["dtype"]
+        for uid in nodes
+        if uid.startswith("feature.rides.trips.")
+    }
+    assert types["trips_7d"] == "int64"  # count
+    assert types["fare_mean_30d"] == "float"  # mean
+    assert types["last_city"] == "string"  # last of a string column
 
 
 def test_store_features_for_returns_aggregations(project: Path) -> None:
