@@ -1,10 +1,12 @@
 """Derived feature expressions: parse, resolve their columns, infer their types.
 
-A derived feature is a SQL expression over its own view's row (SPEC §3.1). It is
-parsed once with sqlglot in DuckDB syntax, every column it names is resolved
-against the view's schema (and rewritten as a quoted identifier with the schema's
-spelling), and its type is inferred with sqlglot's type annotator from the
-declared types. Mistakes become ProjectErrors at the feature's location.
+A derived feature is a SQL expression over its own view's row (SPEC §3.1), written
+in the project's dialect (`Project.dialect`, default DuckDB). It is parsed once with
+sqlglot in that dialect, every column it names is resolved against the view's schema
+(and rewritten as a quoted identifier with the schema's spelling), and its type is
+inferred with sqlglot's type annotator (that dialect's typing rules) from the
+declared types; the tree is then generated for each target dialect. Mistakes become
+ProjectErrors at the feature's location.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from aligned_cli.core.location import Location
 from aligned_cli.core.types import DataType
 from aligned_cli.errors import ProjectError, did_you_mean
 
-READ_DIALECT = "duckdb"
+# The dialect derived expressions are written in unless the project says otherwise.
+DEFAULT_DIALECT = "duckdb"
+# How `_TO_SQLGLOT` spells our types, and how DuckDB's DESCRIBE spells a column's type.
+_TYPE_DIALECT = "duckdb"
 _ROW = "__row"  # the table name the annotator sees; never emitted
 
 
@@ -73,22 +78,60 @@ _TEXT = exp.DataType.TEXT_TYPES
 _TEMPORAL = exp.DataType.TEMPORAL_TYPES | {T.INTERVAL}
 _ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv, exp.Mod, exp.Pow)
 _COMPARISON = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+# Math functions sqlglot types, which DuckDB and PostgreSQL define for numbers only
+# (`abs(text)`, `round(bool)`, `ln(date)` fail when the query runs).
+_NUMERIC_FUNCTIONS = (
+    exp.Abs,
+    exp.Acos,
+    exp.Acosh,
+    exp.Asin,
+    exp.Asinh,
+    exp.Atan,
+    exp.Atan2,
+    exp.Atanh,
+    exp.Cbrt,
+    exp.Ceil,
+    exp.Cos,
+    exp.Cosh,
+    exp.Cot,
+    exp.Degrees,
+    exp.Exp,
+    exp.Factorial,
+    exp.Floor,
+    exp.IsInf,
+    exp.IsNan,
+    exp.Ln,
+    exp.Log,
+    exp.Radians,
+    exp.Round,
+    exp.Sign,
+    exp.Sin,
+    exp.Sinh,
+    exp.Sqrt,
+    exp.Tan,
+    exp.Tanh,
+    exp.Trunc,
+)
+# Their arguments that are numbers (`round(x, digits)`, `log(base, x)`, `atan2(y, x)`).
+_NUMERIC_ARGUMENTS = ("this", "expression", "decimals")
 
 
 def to_sqlglot_type(dtype: DataType) -> exp.DataType:
-    return exp.DataType.build(_TO_SQLGLOT[dtype], dialect=READ_DIALECT)
+    return exp.DataType.build(_TO_SQLGLOT[dtype], dialect=_TYPE_DIALECT)
 
 
 # Memos for pure functions that compiling a big project calls thousands of times with
 # the same arguments (views repeat the same expressions over the same types). Bounded,
 # because long-lived processes (the feature server) compile many projects.
+# Every memo of an expression is keyed by its dialect too: one text may mean different
+# things in two dialects (PostgreSQL's `to_char(ts, 'YYYY')` is a year, DuckDB's a cast).
 _MEMO_LIMIT = 4096
-_parsed: dict[str, exp.Expr] = {}
+_parsed: dict[tuple[str, str], exp.Expr] = {}  # (text, dialect) -> its parsed tree
 _described: dict[str, DataType | None] = {}
-_inferred: dict[tuple[exp.Expr, tuple[tuple[str, DataType | None], ...]], DataType | None] = {}
-# (text, resolved spellings) -> the resolved tree and the columns it reads
-_resolved: dict[tuple[str, tuple[str, ...]], tuple[exp.Expr, list[str]]] = {}
-_read: dict[str, list[str]] = {}  # SQL text -> the columns its parsed tree reads
+_inferred: dict[tuple[exp.Expr, tuple[tuple[str, DataType | None], ...], str], DataType | None] = {}
+# (text, dialect, resolved spellings) -> the resolved tree and the columns it reads
+_resolved: dict[tuple[str, str, tuple[str, ...]], tuple[exp.Expr, list[str]]] = {}
+_read: dict[tuple[str, str], list[str]] = {}  # (text, dialect) -> the columns it reads
 
 
 def _remember(memo: dict[_K, _V], key: _K, value: _V) -> _V:
@@ -112,27 +155,35 @@ def duckdb_type(text: str) -> DataType | None:
     """Our type for a DuckDB column type (as DESCRIBE spells it), None if it has none."""
     if text not in _described:
         try:
-            parsed = exp.DataType.build(text, dialect=READ_DIALECT)
+            parsed = exp.DataType.build(text, dialect=_TYPE_DIALECT)
         except (ParseError, TokenError, ValueError):
             parsed = None
         _remember(_described, text, from_sqlglot_type(parsed))
     return _described[text]
 
 
-def parse_expression(sql: str, location: Location | None) -> exp.Expr:
-    """One SQL expression (DuckDB syntax); a syntax error is a ProjectError at `location`."""
-    return shared_expression(sql, location).copy()
+def parse_expression(
+    sql: str, location: Location | None, *, dialect: str = DEFAULT_DIALECT
+) -> exp.Expr:
+    """One SQL expression in `dialect` (the project's); a syntax error is a
+    ProjectError at `location`."""
+    return shared_expression(sql, location, dialect=dialect).copy()
 
 
-def shared_expression(sql: str, location: Location | None) -> exp.Expr:
+def shared_expression(
+    sql: str, location: Location | None, *, dialect: str = DEFAULT_DIALECT
+) -> exp.Expr:
     """`parse_expression` memoized: the tree is shared, so callers must not change it."""
-    found = _parsed.get(sql)
-    return found if found is not None else _remember(_parsed, sql, _parse(sql, location))
+    key = (sql, dialect)
+    found = _parsed.get(key)
+    if found is not None:
+        return found
+    return _remember(_parsed, key, _parse(sql, location, dialect))
 
 
-def _parse(sql: str, location: Location | None) -> exp.Expr:
+def _parse(sql: str, location: Location | None, dialect: str) -> exp.Expr:
     try:
-        parsed = sqlglot.parse_one(sql, read=READ_DIALECT)
+        parsed = sqlglot.parse_one(sql, read=dialect)
     except (ParseError, TokenError) as error:
         raise ProjectError(
             f"cannot parse expression '{sql}': {parse_message(error)}",
@@ -159,35 +210,44 @@ def expression_columns(expression: exp.Expr) -> list[str]:
 
 
 def shared_resolved_expression(
-    sql: str, schema: Mapping[str, DataType | None], location: Location | None
+    sql: str,
+    schema: Mapping[str, DataType | None],
+    location: Location | None,
+    *,
+    dialect: str = DEFAULT_DIALECT,
 ) -> exp.Expr:
     """`resolve_columns(shared_expression(sql), schema, ...)` memoized: shared, do not change.
 
     Resolving copies the parsed tree (and sqlglot deep-copies its token positions),
     which was most of resolving 500 views' derived features, done once by
     `resolve_project` and again by each `CompileSession`. The result depends only on
-    the text and on what each column it reads resolves to, so that is the key.
+    the text (and its dialect) and on what each column it reads resolves to, so that
+    is the key.
     """
-    return shared_resolved(sql, schema, location)[0]
+    return shared_resolved(sql, schema, location, dialect=dialect)[0]
 
 
 def shared_resolved(
-    sql: str, schema: Mapping[str, DataType | None], location: Location | None
+    sql: str,
+    schema: Mapping[str, DataType | None],
+    location: Location | None,
+    *,
+    dialect: str = DEFAULT_DIALECT,
 ) -> tuple[exp.Expr, list[str]]:
     """`shared_resolved_expression` and its `expression_columns` (both shared: do not
     change them), memoized together: walking the tree again cost as much as resolving."""
-    tree = shared_expression(sql, location)
-    names = _read.get(sql)
+    tree = shared_expression(sql, location, dialect=dialect)
+    names = _read.get((sql, dialect))
     if names is None:
-        names = _remember(_read, sql, expression_columns(tree))
+        names = _remember(_read, (sql, dialect), expression_columns(tree))
     by_lower = {name.lower(): name for name in schema}
     spelled = tuple(name if name in schema else by_lower.get(name.lower(), "") for name in names)
-    key = (sql, spelled)
+    key = (sql, dialect, spelled)
     found = _resolved.get(key)
     if found is not None:
         return found
     # Misses (and every error: an unknown or qualified column raises) go the long way.
-    resolved = resolve_columns(tree, schema, sql, location)
+    resolved = resolve_columns(tree, schema, sql, location, dialect=dialect)
     return _remember(_resolved, key, (resolved, expression_columns(resolved)))
 
 
@@ -196,6 +256,8 @@ def resolve_columns(
     schema: Mapping[str, DataType | None],
     sql: str,
     location: Location | None,
+    *,
+    dialect: str = DEFAULT_DIALECT,
 ) -> exp.Expr:
     """A copy whose columns are quoted identifiers spelled as in `schema`.
 
@@ -209,7 +271,7 @@ def resolve_columns(
         found = name if name in schema else by_lower.get(name.lower())
         if col.table or found is None:
             raise ProjectError(
-                f"expression '{sql}' reads unknown column '{col.sql(READ_DIALECT)}'",
+                f"expression '{sql}' reads unknown column '{col.sql(dialect)}'",
                 location=location,
                 hint=did_you_mean(name, schema) if col.table == "" else None,
             )
@@ -223,20 +285,25 @@ def infer_type(
     sql: str,
     location: Location | None,
     columns: list[str] | None = None,
+    *,
+    dialect: str = DEFAULT_DIALECT,
 ) -> DataType | None:
     """The expression's type from the column types; mismatches are ProjectErrors.
 
     Columns of unknown type (raw source columns) make dependent parts unknown;
     unknown parts are never reported as mismatches. `columns` are the expression's
-    `expression_columns`, when the caller has them.
+    `expression_columns`, when the caller has them. `dialect` is the one the
+    expression was parsed in: its typing rules apply (PostgreSQL's `int / int` is an
+    integer).
     """
     if columns is None:
         columns = expression_columns(expression)
-    # The result depends only on the tree and the types of the columns it reads.
-    key = (expression, tuple((c, schema.get(c)) for c in columns))
+    # The result depends only on the tree, the types of the columns it reads and the
+    # dialect's rules.
+    key = (expression, tuple((c, schema.get(c)) for c in columns), dialect)
     if key in _inferred:
         return _inferred[key]
-    return _remember(_inferred, key, _infer_type(expression, schema, sql, location))
+    return _remember(_inferred, key, _infer_type(expression, schema, sql, location, dialect))
 
 
 _DIVISIONS = (exp.Div, exp.IntDiv, exp.Mod)
@@ -257,6 +324,8 @@ def portable_arithmetic(
     schema: Mapping[str, DataType | None],
     sql: str,
     location: Location | None,
+    *,
+    dialect: str = DEFAULT_DIALECT,
 ) -> exp.Expr:
     """`expression` rewritten so every engine computes the same value (a copy when
     anything changes; the shared tree is left alone).
@@ -265,6 +334,8 @@ def portable_arithmetic(
     - `a // b` truncates toward zero for any numbers, as it does for integers on
       every engine: DuckDB divides non-integers exactly (-7.5 // 2 = -3.75) and
       PostgreSQL has no integer division of floats.
+    - `a / b` of two integers, read in a dialect where that divides integers (sqlglot
+      marks it `typed`: PostgreSQL), is `a // b`: DuckDB's `/` would not truncate.
     """
     if expression.find(*_DIVISIONS) is None:
         return expression
@@ -272,9 +343,16 @@ def portable_arithmetic(
     # Innermost first: an outer division is rebuilt from already rewritten operands.
     for node in reversed(list(rewritten.find_all(*_DIVISIONS))):
         operands = (node.this, node.expression)
-        integers = all(infer_type(o, schema, sql, location) in _INTEGERS for o in operands)
+        integers = all(
+            infer_type(o, schema, sql, location, dialect=dialect) in _INTEGERS for o in operands
+        )
         divisor = _nonzero(node.expression)  # the same node when it needs no guard
-        if isinstance(node, exp.IntDiv) and not integers:
+        if isinstance(node, exp.Div) and node.args.get("typed") and integers:
+            truncating = exp.IntDiv(this=node.this.copy(), expression=divisor.copy())
+            if node is rewritten:
+                return truncating  # the division is the whole expression
+            node.replace(truncating)
+        elif isinstance(node, exp.IntDiv) and not integers:
             divided = exp.Div(this=node.this.copy(), expression=divisor.copy())
             truncated = exp.func("trunc", divided)
             if node is rewritten:
@@ -290,6 +368,7 @@ def _infer_type(
     schema: Mapping[str, DataType | None],
     sql: str,
     location: Location | None,
+    dialect: str,
 ) -> DataType | None:
     typed = expression.copy()
     for col in typed.find_all(exp.Column):
@@ -298,13 +377,14 @@ def _infer_type(
         name: _TO_SQLGLOT[dtype] if (dtype := schema.get(name)) else "UNKNOWN"
         for name in expression_columns(expression)
     }
-    annotator_schema = MappingSchema({_ROW: columns}, dialect=READ_DIALECT, normalize=False)
+    # The schema's type names are ours (`_TO_SQLGLOT`), whatever the expression's dialect.
+    annotator_schema = MappingSchema({_ROW: columns}, dialect=_TYPE_DIALECT, normalize=False)
     select = exp.select(exp.alias_(typed, "value", quoted=True)).from_(
         exp.to_table(_ROW, quoted=True)
     )
-    annotated = annotate_types(select, schema=annotator_schema, dialect=READ_DIALECT)
+    annotated = annotate_types(select, schema=annotator_schema, dialect=dialect)
     value = annotated.selects[0].this
-    _check_types(value, sql, location)
+    _check_types(value, sql, location, dialect)
     return from_sqlglot_type(value.type)
 
 
@@ -325,59 +405,103 @@ class _Kind:
             return _Kind("string")
         if dtype.this in _TEMPORAL:
             return _Kind("temporal")
-        return _Kind(dtype.sql(READ_DIALECT).lower())
+        return _Kind(dtype.sql(_TYPE_DIALECT).lower())
+
+    def comparable(self, other: _Kind) -> bool:
+        """Whether engines compare the two (numbers and booleans mix; else one kind)."""
+        return self == other or {self.name, other.name} <= {"number", "boolean"}
 
 
-def _check_types(value: exp.Expr, sql: str, location: Location | None) -> None:
+@dataclass(frozen=True)
+class _Checked:
+    """The expression being checked, for messages: its text, location and dialect."""
+
+    sql: str
+    location: Location | None
+    dialect: str
+
+
+def _check_types(value: exp.Expr, sql: str, location: Location | None, dialect: str) -> None:
+    checked = _Checked(sql, location, dialect)
     for node in value.walk():
-        if isinstance(node, _ARITHMETIC):
-            _expect(node, [node.this, node.expression], {"number", "temporal"}, sql, location)
+        if isinstance(node, (*_ARITHMETIC, exp.Neg)):
+            operands = [node.this] if isinstance(node, exp.Neg) else [node.this, node.expression]
+            _expect(node, operands, {"number", "temporal"}, checked)
         elif isinstance(node, (exp.And, exp.Or)):
-            _expect(node, [node.this, node.expression], {"boolean"}, sql, location)
+            _expect(node, [node.this, node.expression], {"boolean"}, checked)
         elif isinstance(node, exp.Not):
-            _expect(node, [node.this], {"boolean"}, sql, location)
+            _expect(node, [node.this], {"boolean"}, checked)
         elif isinstance(node, _COMPARISON):
-            _expect_comparable(node, [node.this, node.expression], sql, location)
-        elif isinstance(node, exp.Coalesce):
-            _expect_comparable(node, [node.this, *node.expressions], sql, location)
+            _expect_comparable(node, [node.this, node.expression], checked)
+        elif isinstance(node, exp.Coalesce) or (isinstance(node, exp.In) and node.expressions):
+            _expect_comparable(node, [node.this, *node.expressions], checked)
+        elif isinstance(node, exp.Between):
+            _expect_comparable(node, [node.this, node.args["low"], node.args["high"]], checked)
+        elif isinstance(node, _NUMERIC_FUNCTIONS) and not node.args.get("to"):
+            # (`ceil(ts TO DAY)`, where a dialect has it, rounds a time.)
+            _expect_numbers(node, checked)
 
 
-def _expect(
-    node: exp.Expr,
-    operands: list[exp.Expr],
-    allowed: set[str],
-    sql: str,
-    location: Location | None,
-) -> None:
+def _expect(node: exp.Expr, operands: list[exp.Expr], allowed: set[str], checked: _Checked) -> None:
     for operand in operands:
         kind = _Kind.of(operand)
         if kind is not None and kind.name not in allowed:
-            raise _mismatch(node, operands, sql, location)
+            raise _mismatch(node, operands, checked)
 
 
-def _expect_comparable(
-    node: exp.Expr, operands: list[exp.Expr], sql: str, location: Location | None
-) -> None:
-    # A string literal may stand for any type (DuckDB casts it), so only typed,
-    # non-literal string operands count.
-    kinds = {
-        kind.name
-        for operand in operands
-        if (kind := _Kind.of(operand)) is not None
-        and not (kind.name == "string" and isinstance(operand, exp.Literal))
-    }
-    if len(kinds) > 1 and not kinds <= {"number", "boolean"}:
-        raise _mismatch(node, operands, sql, location)
+def _expect_numbers(node: exp.Func, checked: _Checked) -> None:
+    """The arguments of a math function are numbers (or NULL, or of unknown type).
+
+    A string literal is left alone: engines cast one where a single signature fits
+    (`sqrt('4')`)."""
+    arguments = [
+        argument
+        for name in _NUMERIC_ARGUMENTS
+        if isinstance(argument := node.args.get(name), exp.Expr)
+    ]
+    for argument in arguments:
+        kind = _Kind.of(argument)
+        if kind is None or kind.name == "number":
+            continue
+        if kind.name == "string" and isinstance(argument, exp.Literal):
+            continue
+        name = node.sql_name()
+        raise _mismatch(
+            node,
+            arguments,
+            checked,
+            hint=f"{name} takes numbers; cast the argument, e.g. CAST(x AS DOUBLE)",
+        )
+
+
+def _expect_comparable(node: exp.Expr, operands: list[exp.Expr], checked: _Checked) -> None:
+    """Operands compared with each other (`=`, IN, BETWEEN, COALESCE) are of one kind.
+
+    A string literal may stand for any type (DuckDB casts it), so only typed,
+    non-literal string operands count. A long list names the first two that clash."""
+    first: tuple[exp.Expr, _Kind] | None = None
+    for operand in operands:
+        kind = _Kind.of(operand)
+        if kind is None or (kind.name == "string" and isinstance(operand, exp.Literal)):
+            continue
+        if first is None:
+            first = (operand, kind)
+        elif not first[1].comparable(kind):
+            named = operands if len(operands) <= 3 else [first[0], operand]
+            raise _mismatch(node, named, checked)
 
 
 def _mismatch(
-    node: exp.Expr, operands: list[exp.Expr], sql: str, location: Location | None
+    node: exp.Expr, operands: list[exp.Expr], checked: _Checked, hint: str | None = None
 ) -> ProjectError:
-    described = ", ".join(f"{_display(operand)} is {_type_name(operand)}" for operand in operands)
+    described = ", ".join(
+        f"{_display(operand, checked.dialect)} is {_type_name(operand)}" for operand in operands
+    )
     return ProjectError(
-        f"type mismatch in expression '{sql}': '{_display(node)}' ({described})",
-        location=location,
-        hint="cast one side, e.g. CAST(x AS DOUBLE), or compare values of the same type",
+        f"type mismatch in expression '{checked.sql}': "
+        f"'{_display(node, checked.dialect)}' ({described})",
+        location=checked.location,
+        hint=hint or "cast one side, e.g. CAST(x AS DOUBLE), or compare values of the same type",
     )
 
 
@@ -385,7 +509,7 @@ def _type_name(node: exp.Expr) -> str:
     ours = from_sqlglot_type(node.type)
     if ours is not None:
         return ours.value
-    return node.type.sql(READ_DIALECT).lower() if node.type else "unknown"
+    return node.type.sql(_TYPE_DIALECT).lower() if node.type else "unknown"
 
 
 def parse_message(error: ParseError | TokenError) -> str:
@@ -408,9 +532,10 @@ def parse_message(error: ParseError | TokenError) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
 
 
-def _display(node: exp.Expr) -> str:
-    """SQL for messages: columns without the annotator's table name."""
+def _display(node: exp.Expr, dialect: str) -> str:
+    """SQL for messages, in the expression's own dialect: columns without the
+    annotator's table name."""
     shown = node.copy()
     for col in shown.find_all(exp.Column):
         col.set("table", None)
-    return shown.sql(READ_DIALECT)
+    return shown.sql(dialect)

@@ -2,8 +2,8 @@
 
 Everything downstream (graph, compile, execute, artifacts, serving) reads only
 these models. They hold resolved, validated declarations; derived expressions are
-kept as canonical DuckDB-dialect SQL text (sqlglot output) so the IR stays plain
-data that serialises into the manifest.
+kept as canonical SQL text in the project's dialect (`Project.dialect`, sqlglot
+output) so the IR stays plain data that serialises into the manifest.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class RowCountTest(IRModel):
 class Feature(IRModel):
     name: str
     dtype: DataType | None = None  # None until inferred for derived features
-    expression: str | None = None  # derived feature: canonical DuckDB SQL
+    expression: str | None = None  # derived feature: canonical SQL in Project.dialect
     description: str | None = None
     constraints: list[Constraint] = Field(default_factory=list)
     optional: bool = False

@@ -334,9 +334,10 @@ class FeatureFactory(Constrained):
 
 
 def sql_feature(text: str, dtype: DataType | None = None) -> FeatureFactory:
-    """A derived feature written as SQL (DuckDB dialect) over the view's columns."""
+    """A derived feature written as SQL over the view's columns, in the project's
+    dialect (DuckDB unless it declares another)."""
     try:
-        parsed = sqlglot.parse_one(text, read="duckdb")
+        parsed = sqlglot.parse_one(text, read=sql.dialect())
     except ParseError as error:
         first = error.errors[0]["description"] if error.errors else str(error)
         raise ProjectError(

@@ -12,10 +12,17 @@ import datetime as dt
 import decimal
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from sqlglot import exp
 
 from aligned_cli.errors import ProjectError
+
+# The dialect derived features are written in (SPEC §3.1): the project's `dialect`
+# while aligned loads its Python feature files, else DuckDB (the default dialect).
+_DIALECT: ContextVar[str] = ContextVar("aligned_dsl_dialect", default="duckdb")
 
 # Binding strength of SQL operators (higher binds tighter); atoms are 10.
 _PRECEDENCE: dict[type[exp.Expr], int] = {
@@ -103,6 +110,21 @@ def minus(node: exp.Expr) -> exp.Expr:
     return exp.Neg(this=_wrap(node, precedence(node) < _ATOM))
 
 
+def dialect() -> str:
+    """The dialect `transform_sql` reads and `canonical` writes (see `writing_dialect`)."""
+    return _DIALECT.get()
+
+
+@contextmanager
+def writing_dialect(name: str) -> Iterator[None]:
+    """Derived features declared inside the block are SQL in dialect `name`."""
+    token = _DIALECT.set(name)
+    try:
+        yield
+    finally:
+        _DIALECT.reset(token)
+
+
 def canonical(node: exp.Expr) -> str:
-    """The IR's form of a derived feature: DuckDB SQL text."""
-    return node.sql(dialect="duckdb")
+    """The IR's form of a derived feature: SQL text in the project's dialect."""
+    return node.sql(dialect=_DIALECT.get())

@@ -58,7 +58,7 @@ def load_project(project_dir: Path | str, *, cli_vars: Mapping[str, Any] | None 
     declared = Declarations()
     for path in discover_feature_files(root, spec.feature_paths, loaded):
         if path.suffix == ".py":
-            _add_python(path, root, declared)
+            _add_python(path, root, declared, project.dialect)
         else:
             _add_yaml(path, root, variables, declared)
     for connection in declared.connections:
@@ -159,10 +159,10 @@ def _add_yaml(path: Path, root: Path, variables: Mapping[str, Any], declared: De
         declared.models.append(to_ir.model(model, loaded, ("models", i)))
 
 
-def _add_python(path: Path, root: Path, declared: Declarations) -> None:
+def _add_python(path: Path, root: Path, declared: Declarations, dialect: str) -> None:
     from aligned_cli.parse.python_files import load_python_file
 
-    found = load_python_file(path, root)
+    found = load_python_file(path, root, dialect=dialect)
     declared.sources.extend(found.sources)
     declared.views.extend(found.views)
     declared.models.extend(found.models)

@@ -24,6 +24,7 @@ from aligned_cli.dsl.callsite import CallSite
 from aligned_cli.dsl.models import ModelDecl
 from aligned_cli.dsl.registry import collecting
 from aligned_cli.dsl.sources import SourceDecl
+from aligned_cli.dsl.sql import writing_dialect
 from aligned_cli.dsl.views import ViewDecl
 from aligned_cli.errors import AlignedError, ProjectError
 
@@ -40,8 +41,13 @@ class PythonDeclarations:
     connections: list[Connection] = field(default_factory=list)
 
 
-def load_python_file(path: Path, project_root: Path) -> PythonDeclarations:
-    """Run `path` and return what it declared, each with its file:line location."""
+def load_python_file(
+    path: Path, project_root: Path, *, dialect: str = "duckdb"
+) -> PythonDeclarations:
+    """Run `path` and return what it declared, each with its file:line location.
+
+    Its derived features (`transform_sql` text included) are SQL in `dialect`, the
+    project's (SPEC §3.1)."""
     path = path.resolve()
     root = project_root.resolve()
     locator = _Locator(root)
@@ -51,7 +57,7 @@ def load_python_file(path: Path, project_root: Path) -> PythonDeclarations:
         raise ProjectError(
             f"cannot read Python feature file: {error}", location=locator.file(str(path))
         ) from None
-    with collecting() as declared:
+    with collecting() as declared, writing_dialect(dialect):
         _execute(text, path, root, locator)
         try:
             return _collect([d for d in declared if _site(d).filename == str(path)], locator)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any, get_args
 
 from aligned_cli.core.ir import (
@@ -178,7 +177,7 @@ def _feature(name: str, spec: s.FeatureSpec, loaded: LoadedYaml, path: Path_) ->
     return Feature(
         name=name,
         dtype=spec.type,
-        expression=canonical_expression(spec.expression),
+        expression=written_expression(spec.expression),
         description=spec.description,
         constraints=constraints,
         optional=spec.optional,
@@ -186,21 +185,15 @@ def _feature(name: str, spec: s.FeatureSpec, loaded: LoadedYaml, path: Path_) ->
     )
 
 
-@lru_cache(maxsize=65536)
-def canonical_expression(text: str | None) -> str | None:
-    """Derived expressions are stored as sqlglot's DuckDB SQL, as the DSL writes them.
+def written_expression(text: str | None) -> str | None:
+    """A derived expression as the user wrote it (SQL in the project's dialect, which
+    a feature file does not know: the compiler parses it in that dialect).
 
-    Text that does not parse is kept as written: the compiler reports it with its location.
+    Kept as written, not re-spelled by sqlglot, so errors name the expression the
+    user wrote ('abs(sex)', not 'ABS(sex)'); checksums compare canonical SQL
+    (`graph.checksums`), so reformatting it is still not a change.
     """
-    if text is None:
-        return None
-    import sqlglot
-    from sqlglot.errors import ParseError, TokenError
-
-    try:
-        return sqlglot.parse_one(text, read="duckdb").sql(dialect="duckdb")
-    except (ParseError, TokenError):
-        return text
+    return text.strip() if text is not None else None
 
 
 def _constraint(key: str, value: Any, feature: s.ConstraintsSpec, location: Any) -> Constraint:

@@ -152,10 +152,6 @@ def test_comparison_type_mismatch_is_caught(tmp_path: Path) -> None:
     _project_error(_project(tmp_path / "p", features), "sex = 1", "string")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit3: IN / BETWEEN / function-argument type mismatches pass compile, fail at run",
-)
 @pytest.mark.parametrize("expression", ["sex in (1, 2)", "sex between 1 and 2", "abs(sex)"])
 def test_other_type_mismatches_are_caught_at_compile(tmp_path: Path, expression: str) -> None:
     # SPEC §9: "Type mismatch in an expression → the expression and the types." The tool

@@ -420,10 +420,6 @@ models:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit3: expressions are always parsed as DuckDB SQL; `dialect: postgres` is ignored",
-)
 @pytest.mark.parametrize("engine", ["duckdb", "postgres"])
 def test_expressions_are_read_in_the_projects_dialect(
     tmp_path: Path, engine: str, request: pytest.FixtureRequest

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
 
 ALIGNED = str(Path(sys.executable).parent / "aligned")
 

@@ -56,13 +56,96 @@ def test_unknown_column_suggests_closest_name() -> None:
     assert "did you mean 'age'" in text
 
 
-@pytest.mark.parametrize("sql", ["sex + 1", "sex = 1", "age > 3 and sex", "coalesce(sex, 0)"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "sex + 1",
+        "sex = 1",
+        "age > 3 and sex",
+        "coalesce(sex, 0)",
+        # IN lists and BETWEEN bounds are compared with their operand (SPEC §9)
+        "sex in (1, 2)",
+        "sex not in (1, 2)",
+        "age in (sex, 2)",
+        "sex between 1 and 2",
+        "age between 0 and sex",
+        "sex not between 1 and 2",
+        # math functions take numbers
+        "abs(sex)",
+        "round(age, sex)",
+        "floor(sex) + 1",
+        "ceil(sex)",
+        "ln(sex)",
+        "log(sex)",
+        "log(2, sex)",
+        "sqrt(sex)",
+        "exp(sex)",
+        "power(sex, 2)",
+        "sign(sex)",
+        "-sex",
+    ],
+)
 def test_type_mismatch_names_expression_and_types(sql: str) -> None:
     with pytest.raises(ProjectError) as caught:
         _resolve(sql)
     text = str(caught.value)
     assert "features/titanic.yml:12:7" in text
     assert "type mismatch" in text and sql in text and "string" in text
+
+
+@pytest.mark.parametrize(
+    ("sql", "hint"),
+    [("abs(sex)", "ABS takes numbers"), ("sex in (1, 2)", "cast one side")],
+)
+def test_type_mismatch_hints_at_a_cast(sql: str, hint: str) -> None:
+    with pytest.raises(ProjectError) as caught:
+        _resolve(sql)
+    assert hint in str(caught.value)
+
+
+def test_a_long_in_list_names_the_first_clash_only() -> None:
+    sql = "sex in ('a', 'b', 3, 4, 5, 6)"
+    with pytest.raises(ProjectError) as caught:
+        _resolve(sql)
+    assert '("sex" is string, 3 is int32)' in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        # NULL goes with anything
+        ("sex in ('male', null)", DataType.BOOL),
+        ("abs(null)", None),
+        ("sibsp between null and 3", DataType.BOOL),
+        # numbers of different widths, and numbers with booleans, compare
+        ("age in (1, 2.5)", DataType.BOOL),
+        ("sibsp between 0 and age", DataType.BOOL),
+        ("sibsp in (age, 1)", DataType.BOOL),
+        # strings with strings
+        ("sex in ('male', 'female')", DataType.BOOL),
+        ("sex between 'a' and 'm'", DataType.BOOL),
+        ("sex in (sex, 'x')", DataType.BOOL),
+        # a string literal may stand for a number, a date or a timestamp
+        ("age in ('1', '2')", DataType.BOOL),
+        ("born between '2000-01-01' and '2010-12-31'", DataType.BOOL),
+        ("seen in ('2024-01-01 10:00:00')", DataType.BOOL),
+        ("sqrt('4')", DataType.FLOAT),
+        # dates compare with timestamps
+        ("born between seen and seen", DataType.BOOL),
+        # math functions of numbers
+        ("abs(sibsp)", DataType.INT32),
+        ("round(age, 1)", DataType.FLOAT),
+        ("floor(age) + ceil(age)", DataType.FLOAT),
+        ("ln(age) + log(2, age) + sqrt(sibsp) + exp(1) + power(age, 2)", DataType.FLOAT),
+        ("sign(sibsp)", DataType.INT32),
+        ("abs(parch)", None),  # unknown type: never a mismatch
+        ("-age", DataType.FLOAT),
+    ],
+)
+def test_legal_sql_is_not_a_type_mismatch(sql: str, expected: DataType | None) -> None:
+    schema = {**SCHEMA, "born": DataType.DATE, "seen": DataType.TIMESTAMP}
+    tree = resolve_columns(parse_expression(sql, WHERE), schema, sql, WHERE)
+    assert infer_type(tree, schema, sql, WHERE) == expected
 
 
 @pytest.mark.parametrize("sql", ["select 1", "count(*)", "sum(age) over ()", "age a"])
