@@ -283,9 +283,10 @@ def write_compiled(compiled: CompiledProject, manifest: Manifest) -> Path:
     from aligned_cli.artifacts.writer import write_text_atomic, write_texts_atomic
 
     target = compiled.target_dir
+    compiled_dir = str(target / "compiled")
     write_texts_atomic(
         {
-            target / "compiled" / dialect / f"{uid}.sql": sql.rstrip() + "\n"
+            f"{compiled_dir}/{dialect}/{uid}.sql": sql.rstrip() + "\n"
             for uid, by_dialect in compiled.sql.items()
             for dialect, sql in by_dialect.items()
         }

@@ -48,25 +48,35 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
-def write_texts_atomic(files: Mapping[Path, str]) -> None:
-    """Each file replaced atomically (temp file + rename), unchanged files left alone.
+def write_texts_atomic(files: Mapping[str, str]) -> None:
+    """Each file (a path string) replaced atomically (temp file + rename), unchanged
+    files left alone.
 
     Atomic but not fsync'ed: these are derived files (compiled SQL) that any compile
     writes again, and a big project has thousands of them; an fsync per file, or one
     system-wide `os.sync`, dominated `aligned compile` (the sync also waits for every
     other process's dirty pages). The manifest goes through `write_text_atomic`.
+    Plain path strings and one random suffix per batch, not `Path` objects and
+    `mkstemp` per file: with thousands of files those were a visible part of a compile.
     """
-    pending: list[tuple[str, Path]] = []
+    import uuid
+
+    suffix = f".{uuid.uuid4().hex[:12]}.tmp"  # this batch's: another process has its own
+    pending: list[tuple[str, str]] = []
+    folders: set[str] = set()
     renamed = 0
     try:
         for path, text in files.items():
             if _has_text(path, text):
                 continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            pending.append((temp, path))
-            make_shareable(temp)
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            folder, name = os.path.split(path)
+            if folder not in folders:
+                os.makedirs(folder, exist_ok=True)
+                folders.add(folder)
+            temp = os.path.join(folder, f".{name}{suffix}")
+            # Mode "x": created with the mode a plain open() gives (0666 minus umask).
+            with open(temp, "x", encoding="utf-8") as stream:
+                pending.append((temp, path))
                 stream.write(text)
         for temp, path in pending:
             os.replace(temp, path)
@@ -76,8 +86,9 @@ def write_texts_atomic(files: Mapping[Path, str]) -> None:
             Path(temp).unlink(missing_ok=True)
 
 
-def _has_text(path: Path, text: str) -> bool:
+def _has_text(path: str, text: str) -> bool:
     try:
-        return path.read_text(encoding="utf-8") == text
+        with open(path, encoding="utf-8") as stream:
+            return stream.read() == text
     except (OSError, UnicodeDecodeError):
         return False
