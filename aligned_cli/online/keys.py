@@ -55,3 +55,16 @@ def entity_key(prefix: str, values: Sequence[Any]) -> str | None:
             return None
         parts.append(escape(text))
     return prefix + ":".join(parts)
+
+
+def key_suffixes(columns: Sequence[Sequence[Any]]) -> list[str | None]:
+    """Per row of the entity `columns`, what `entity_key` appends to a view's prefix
+    (None for a NULL key). Runs over every entity of a `serve` request, so the
+    common case, one integer column, takes a fast path."""
+    if len(columns) == 1:
+        column = columns[0]
+        if all(type(value) is int for value in column):  # not bool: `type`, not isinstance
+            return list(map(str, column))
+        texts = map(entity_text, column)
+        return [None if text is None else escape(text) for text in texts]
+    return [entity_key("", values) for values in zip(*columns, strict=True)]
