@@ -125,7 +125,11 @@ def store(
     if any(_is_remote(s.file) for s in compiled.project.sources.values() if s.file):
         return
 
-    compiled.memo["compile_key"] = key  # run-time SQL cached beside it is keyed by it
+    import uuid
+
+    # Not `key`: a compile redone for what `key` does not cover (an env var's value,
+    # a data file's header) must not reuse what was cached for the previous one.
+    compiled.compile_id = uuid.uuid4().hex
     entry = {
         "key": key,
         "env": dict(env_read),

@@ -30,6 +30,9 @@ class CompiledProject:
     lineage: dict[str, list[str]] = field(default_factory=dict)
     # Artifacts derived from this compile, built once (the manifest body; see pipeline).
     memo: dict[str, Any] = field(default_factory=dict)
+    # This compile's identity once it is kept in the compile cache (a fresh one per
+    # compile, kept by cache hits): what caches of run-time results are keyed by.
+    compile_id: str | None = None
     # The networkx DAG, rebuilt from `graph` on first use (a cached compile has none).
     _networkx: nx.DiGraph | None = field(default=None, repr=False, compare=False)
 

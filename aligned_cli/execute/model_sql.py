@@ -42,7 +42,7 @@ def run_model_sql(
     spine = project.sources[model.spine.source]
     columns = list(spine.columns) if spine.columns is not None else None
     described = columns is None and adapter.dialect in DESCRIBED
-    if not described and not adapter.indexed_lookups:
+    if not described and not (adapter.indexed_lookups and project.lookup_views(model)):
         yield compiled.sql[uid][adapter.dialect]  # nothing the compile did not know
         return
     from aligned_cli.execute import run_sql_cache

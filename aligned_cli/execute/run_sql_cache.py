@@ -4,10 +4,10 @@ On engines where `aligned run` recompiles a model (a spine whose columns only th
 engine knows, PostgreSQL's indexed point-in-time relations; see `model_sql`), the SQL
 it builds is a function of the compiled project and of what the engine's catalog
 says about the tables involved: their columns, types and indexes. So the SQL is kept
-under `target/.aligned_cache/run_sql.json`, keyed by the compile's fingerprint (a
-new compile starts the file afresh) and by a digest of that catalog state. A rerun
-then checks the catalog in one query instead of describing, probing and compiling
-again (which also spares importing sqlglot).
+in `target/.aligned_cache/run_sql/<model>.<connection>.json` with the identity of the
+compile (`CompiledProject.compile_id`, new for every compile) and a digest of that
+catalog state. A rerun then checks the catalog in one query instead of describing,
+probing and compiling again (which also spares importing sqlglot).
 
 Only runs whose every decision that digest covers are cached: a table spine (or one
 with known columns) and views read from the user's tables directly. A run that copied
@@ -16,9 +16,8 @@ a view into a temporary table, or described a query spine, is never cached.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,69 +25,54 @@ from aligned_cli.compile.compiled import CompiledProject
 from aligned_cli.core.ir import Model, Project
 from aligned_cli.execute.adapters.base import Adapter
 
-FILE_NAME = "run_sql.json"
-MAX_ENTRIES = 64  # catalog states remembered per compile; beyond, start afresh
+FOLDER = "run_sql"
 
 
 @dataclass(frozen=True)
 class RunSqlKey:
-    """Where a run's SQL is cached, and under which entry."""
+    """Where a model's run-time SQL is cached, and what it must have been built for."""
 
     path: Path
-    compile_key: str
-    entry: str
+    compile_id: str
+    digest: str
 
 
 def run_sql_key(
     compiled: CompiledProject, adapter: Adapter, uid: str, model: Model
 ) -> RunSqlKey | None:
     """The cache entry of `model`'s SQL for this run, or None when it cannot be cached."""
-    project = compiled.project
-    compile_key = compiled.memo.get("compile_key")
-    if not isinstance(compile_key, str):
-        return None  # the compile cache is off: nothing to key the entry by
-    tables = _catalog_tables(project, adapter, model)
+    if compiled.compile_id is None:
+        return None  # a compile the compile cache does not keep: nothing to key by
+    tables = _catalog_tables(compiled.project, adapter, model)
     if tables is None:
         return None
     digest = adapter.catalog_digest(tables)
     if digest is None:
         return None
-    return RunSqlKey(
-        compiled.cache_dir / FILE_NAME, compile_key, f"{uid}\t{adapter.connection_name}\t{digest}"
-    )
+    path = compiled.cache_dir / FOLDER / f"{uid}.{adapter.connection_name}.json"
+    return RunSqlKey(path, compiled.compile_id, digest)
 
 
 def load(key: RunSqlKey) -> str | None:
-    entries = _entries(key)
-    sql = entries.get(key.entry)
+    try:
+        entry = json.loads(key.path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(entry, dict):
+        return None
+    if entry.get("compile_id") != key.compile_id or entry.get("digest") != key.digest:
+        return None
+    sql = entry.get("sql")
     return sql if isinstance(sql, str) else None
 
 
 def store(key: RunSqlKey, sql: str) -> None:
-    """Remember `sql`; failing to write never fails the run."""
-    entries = _entries(key)
-    if len(entries) >= MAX_ENTRIES:
-        entries = {}
-    entries[key.entry] = sql
-    try:
-        key.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{FILE_NAME}.", dir=key.path.parent)
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump({"compile_key": key.compile_key, "sql": entries}, stream)
-        os.replace(temp, key.path)
-    except OSError:
-        Path(locals().get("temp", key.path.with_suffix(".none"))).unlink(missing_ok=True)
+    """Remember `sql` (replacing what the model had); failing to write never fails the run."""
+    from aligned_cli.artifacts.writer import write_text_atomic
 
-
-def _entries(key: RunSqlKey) -> dict[str, object]:
-    try:
-        data = json.loads(key.path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("compile_key") != key.compile_key:
-        return {}
-    entries = data.get("sql")
-    return dict(entries) if isinstance(entries, dict) else {}
+    entry = {"compile_id": key.compile_id, "digest": key.digest, "sql": sql}
+    with contextlib.suppress(OSError):
+        write_text_atomic(key.path, json.dumps(entry), durable=False)
 
 
 def _catalog_tables(

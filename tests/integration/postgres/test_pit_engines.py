@@ -319,12 +319,14 @@ def test_an_indexed_user_table_is_read_directly(tmp_path: Path, postgres_dsn: st
 
 
 def _run_sql_entries(root: Path) -> dict[str, str]:
+    """Cached run-time SQL: (model, connection) file -> digest and SQL."""
     import json
 
-    path = root / "target" / ".aligned_cache" / "run_sql.json"
-    if not path.exists():
-        return {}
-    entries: dict[str, str] = json.loads(path.read_text())["sql"]
+    folder = root / "target" / ".aligned_cache" / "run_sql"
+    entries: dict[str, str] = {}
+    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
+        entry = json.loads(path.read_text())
+        entries[path.name] = f"{entry['compile_id']} {entry['digest']}\n{entry['sql']}"
     return entries
 
 
@@ -336,7 +338,7 @@ def test_a_rerun_reuses_the_run_time_sql_until_the_catalog_changes(
     root = _project(tmp_path / "tables", postgres_dsn, TABLE_SOURCES)
     assert _run(root, "--target", "warehouse").exit_code == 0
     first = _run_sql_entries(root)
-    assert len(first) == 1  # read straight from the indexed tables: cacheable
+    assert list(first) == ["model.pit_engines.drivers.warehouse.json"]  # cacheable
     (sql,) = first.values()
     assert '"hourly"' in sql and "__aligned_tmp_" not in sql
 
@@ -364,7 +366,8 @@ def test_a_rerun_reuses_the_run_time_sql_until_the_catalog_changes(
         conn.execute("CREATE INDEX ON hourly (driver_id, event_timestamp)")
         conn.execute("ALTER TABLE spine ADD COLUMN label int DEFAULT 7")
     assert _run(root, "--target", "warehouse").exit_code == 0
-    assert len(_run_sql_entries(root)) == 2
+    assert len(_run_sql_entries(root)) == 1  # the model's entry, replaced
+    assert _run_sql_entries(root) != first
     rows = pq.read_table(root / "target" / "datasets" / "drivers.parquet")
     assert rows.column_names[:3] == ["driver_id", "event_timestamp", "label"]
     assert set(rows.column("label").to_pylist()) == {7}
@@ -381,3 +384,20 @@ def test_a_new_compile_starts_the_run_time_sql_afresh(tmp_path: Path, postgres_d
     after = _run_sql_entries(root)
     assert len(after) == 1 and after != before
     assert "10800 SECONDS" in next(iter(after.values()))
+
+
+def test_a_compile_redone_for_an_env_var_does_not_reuse_run_time_sql(
+    tmp_path: Path, postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An env var's value is no part of the files' fingerprint: the compile redone for
+    it is a new compile, and the SQL cached for the previous one is not used."""
+    _load_tables(postgres_dsn, indexed=True)
+    root = _project(tmp_path / "tables", postgres_dsn, TABLE_SOURCES)
+    views = root / "features" / "drivers.yml"
+    views.write_text(views.read_text().replace("ttl: 2h", "ttl: \"{{ env_var('HOURLY_TTL') }}\""))
+    monkeypatch.setenv("HOURLY_TTL", "2h")
+    assert _run(root, "--target", "warehouse").exit_code == 0
+    assert "7200 SECONDS" in next(iter(_run_sql_entries(root).values()))
+    monkeypatch.setenv("HOURLY_TTL", "3h")
+    assert _run(root, "--target", "warehouse").exit_code == 0
+    assert "10800 SECONDS" in next(iter(_run_sql_entries(root).values()))
