@@ -136,7 +136,12 @@ class AggregationSpec(ConstraintsSpec):
     type: DataType | None = None
     description: str | None = None
 
-    _check = field_validator("window")(_duration_ok)
+    @field_validator("window")
+    @classmethod
+    def _window_ok(cls, value: Duration) -> Duration:
+        if parse_duration(value) <= 0:  # raises ValueError with the accepted forms
+            raise ValueError("a window must be positive (t - window < event <= t)")
+        return value
 
 
 class CustomTestSpec(Spec):
