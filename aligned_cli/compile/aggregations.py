@@ -109,13 +109,12 @@ def attach_aggregations(spec: WindowAggregations, dialect: Dialect) -> AttachedA
     """CTEs to add to the dataset query, LEFT JOINs on the spine row (alias `s`), and
     the expression of each aggregation's value."""
     attached = AttachedAggregations()
-    of_columns = list(dict.fromkeys(a.of for a in spec.aggregations if a.of))
-    values_of = {name: f"__aligned_of{i}" for i, name in enumerate(of_columns)}
+    values_of = {name: f"__aligned_of{i}" for i, name in enumerate(of_columns(spec.aggregations))}
     events = f"{spec.prefix}_events"
     attached.ctes.append((events, _events(spec, values_of)))
     running, ranged = split_forms(spec.aggregations)
     if running:
-        summed = _FramedForm if dialect.window_frame_offset(1) is not None else _RunningForm
+        summed = _FramedForm if dialect.frames_by_time else _RunningForm
         summed(spec, dialect, events, values_of, running, attached).build()
     if ranged:
         _RangeForm(spec, dialect, events, values_of, ranged, attached).build()
@@ -220,6 +219,8 @@ class _Form:
         self.aggregations = aggregations
         self.attached = attached
         self._setup()
+
+    alias: str  # the form's join alias (and its CTEs' prefix), set by `_setup`
 
     def _setup(self) -> None:
         """What the form derives from its inputs."""
@@ -505,14 +506,12 @@ class _FramedForm(_Form):
         selected: list[exp.Expr] = [column(spec.spine_row)]
         for index, agg in enumerate(self.aggregations):
             read = column(self.values_of[agg.of]) if agg.of else column(ONE)
-            if agg.function == "count":
-                aggregate: exp.Expr = exp.Count(this=read)
-            elif agg.function == "sum":
-                aggregate = exp.Sum(this=read)
-            else:  # mean
-                aggregate = exp.Avg(this=exp.Cast(this=read, to=sql_type("DOUBLE")))
             selected.append(
-                exp.alias_(over(aggregate, agg.window), ident(f"__aligned_a{index}"), copy=False)
+                exp.alias_(
+                    over(_direct(agg.function, read), agg.window),
+                    ident(f"__aligned_a{index}"),
+                    copy=False,
+                )
             )
             if agg.function != "count":
                 selected.append(
@@ -533,25 +532,14 @@ class _FramedForm(_Form):
             )
         )
         self.attached.joins.append(_join_on_row(rows, self.alias, spec))
-        for index, agg in enumerate(self.aggregations):
-            value: exp.Expr = column(f"__aligned_a{index}", self.alias)
-            dtype = output_type(agg, spec.of_types.get(agg.of or ""))
-            if dtype is not None:
-                value = exp.Cast(this=value, to=self.dialect.data_type(dtype))
-            if agg.function == "count":
-                # A spine row without keys or time is not in the stream: a count of 0.
-                self.attached.values[agg.name] = exp.Coalesce(
-                    this=value, expressions=[exp.Literal.number(0)]
-                )
-                continue
-            count = column(f"__aligned_n{index}", self.alias)
-            self.attached.values[agg.name] = _guarded(value, count, agg.min_rows)
+        # A spine row without keys or time is not in the stream: a count of 0.
+        _attach_values(self)
 
     def _stream(self) -> exp.Query:
         """The deduplicated events (ONE = 1, their values), then every spine row with
         keys and a time (ONE and values NULL)."""
         spec = self.spec
-        ofs = list(dict.fromkeys(self.values_of[a.of] for a in self.aggregations if a.of))
+        ofs = [self.values_of[name] for name in of_columns(self.aggregations)]
         events = exp.select(
             *(column(k) for k in spec.entities),
             column(EVENT),
@@ -626,18 +614,8 @@ class _RangeForm(_Form):
             .group_by(column(spec.spine_row, s), copy=False)
         )
         self.attached.joins.append(_join_on_row(grouped, self.alias, spec))
-        for index, agg in enumerate(self.aggregations):
-            value: exp.Expr = column(f"__aligned_a{index}", self.alias)
-            dtype = output_type(agg, spec.of_types.get(agg.of or ""))
-            if dtype is not None:
-                value = exp.Cast(this=value, to=self.dialect.data_type(dtype))
-            if agg.function in _COUNTS:
-                # No joined row (an empty window) is a count of 0.
-                value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
-                self.attached.values[agg.name] = value
-                continue
-            count = column(f"__aligned_n{index}", self.alias)
-            self.attached.values[agg.name] = _guarded(value, count, agg.min_rows)
+        # No joined row (an empty window) is a count of 0.
+        _attach_values(self)
 
     def _lower(self, window: int) -> exp.Expr:
         return exp.Sub(
@@ -652,15 +630,8 @@ class _RangeForm(_Form):
 
     def _aggregate(self, agg: Aggregation, value: exp.Expr) -> exp.Expr:
         function = agg.function
-        if function == "count":
-            return self._in_window(exp.Count(this=value), agg.window)
-        if function == "sum":
-            # A direct SUM: NaN and ±inf propagate as SQL's arithmetic says, exactly
-            # the semantics the running form rebuilds with its counters.
-            return self._in_window(exp.Sum(this=value), agg.window)
-        if function == "mean":
-            as_float = exp.Cast(this=value, to=sql_type("DOUBLE"))
-            return self._in_window(exp.Avg(this=as_float), agg.window)
+        if function in RUNNING:
+            return self._in_window(_direct(function, value), agg.window)
         if function == "count_distinct":
             return self._in_window(exp.Count(this=exp.Distinct(expressions=[value])), agg.window)
         if function == "min":
@@ -686,6 +657,37 @@ class _RangeForm(_Form):
 
 
 # --- shared ----------------------------------------------------------------------------
+
+
+def _direct(function: str, value: exp.Expr) -> exp.Expr:
+    """COUNT / SUM / AVG of `value` over the rows at hand. A direct SUM: NaN and ±inf
+    propagate as SQL's arithmetic says, the semantics running sums rebuild with their
+    counters."""
+    if function == "count":
+        return exp.Count(this=value)
+    if function == "sum":
+        return exp.Sum(this=value)
+    assert function == "mean", function
+    return exp.Avg(this=exp.Cast(this=value, to=sql_type("DOUBLE")))
+
+
+def _attach_values(form: _Form) -> None:
+    """Each aggregation's value from the form's `__aligned_a<i>` column (its non-NULL
+    input count in `__aligned_n<i>`), cast to its output type: a count is 0 where the
+    form has no row, anything else NULL below `min_rows` (`_guarded`)."""
+    alias = form.alias
+    for index, agg in enumerate(form.aggregations):
+        value: exp.Expr = column(f"__aligned_a{index}", alias)
+        dtype = output_type(agg, form.spec.of_types.get(agg.of or ""))
+        if dtype is not None:
+            value = exp.Cast(this=value, to=form.dialect.data_type(dtype))
+        if agg.function in _COUNTS:
+            form.attached.values[agg.name] = exp.Coalesce(
+                this=value, expressions=[exp.Literal.number(0)]
+            )
+        else:
+            count = column(f"__aligned_n{index}", alias)
+            form.attached.values[agg.name] = _guarded(value, count, agg.min_rows)
 
 
 def _guarded(value: exp.Expr, count: exp.Expr, min_rows: int | None) -> exp.Expr:

@@ -117,6 +117,9 @@ class Dialect(ABC):
     # True when `sql` renders a tree as sqlglot does, each node's text on its own: a
     # compile session may then render a recurring piece once and embed its text.
     composes_text: bool = True
+    # True when a window can be framed by a time offset (`window_frame_offset`): then
+    # long-window count/sum/mean aggregate RANGE frames, else running sums.
+    frames_by_time: bool = False
     # The project being compiled, for dialects that name aligned's own objects per
     # project (PostgreSQL's staged file sources); set through `for_project`.
     project_name: str | None = None
@@ -205,13 +208,11 @@ class Dialect(ABC):
         ordering = SqlglotDialect.get_or_raise(self.sqlglot_name).NULL_ORDERING
         return exp.Ordered(this=value, nulls_first=ordering == "nulls_are_small")
 
-    def window_frame_offset(self, seconds: int) -> exp.Expr | None:
+    def window_frame_offset(self, seconds: int) -> exp.Expr:
         """`RANGE BETWEEN <this> PRECEDING AND CURRENT ROW` over a view's event times
         covering exactly `t - seconds < event <= t`: one microsecond less than the
-        window (times are microsecond instants). None where the engine cannot frame a
-        window by a time offset (then aggregations use running sums)."""
-        del seconds
-        return None
+        window (times are microsecond instants). Only where `frames_by_time`."""
+        raise NotImplementedError(f"{self.name} does not frame windows by time")
 
     def infinity(self, positive: bool) -> exp.Expr:
         text = "infinity" if positive else "-infinity"

@@ -51,6 +51,7 @@ class DuckDBDialect(Dialect):
     # 100k spine) struct keys of TIMESTAMPTZ, and the ICU `timezone()` calls that
     # make them, cost ~40% more CPU than naive ones. Outputs stay TIMESTAMPTZ.
     separate_pit_times = True
+    frames_by_time = True  # segment-tree RANGE frames: see compile/aggregations.py
 
     def file_scan(self, source: Source) -> exp.Expr:
         # The path stays exactly as declared: the adapter sets `file_search_path`
@@ -120,7 +121,7 @@ class DuckDBDialect(Dialect):
             this="to_microseconds", expressions=[exp.Literal.number(seconds * 1_000_000)]
         )
 
-    def window_frame_offset(self, seconds: int) -> exp.Expr | None:
+    def window_frame_offset(self, seconds: int) -> exp.Expr:
         return exp.Anonymous(
             this="to_microseconds", expressions=[exp.Literal.number(seconds * 1_000_000 - 1)]
         )
