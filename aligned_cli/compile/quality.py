@@ -40,7 +40,7 @@ def test_query(
     # From here every node is ours (the caller's relation is copied once), so the
     # builders need not copy: with 500 tests, their copies were most of the work.
     relation = session.view_relation(test.view) if relation is None else relation.copy()
-    body = _failing_rows(session, test, dialect, relation)
+    body = _failing_rows(session, test, relation)
     if test.kind == "custom":
         return body  # the user's SQL already carries the `this` CTE
     if test.feature is not None and session.view(test.view).aggregation(test.feature):
@@ -115,9 +115,7 @@ def _this_alias() -> exp.TableAlias:
     return exp.TableAlias(this=exp.to_identifier(THIS))
 
 
-def _failing_rows(
-    session: CompileSession, test: DataTest, dialect: str, relation: exp.Expr
-) -> exp.Query:
+def _failing_rows(session: CompileSession, test: DataTest, relation: exp.Expr) -> exp.Query:
     # Builders get fresh nodes only (`copy=False`): each shared node is copied here.
     col = column(test.feature) if test.feature else None
     rows = exp.select(exp.Star(), copy=False).from_(_this(), copy=False)

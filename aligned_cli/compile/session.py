@@ -22,6 +22,7 @@ from aligned_cli.compile.dialects.base import Dialect, column, ident
 from aligned_cli.compile.relations import source_query
 from aligned_cli.compile.views import (
     DerivedFeature,
+    aggregation_input_types,
     check_view,
     input_schema,
     output_columns,
@@ -125,20 +126,7 @@ class CompileSession:
     def of_types(self, name: str) -> dict[str, DataType | None]:
         """The type of every column an aggregation of the view reads, where known."""
         view = self.view(name)
-        derived = self.derived(name)
-        schema = input_schema(self.project, view)
-        types: dict[str, DataType | None] = {}
-        for agg in view.aggregations:
-            if agg.of is None:
-                continue
-            feature = view.feature(agg.of)
-            if agg.of in derived:
-                types[agg.of] = derived[agg.of].dtype
-            elif feature is not None and feature.dtype is not None:
-                types[agg.of] = feature.dtype
-            else:
-                types[agg.of] = schema.get(agg.of)
-        return types
+        return aggregation_input_types(view, input_schema(self.project, view), self.derived(name))
 
     def view_query(self, name: str, *, pit: bool = False) -> exp.Select:
         """Every row of the view: keys, instants, then every feature in declared order.

@@ -189,16 +189,34 @@ def _typed_aggregations(project: Project, view: FeatureView) -> list[Aggregation
     the manifest and the runtime API show it like a feature's."""
     from aligned_cli.compile.aggregations import output_type
 
-    schema = input_schema(project, view)
+    of_types = aggregation_input_types(view, input_schema(project, view))
     typed: list[Aggregation] = []
     for agg in view.aggregations:
-        feature = view.feature(agg.of) if agg.of else None
-        of_type = (
-            feature.dtype if feature is not None and feature.dtype else schema.get(agg.of or "")
-        )
-        dtype = output_type(agg, of_type)
+        dtype = output_type(agg, of_types.get(agg.of or ""))
         typed.append(agg if dtype is None else agg.model_copy(update={"dtype": dtype}))
     return typed
+
+
+def aggregation_input_types(
+    view: FeatureView,
+    schema: dict[str, DataType | None],
+    derived: dict[str, DerivedFeature] | None = None,
+) -> dict[str, DataType | None]:
+    """The type of every column the view's aggregations read (`of`), where known: a
+    derived feature's inferred type, a feature's declared one, else the view's input
+    schema's."""
+    types: dict[str, DataType | None] = {}
+    for agg in view.aggregations:
+        if agg.of is None:
+            continue
+        feature = view.feature(agg.of)
+        if derived and agg.of in derived:
+            types[agg.of] = derived[agg.of].dtype
+        elif feature is not None and feature.dtype is not None:
+            types[agg.of] = feature.dtype
+        else:
+            types[agg.of] = schema.get(agg.of)
+    return types
 
 
 def check_view(view: FeatureView) -> None:
