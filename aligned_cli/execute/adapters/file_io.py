@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aligned_cli.core.ir import Source
 from aligned_cli.errors import AlignedError, ExecutionError, ProjectError, did_you_mean
@@ -31,9 +31,18 @@ def scan_sql(pattern: str, fmt: FileFormat) -> str:
     return f"{function}({string_literal(pattern, 'duckdb')})"
 
 
+# DuckDB's writer options for each output format, on every engine: `COPY ... TO`
+# (`copy_options`) and the relation writers (`write_arrow_file`) take the same ones.
+WRITE_OPTIONS: dict[FileFormat, dict[str, Any]] = {"csv": {"header": True}, "parquet": {}}
+
+
 def copy_options(fmt: FileFormat) -> str:
-    """The `COPY ... TO` options every file output uses, on both engines."""
-    return "(FORMAT csv, HEADER true)" if fmt == "csv" else "(FORMAT parquet)"
+    """The `COPY ... TO` options every file output uses: `(FORMAT csv, HEADER true)`."""
+    options = [f"FORMAT {fmt}"]
+    options += [
+        f"{name.upper()} {str(value).lower()}" for name, value in WRITE_OPTIONS[fmt].items()
+    ]
+    return f"({', '.join(options)})"
 
 
 def scratch_connection() -> duckdb.DuckDBPyConnection:
@@ -113,8 +122,8 @@ def write_arrow_file(reader: pa.RecordBatchReader, path: Path, fmt: FileFormat) 
     """Write a stream of Arrow batches to `path` as parquet or csv (not atomically);
     the number of rows written.
 
-    DuckDB's relation writers are its `COPY ... TO` with `copy_options(fmt)` (the
-    same bytes as the DuckDB engine's outputs), without naming the stream in SQL.
+    DuckDB's relation writers are its `COPY ... TO` (the same bytes as the DuckDB
+    engine's outputs, with the same `WRITE_OPTIONS`), without naming the stream in SQL.
     """
     import pyarrow as pa
 
@@ -130,10 +139,8 @@ def write_arrow_file(reader: pa.RecordBatchReader, path: Path, fmt: FileFormat) 
     con = scratch_connection()
     try:
         relation = con.from_arrow(stream)
-        if fmt == "csv":
-            relation.to_csv(str(path), header=True)
-        else:
-            relation.to_parquet(str(path))
+        write = relation.to_csv if fmt == "csv" else relation.to_parquet
+        write(str(path), **WRITE_OPTIONS[fmt])
     finally:
         con.close()
     return rows
