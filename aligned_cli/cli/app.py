@@ -146,14 +146,19 @@ def __getattr__(name: str) -> typer.Typer:
 
 def invoked_command(args: list[str]) -> str | None:
     """The command `aligned ARGS` runs: the first argument that is not a root flag
-    (the root options, --debug and --version, take no value)."""
-    return next((arg for arg in args if not arg.startswith("-")), None)
+    (the root options, --debug and --version, take no value); None for the root's own
+    help (`aligned --help run` lists every command)."""
+    for arg in args:
+        if arg == "--help":
+            return None
+        if not arg.startswith("-"):
+            return arg
+    return None
 
 
 def stdout_is_broken() -> bool:
     """True when stdout is a pipe whose reader has gone (`aligned ls | head -3`)."""
     import select
-    import sys
 
     try:
         fd = sys.stdout.fileno()
@@ -170,8 +175,6 @@ def quiet_broken_pipe() -> int:
     stdout is pointed at /dev/null so that Python's final flush does not complain;
     the exit code is what a shell reports for a process ended by SIGPIPE.
     """
-    import sys
-
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     return 128 + 13  # SIGPIPE

@@ -196,6 +196,9 @@ def create_app(
         declared route, so every error response is the one FastAPI gives."""
 
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            # The shortcut re-does exactly the route's one dependency: a dependency
+            # added later (or overridden) must not be skipped silently.
+            assert [d.dependency for d in self.dependencies] == [read_check], self.dependencies
             declared = super().get_route_handler()
 
             async def handler(request: Request) -> Response:
