@@ -11,11 +11,8 @@ import asyncio
 import importlib.util
 import json
 import math
-import os
 import shutil
 import subprocess
-import sys
-import textwrap
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,8 +21,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _audit import aligned, assert_ok, write_project
 
-ALIGNED = str(Path(sys.executable).parent / "aligned")
 TITANIC = Path("/work/shared/data/titanic.csv")
 if not TITANIC.exists():  # pragma: no cover - the repo's own copy
     TITANIC = (
@@ -43,28 +40,20 @@ connections:
 def _project(root: Path, files: dict[str, str]) -> Path:
     (root / "features").mkdir(parents=True, exist_ok=True)
     (root / "data").mkdir(exist_ok=True)
-    (root / "aligned_project.yml").write_text(PROJECT_YML)
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return root
+    return write_project(root, files, PROJECT_YML)
 
 
-def _aligned(root: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    return subprocess.run(
-        [ALIGNED, *args, "--project-dir", str(root)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ALIGNED_NO_CACHE": "1", **(env or {})},
-        timeout=120,
-    )
+def _aligned(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`aligned` with ALIGNED_NO_CACHE=1, 120 s."""
+    return aligned(root, *args, env={"ALIGNED_NO_CACHE": "1", **(env or {})}, timeout=120)
 
 
-def _run_ok(root: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    result = _aligned(root, "run", *args, env=env)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result
+def _run_ok(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return assert_ok(_aligned(root, "run", *args, env=env))
 
 
 def _rows(root: Path, model: str) -> list[dict[str, Any]]:

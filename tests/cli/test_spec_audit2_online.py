@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import textwrap
 import time
 import urllib.error
@@ -20,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _audit import ALIGNED, aligned
 
 pytestmark = pytest.mark.redis
 
-ALIGNED = str(Path(sys.executable).parent / "aligned")
 NOW = datetime.now(UTC).replace(microsecond=0)
 KEY = "aligned:onl:"
 
@@ -117,14 +116,9 @@ def client(redis_url: str) -> Iterator[Any]:
     connection.close()
 
 
-def _aligned(root: Path, *args: str, timeout: float = 60) -> Any:
-    return subprocess.run(
-        [ALIGNED, *args, "--project-dir", str(root)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ALIGNED_NO_CACHE": "1"},
-        timeout=timeout,
-    )
+def _aligned(root: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`aligned` with ALIGNED_NO_CACHE=1."""
+    return aligned(root, *args, env={"ALIGNED_NO_CACHE": "1"}, timeout=timeout)
 
 
 def _materialize(root: Path, *args: str) -> dict[str, dict[str, Any]]:

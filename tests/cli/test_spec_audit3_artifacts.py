@@ -12,20 +12,18 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+from _audit import ALIGNED, aligned, project_yml, write_project
 
-ALIGNED = str(Path(sys.executable).parent / "aligned")
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
 
-PROJECT = "name: g\nconnections:\n  local: {type: duckdb, path: target/g.duckdb}\n"
+PROJECT = project_yml("g")
 
 CHAIN_YML = """
 sources:
@@ -73,23 +71,14 @@ CHAIN_FILES = {
 
 
 def _project(root: Path, files: dict[str, str], project: str = PROJECT) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "aligned_project.yml").write_text(project)
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return root
+    return write_project(root, files, project)
 
 
-def _aligned(root: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    return subprocess.run(
-        [ALIGNED, *args, "--project-dir", str(root)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-        timeout=120,
-    )
+def _aligned(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`aligned` with COLUMNS=200, 120 s."""
+    return aligned(root, *args, env={"COLUMNS": "200", **(env or {})}, timeout=120)
 
 
 def _manifest(root: Path) -> dict[str, Any]:
@@ -364,12 +353,7 @@ def test_a_second_run_on_the_same_target_fails_fast_with_a_lock_message(
     try:
         _wait_for(first, root)
         started = time.monotonic()
-        second = subprocess.run(
-            [ALIGNED, "run", *args, "--project-dir", str(root)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        second = aligned(root, "run", *args, timeout=120)
         still_running = first.poll() is None
     finally:
         first.send_signal(signal.SIGINT)

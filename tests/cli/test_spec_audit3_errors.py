@@ -8,19 +8,15 @@ must be exit 2 with no traceback."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
+from _audit import aligned, assert_project_error, environ_without, project_yml, write_project
 
-ALIGNED = str(Path(sys.executable).parent / "aligned")
-
-PROJECT = "name: e\nconnections:\n  local: {type: duckdb, path: target/e.duckdb}\n"
+PROJECT = project_yml("e")
 
 BASE = """
 sources:
@@ -53,39 +49,22 @@ DATA = "k,x,sex,ts\n1,1.5,male,2024-01-01\n2,2.5,female,2024-01-02\n"
 def _project(
     root: Path, features: str = BASE, project: str = PROJECT, extra: dict[str, str] | None = None
 ) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "aligned_project.yml").write_text(project)
-    (root / "data").mkdir(exist_ok=True)
-    (root / "data" / "s.csv").write_text(DATA)
-    (root / "features").mkdir(exist_ok=True)
-    (root / "features" / "f.yml").write_text(textwrap.dedent(features).lstrip("\n"))
-    for name, text in (extra or {}).items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(textwrap.dedent(text).lstrip("\n"))
-    return root
+    files = {"data/s.csv": DATA, "features/f.yml": features, **(extra or {})}
+    return write_project(root, files, project)
 
 
-def _aligned(root: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    environ = {
-        k: v for k, v in os.environ.items() if not k.startswith("AUDIT3_") and k != "DATABASE_URL"
-    }
-    return subprocess.run(
-        [ALIGNED, *args, "--project-dir", str(root)],
-        capture_output=True,
-        text=True,
-        env={**environ, "COLUMNS": "200", **(env or {})},
-        timeout=120,
+def _aligned(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`aligned` with COLUMNS=200 and no AUDIT3_* or DATABASE_URL variables, 120 s."""
+    environ = environ_without("AUDIT3_", "DATABASE_URL")
+    return aligned(
+        root, *args, env={"COLUMNS": "200", **(env or {})}, base_env=environ, timeout=120
     )
 
 
 def _project_error(root: Path, *fragments: str, args: tuple[str, ...] = ("compile",)) -> str:
-    result = _aligned(root, *args)
-    output = result.stdout + result.stderr
-    assert result.returncode == 2, output
-    assert "Traceback" not in output
-    for fragment in fragments:
-        assert fragment in output, f"{fragment!r} missing from:\n{output}"
-    return output
+    return assert_project_error(_aligned(root, *args), *fragments)
 
 
 def _replace(text: str, old: str, new: str) -> str:

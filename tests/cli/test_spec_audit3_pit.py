@@ -11,48 +11,29 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
-import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
+from _audit import aligned, assert_ok, dataset, project_yml, write_project
 
-ALIGNED = str(Path(sys.executable).parent / "aligned")
-
-PROJECT = "name: pit\nconnections:\n  local: {type: duckdb, path: target/pit.duckdb}\n"
+PROJECT = project_yml("pit")
 
 
 def _project(root: Path, files: dict[str, str], extra_project: str = "") -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "aligned_project.yml").write_text(PROJECT + extra_project)
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return root
+    return write_project(root, files, PROJECT + extra_project)
 
 
-def _aligned(root: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    return subprocess.run(
-        [ALIGNED, *args, "--project-dir", str(root)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
+def _aligned(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`aligned` with a 120 s timeout."""
+    return aligned(root, *args, env=env, timeout=120)
 
 
 def _run_ok(root: Path, *args: str, env: dict[str, str] | None = None) -> None:
-    result = _aligned(root, "run", *args, env=env)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def _dataset(root: Path, model: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    rel = duckdb.sql(f"select * from '{root / 'target' / 'datasets' / (model + '.parquet')}'")
-    return rel.columns, rel.fetchall()
+    assert_ok(_aligned(root, "run", *args, env=env))
 
 
 def _pg(dsn: str) -> str:
@@ -96,9 +77,9 @@ def test_spine_offsets_are_honoured_and_a_spine_source_timezone_applies(tmp_path
     # zone instead)." A spine is a source too.
     root = _project(tmp_path / "p", TZ_FILES)
     _run_ok(root, env={"TZ": "Asia/Tokyo"})
-    _, rows = _dataset(root, "m_offsets")
+    _, rows = dataset(root, "m_offsets")
     assert [r[-1] for r in rows] == [None, 1, None]
-    _, rows = _dataset(root, "m_oslo")
+    _, rows = dataset(root, "m_oslo")
     assert [r[-1] for r in rows] == [None, 1]
 
 
@@ -107,9 +88,9 @@ def test_postgres_session_time_zone_does_not_matter(tmp_path: Path, postgres_dsn
     # session's time zone".
     root = _project(tmp_path / "p", TZ_FILES, _pg(postgres_dsn))
     _run_ok(root, "--target", "warehouse", env={"PGTZ": "America/New_York", "TZ": "Asia/Tokyo"})
-    _, rows = _dataset(root, "m_offsets")
+    _, rows = dataset(root, "m_offsets")
     assert [r[-1] for r in rows] == [None, 1, None]
-    _, rows = _dataset(root, "m_oslo")
+    _, rows = dataset(root, "m_oslo")
     assert [r[-1] for r in rows] == [None, 1]
 
 
@@ -160,7 +141,7 @@ def test_two_views_with_different_and_composite_keys(
         extra, args = _pg(request.getfixturevalue("postgres_dsn")), ["--target", "warehouse"]
     root = _project(tmp_path / "p", KEYS_FILES, extra)
     _run_ok(root, *args)
-    columns, rows = _dataset(root, "m")
+    columns, rows = dataset(root, "m")
     assert columns == ["trip_id", "driver_id", "a", "b", "event_timestamp", "score", "rating"]
     assert [r[0] for r in rows] == [100, 101, 102, 103]
     assert [tuple(r[5:]) for r in rows] == KEYS_EXPECTED
@@ -196,7 +177,7 @@ def test_duplicate_view_rows_still_give_one_row_per_spine_row(tmp_path: Path) ->
         },
     )
     _run_ok(root, "-s", "model:m")
-    _, rows = _dataset(root, "m")
+    _, rows = dataset(root, "m")
     assert [r[0] for r in rows] == [1, 2, 1]
     assert rows[0][2] in (10, 11) and rows[0][3] in (5, 6)
     assert rows[1][2:] == (20, None)
@@ -261,7 +242,7 @@ def test_three_level_view_chain_inherits_keys_time_columns_and_ttl(tmp_path: Pat
     # it declares without an `expression` passes the parent's column through".
     root = _project(tmp_path / "p", CHAIN_FILES)
     _run_ok(root)
-    columns, rows = _dataset(root, "m")
+    columns, rows = dataset(root, "m")
     assert columns == ["k", "event_timestamp", "w2", "leaf__vw", "leaf_long__vw", "v"]
     assert [tuple(r[2:]) for r in rows] == [
         (21, 50.0, 50.0, 2.5),
@@ -367,7 +348,7 @@ def test_defaults_fill_features_where_no_row_qualifies(tmp_path: Path) -> None:
         },
     )
     _run_ok(root)
-    _, rows = _dataset(root, "m")
+    _, rows = dataset(root, "m")
     assert [tuple(r[2:]) for r in rows] == [
         (5.0, "b", 10.0),
         (-1.0, "none", 0.0),
@@ -398,7 +379,7 @@ def test_shared_feature_names_across_three_views(tmp_path: Path) -> None:
         """
     root = _project(tmp_path / "p", files)
     _run_ok(root)
-    columns, rows = _dataset(root, "m")
+    columns, rows = dataset(root, "m")
     assert columns == ["k", "c__x", "a_only", "a__x", "b_only", "b__x"]
     assert rows == [(1, 3, 10, 1, 20, 2)]
 
@@ -441,5 +422,5 @@ def test_expressions_are_read_in_the_projects_dialect(
     project = root / "aligned_project.yml"
     project.write_text("dialect: postgres\n" + project.read_text())
     _run_ok(root, *args)
-    _, rows = _dataset(root, "m")
+    _, rows = dataset(root, "m")
     assert [r[-1] for r in rows] == ["2024", "2023"]

@@ -7,45 +7,29 @@ with `{{ this }}` and Jinja, the `unique` count, samples, `status: error`,
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from _audit import aligned, environ_without, project_yml, results, write_project
 
-ALIGNED = str(Path(sys.executable).parent / "aligned")
-
-PROJECT = "name: q\nconnections:\n  local: {type: duckdb, path: target/q.duckdb}\n"
+PROJECT = project_yml("q")
 
 
 def _project(root: Path, files: dict[str, str], project: str = PROJECT) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "aligned_project.yml").write_text(project)
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return root
+    return write_project(root, files, project)
 
 
-def _aligned(root: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("AUDIT3_")}
-    return subprocess.run(
-        [ALIGNED, *args, "--project-dir", str(root)],
-        capture_output=True,
-        text=True,
-        env={**environ, "COLUMNS": "200", **(env or {})},
-        timeout=120,
+def _aligned(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`aligned` with COLUMNS=200 and no AUDIT3_* variables, 120 s."""
+    environ = environ_without("AUDIT3_")
+    return aligned(
+        root, *args, env={"COLUMNS": "200", **(env or {})}, base_env=environ, timeout=120
     )
-
-
-def _results(root: Path) -> dict[str, dict[str, Any]]:
-    data = json.loads((root / "target" / "run_results.json").read_text())
-    return {r["name"]: r for r in data["results"]}
 
 
 def _numbers(n: int) -> str:
@@ -70,7 +54,7 @@ def test_lower_bound_exclusive_and_upper_bound_inclusive(tmp_path: Path) -> None
     # SPEC §6: "`lower_bound`, `upper_bound` (inclusive unless `is_inclusive: false`)".
     root = _project(tmp_path / "p", {"data/d.csv": _numbers(200), "features/f.yml": BOUNDS_YML})
     assert _aligned(root, "test").returncode == 1
-    r = _results(root)
+    r = results(root)
     assert r["d__v__lower_bound"]["failures"] == 3  # 1, 2 and 3 (= the bound) fail
     assert r["d__v__upper_bound"]["failures"] == 2  # 199, 200; 198 itself passes
     assert sorted(row["v"] for row in r["d__v__lower_bound"]["sample"]) == [1, 2, 3]
@@ -95,7 +79,7 @@ def test_error_if_percent_is_of_the_views_rows(tmp_path: Path) -> None:
     # exactly 1 % (not above: warn, any failure still warns), 3 of 200 is above (fail).
     root = _project(tmp_path / "p", {"data/d.csv": _numbers(200), "features/f.yml": PERCENT_YML})
     result = _aligned(root, "test")
-    r = _results(root)
+    r = results(root)
     assert (r["d__v__upper_bound"]["status"], r["d__v__upper_bound"]["failures"]) == ("warn", 2)
     assert (r["d__v__lower_bound"]["status"], r["d__v__lower_bound"]["failures"]) == ("fail", 3)
     assert result.returncode == 1
@@ -125,7 +109,7 @@ def test_warn_if_and_error_if_counts(tmp_path: Path) -> None:
     # rows": the failure count is the number of rows the SQL returns.
     root = _project(tmp_path / "p", {"data/d.csv": _numbers(40), "features/f.yml": COUNT_YML})
     result = _aligned(root, "test", "-s", "few", "some", "many")
-    r = _results(root)
+    r = results(root)
     assert (r["few"]["status"], r["few"]["failures"]) == ("pass", 5)
     assert (r["some"]["status"], r["some"]["failures"]) == ("warn", 15)
     assert (r["many"]["status"], r["many"]["failures"]) == ("fail", 25)
@@ -154,7 +138,7 @@ def test_severity_warn_with_warn_if_passes_below_the_threshold(tmp_path: Path) -
         tmp_path / "p", {"data/d.csv": _numbers(40), "features/f.yml": SEVERITY_WARN_YML}
     )
     assert _aligned(root, "test").returncode == 0
-    r = _results(root)["d__v__upper_bound"]
+    r = results(root)["d__v__upper_bound"]
     assert r["failures"] == 7
     assert r["status"] == "pass"
 
@@ -178,7 +162,7 @@ def test_unique_counts_duplicated_key_values_not_rows(tmp_path: Path) -> None:
     data = "k,v\n1,1\n1,2\n1,3\n1,4\n2,1\n2,2\n3,1\n"
     root = _project(tmp_path / "p", {"data/d.csv": data, "features/f.yml": UNIQUE_YML})
     assert _aligned(root, "test").returncode == 1
-    unique = _results(root)["d__unique"]
+    unique = results(root)["d__unique"]
     assert (unique["status"], unique["failures"]) == ("fail", 2)
     assert sorted(row["k"] for row in unique["sample"]) == [1, 2]
 
@@ -190,7 +174,7 @@ def test_unique_ignores_null_keys(tmp_path: Path) -> None:
     data = "k,v\n,1\n,2\n1,3\n2,4\n"
     root = _project(tmp_path / "p", {"data/d.csv": data, "features/f.yml": UNIQUE_YML})
     result = _aligned(root, "test")
-    unique = _results(root)["d__unique"]
+    unique = results(root)["d__unique"]
     assert (unique["status"], unique["failures"]) == ("pass", 0)
     assert result.returncode == 0
 
@@ -227,7 +211,7 @@ def test_relationships_default_to_the_other_views_entity(tmp_path: Path) -> None
         },
     )
     assert _aligned(root, "test").returncode == 1
-    rel = _results(root)["trip__driver_id__relationships"]
+    rel = results(root)["trip__driver_id__relationships"]
     assert (rel["status"], rel["failures"]) == ("fail", 3)  # 12, 14 and 15; NULL is fine
     assert sorted(row["trip_id"] for row in rel["sample"]) == [12, 14, 15]
 
@@ -241,7 +225,7 @@ def test_custom_sql_test_count_and_at_most_five_sample_rows(tmp_path: Path) -> N
     )
     root = _project(tmp_path / "p", {"data/d.csv": _numbers(20), "features/f.yml": yml})
     assert _aligned(root, "test", "-s", "big").returncode == 1
-    big = _results(root)["big"]
+    big = results(root)["big"]
     assert (big["status"], big["failures"]) == ("fail", 8)
     assert len(big["sample"]) == 5
     assert all(row["v"] > 12 for row in big["sample"])
@@ -262,9 +246,9 @@ def test_custom_sql_test_renders_var_from_vars_and_cli(tmp_path: Path) -> None:
     result = _aligned(root, "test", "-s", "big")
     assert "Traceback" not in result.stderr
     assert result.returncode == 1, result.stdout + result.stderr  # 16..20 fail
-    assert _results(root)["big"]["failures"] == 5
+    assert results(root)["big"]["failures"] == 5
     _aligned(root, "test", "-s", "big", "--vars", "{max_v: 18}")
-    assert _results(root)["big"]["failures"] == 2
+    assert results(root)["big"]["failures"] == 2
 
 
 def test_custom_sql_test_renders_env_var(tmp_path: Path) -> None:
@@ -276,9 +260,9 @@ def test_custom_sql_test_renders_env_var(tmp_path: Path) -> None:
     )
     root = _project(tmp_path / "p", {"data/d.csv": _numbers(20), "features/f.yml": yml})
     assert _aligned(root, "test", "-s", "big").returncode == 0
-    assert _results(root)["big"]["failures"] == 0
+    assert results(root)["big"]["failures"] == 0
     assert _aligned(root, "test", "-s", "big", env={"AUDIT3_MAX_V": "17"}).returncode == 1
-    assert _results(root)["big"]["failures"] == 3
+    assert results(root)["big"]["failures"] == 3
 
 
 def test_a_test_that_cannot_run_is_error_not_fail(tmp_path: Path) -> None:
@@ -292,7 +276,7 @@ def test_a_test_that_cannot_run_is_error_not_fail(tmp_path: Path) -> None:
     result = _aligned(root, "test", "-s", "broken")
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
-    broken = _results(root)["broken"]
+    broken = results(root)["broken"]
     assert broken["status"] == "error"
     assert broken["failures"] in (None, 0) and broken["message"]
 
@@ -353,7 +337,7 @@ def test_run_swaps_despite_warn_failures_and_blocks_on_error_failures(tmp_path: 
     (root / "data" / "s.csv").write_text("k,x\n1,1\n2,2\n3,9\n")
     second = _aligned(root, "run")
     assert second.returncode == 1
-    r = _results(root)
+    r = results(root)
     assert r["soft"]["status"] == "success"
     assert r["soft__x__upper_bound"]["status"] == "warn"
     assert _count(root / "target" / "materialized" / "soft.parquet") == 3

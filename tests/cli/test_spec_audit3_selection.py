@@ -8,19 +8,14 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
+from _audit import aligned, project_yml, write_project
 
-ALIGNED = str(Path(sys.executable).parent / "aligned")
-
-PROJECT = "name: g\nconnections:\n  local: {type: duckdb, path: target/g.duckdb}\n"
+PROJECT = project_yml("g")
 
 SOURCES_YML = """
 sources:
@@ -81,24 +76,9 @@ FILES = {
 }
 
 
-def _write(root: Path, files: dict[str, str]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "aligned_project.yml").write_text(PROJECT)
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return root
-
-
-def _aligned(root: Path, *args: str) -> Any:
-    return subprocess.run(
-        [ALIGNED, *args, "--project-dir", str(root)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-        timeout=120,
-    )
+def _aligned(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`aligned` with COLUMNS=200, 120 s."""
+    return aligned(root, *args, env={"COLUMNS": "200"}, timeout=120)
 
 
 def _ids(root: Path, *args: str) -> list[str]:
@@ -115,7 +95,7 @@ def _ran(root: Path) -> set[str]:
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = _write(tmp_path_factory.mktemp("audit3_sel") / "g", FILES)
+    root = write_project(tmp_path_factory.mktemp("audit3_sel") / "g", FILES, PROJECT)
     result = _aligned(root, "compile")
     assert result.returncode == 0, result.stdout + result.stderr
     return root
@@ -309,7 +289,7 @@ def test_bare_feature_method_matches_every_view(chain: Path) -> None:
 
 @pytest.fixture()
 def stateful(tmp_path: Path) -> tuple[Path, Path]:
-    root = _write(tmp_path / "g", FILES)
+    root = write_project(tmp_path / "g", FILES, PROJECT)
     result = _aligned(root, "compile")
     assert result.returncode == 0, result.stdout + result.stderr
     state = tmp_path / "state"

@@ -5,10 +5,7 @@ freshness(), on a project compiled by the real `aligned` executable."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import subprocess
-import sys
 import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,21 +15,15 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
+from _audit import aligned
 
 from aligned_cli import FileSource
 
-ALIGNED = str(Path(sys.executable).parent / "aligned")
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def _compile(root: Path) -> None:
-    result = subprocess.run(
-        [ALIGNED, "compile", "--project-dir", str(root)],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=60,
-    )
+    result = aligned(root, "compile")
     assert result.returncode == 0, result.stderr
 
 

@@ -5,47 +5,18 @@ shape, unique ids, JSON Schema and determinism. Real `aligned` executable."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+from _audit import aligned, project_yml, results, write_project
 
-ALIGNED = str(Path(sys.executable).parent / "aligned")
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
 
-PROJECT = "name: q\nconnections:\n  local: {type: duckdb, path: target/q.duckdb}\n"
-
-
-def _aligned(root: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    return subprocess.run(
-        [ALIGNED, *args, "--project-dir", str(root)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-    )
-
-
-def _project(root: Path, files: dict[str, str]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "aligned_project.yml").write_text(PROJECT)
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return root
-
-
-def _results(root: Path) -> dict[str, dict[str, Any]]:
-    data = json.loads((root / "target" / "run_results.json").read_text())
-    return {r["name"]: r for r in data["results"]}
+PROJECT = project_yml("q")
 
 
 def _quality_data() -> str:
@@ -84,20 +55,21 @@ feature_views:
 
 @pytest.fixture(scope="module")
 def quality(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
-    root = _project(
+    root = write_project(
         tmp_path_factory.mktemp("audit_quality") / "q",
         {
             "data/d.csv": _quality_data(),
             "data/o.csv": "oid,k\n1,1\n2,99\n3,\n",
             "features/f.yml": QUALITY_YAML,
         },
+        PROJECT,
     )
-    return root, _aligned(root, "test")
+    return root, aligned(root, "test")
 
 
 def test_test_names_follow_the_spec(quality: tuple[Path, Any]) -> None:
     root, _ = quality
-    assert set(_results(root)) == {
+    assert set(results(root)) == {
         "big_v",
         "broken",
         "d__c__accepted_values",
@@ -113,7 +85,7 @@ def test_test_names_follow_the_spec(quality: tuple[Path, Any]) -> None:
 def test_failure_counts_statuses_and_samples(quality: tuple[Path, Any]) -> None:
     root, result = quality
     assert result.returncode == 1  # error-severity failures
-    r = _results(root)
+    r = results(root)
     # unique: the number of duplicated key values (k=3 and k=4), as in dbt
     assert (r["d__unique"]["status"], r["d__unique"]["failures"]) == ("fail", 2)
     # upper_bound exclusive: v >= 10 fails -> 10..20
@@ -138,13 +110,13 @@ def test_failure_counts_statuses_and_samples(quality: tuple[Path, Any]) -> None:
 
 def test_warn_only_failures_exit_0(quality: tuple[Path, Any]) -> None:
     root, _ = quality
-    result = _aligned(root, "test", "-s", "d__c__accepted_values")
+    result = aligned(root, "test", "-s", "d__c__accepted_values")
     assert result.returncode == 0, result.stdout
 
 
 def test_store_failures_keeps_failing_rows(quality: tuple[Path, Any]) -> None:
     root, _ = quality
-    result = _aligned(root, "test", "-s", "d__w__required", "--store-failures")
+    result = aligned(root, "test", "-s", "d__w__required", "--store-failures")
     assert result.returncode == 1
     con = duckdb.connect(str(root / "target" / "q.duckdb"), read_only=True)
     try:
@@ -166,12 +138,14 @@ def test_build_test_swap_keeps_old_data_and_skips_descendants(tmp_path: Path) ->
         models:
           - {name: m, features: [v:x], spine: s}
         """
-    root = _project(tmp_path / "p", {"data/s.csv": "k,x\n1,1\n2,2\n", "features/f.yml": yaml_text})
-    assert _aligned(root, "run").returncode == 0
+    root = write_project(
+        tmp_path / "p", {"data/s.csv": "k,x\n1,1\n2,2\n", "features/f.yml": yaml_text}, PROJECT
+    )
+    assert aligned(root, "run").returncode == 0
     (root / "data" / "s.csv").write_text("k,x\n1,1\n2,2\n3,9\n")
-    result = _aligned(root, "run")
+    result = aligned(root, "run")
     assert result.returncode == 1
-    r = _results(root)
+    r = results(root)
     assert r["v"]["status"] == "fail"
     assert r["m"]["status"] == "skipped"
     assert r["v__x__upper_bound"]["failures"] == 1
@@ -189,7 +163,7 @@ def test_build_test_swap_keeps_old_data_and_skips_descendants(tmp_path: Path) ->
 def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("audit_manifest") / "titanic"
     shutil.copytree(FIXTURES / "titanic_yaml", root, ignore=shutil.ignore_patterns("target"))
-    result = _aligned(root, "compile")
+    result = aligned(root, "compile")
     assert result.returncode == 0, result.stderr
     data: dict[str, Any] = json.loads((root / "target" / "manifest.json").read_text())
     return data
@@ -257,7 +231,7 @@ def test_same_project_twice_gives_the_same_manifest(tmp_path: Path) -> None:
     for name in ("one", "two"):
         root = tmp_path / name
         shutil.copytree(FIXTURES / "titanic_yaml", root, ignore=shutil.ignore_patterns("target"))
-        result = _aligned(root, "compile", env={"ALIGNED_NO_CACHE": "1"})
+        result = aligned(root, "compile", env={"ALIGNED_NO_CACHE": "1"})
         assert result.returncode == 0, result.stderr
         data = json.loads((root / "target" / "manifest.json").read_text())
         data["metadata"].pop("generated_at")
@@ -269,9 +243,9 @@ def test_same_project_twice_gives_the_same_manifest(tmp_path: Path) -> None:
 def test_compile_writes_compiled_sql_per_dialect(tmp_path: Path) -> None:
     root = tmp_path / "t"
     shutil.copytree(FIXTURES / "titanic_yaml", root, ignore=shutil.ignore_patterns("target"))
-    assert _aligned(root, "compile", "--dialect", "duckdb").returncode == 0
+    assert aligned(root, "compile", "--dialect", "duckdb").returncode == 0
     assert (root / "target" / "compiled" / "duckdb" / "model.titanic.titanic.sql").is_file()
-    assert _aligned(root, "compile", "--dialect", "oracle").returncode == 2
+    assert aligned(root, "compile", "--dialect", "oracle").returncode == 2
 
 
 def test_unique_covers_keys_event_and_created_timestamps(tmp_path: Path) -> None:
@@ -292,7 +266,7 @@ def test_unique_covers_keys_event_and_created_timestamps(tmp_path: Path) -> None
         "6,2024-01-02 00:00:00,2024-01-01,1\n"  # other event time: not a duplicate
         "7,2024-01-01 00:00:00,2024-01-01,1\n7,2024-01-01 00:00:00,2024-01-02,1\n"
     )
-    root = _project(tmp_path / "p", {"data/s.csv": data, "features/f.yml": yaml_text})
-    assert _aligned(root, "test").returncode == 1
-    unique = _results(root)["v__unique"]
+    root = write_project(tmp_path / "p", {"data/s.csv": data, "features/f.yml": yaml_text}, PROJECT)
+    assert aligned(root, "test").returncode == 1
+    unique = results(root)["v__unique"]
     assert (unique["status"], unique["failures"]) == ("fail", 2)

@@ -5,16 +5,13 @@ through the real `aligned` executable."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from _audit import run_aligned
 
-ALIGNED = str(Path(sys.executable).parent / "aligned")
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 COMMANDS = [
@@ -47,15 +44,9 @@ FLAGS = {
 COMMON = ["--project-dir", "--target-path", "--vars", "--log-format"]
 
 
-def _aligned(*args: str, cwd: Path | None = None) -> Any:
-    return subprocess.run(
-        [ALIGNED, *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, "COLUMNS": "200"},
-        timeout=60,
-    )
+def _aligned(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`aligned *args` (no --project-dir) with COLUMNS=200, run in `cwd`."""
+    return run_aligned(*args, env={"COLUMNS": "200"}, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

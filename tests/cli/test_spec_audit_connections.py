@@ -5,40 +5,23 @@ names a `connection:` other than the run's default (the SPEC's own `passengers_p
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import duckdb
-
-ALIGNED = str(Path(sys.executable).parent / "aligned")
-
-
-def _aligned(root: Path, *args: str) -> Any:
-    return subprocess.run(
-        [ALIGNED, *args, "--project-dir", str(root)],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=60,
-    )
+from _audit import aligned, write_project
 
 
 def _project(root: Path, dsn: str, features: str) -> Path:
     (root / "features").mkdir(parents=True)
     (root / "data").mkdir()
-    (root / "aligned_project.yml").write_text(
+    project = (
         "name: conn\ndefault-connection: local\nconnections:\n"
         "  local: {type: duckdb, path: target/conn.duckdb}\n"
         f'  warehouse: {{type: postgres, dsn: "{dsn}"}}\n'
     )
-    (root / "data" / "s.csv").write_text("k,x\n1,2.0\n2,3.0\n")
-    (root / "features" / "f.yml").write_text(textwrap.dedent(features).lstrip("\n"))
-    return root
+    files = {"data/s.csv": "k,x\n1,2.0\n2,3.0\n", "features/f.yml": features}
+    return write_project(root, files, project)
 
 
 OUTPUT_YAML = """
@@ -61,7 +44,7 @@ def test_output_table_on_the_run_target(tmp_path: Path, postgres_dsn: str) -> No
     import psycopg
 
     root = _project(tmp_path / "p", postgres_dsn, OUTPUT_YAML)
-    result = _aligned(root, "run", "--target", "warehouse")
+    result = aligned(root, "run", "--target", "warehouse")
     assert result.returncode == 0, result.stdout + result.stderr
     with psycopg.connect(postgres_dsn) as conn:
         rows = conn.execute("select k, x from m_out order by k").fetchall()
@@ -72,7 +55,7 @@ def test_output_table_goes_to_the_named_connection(tmp_path: Path, postgres_dsn:
     import psycopg
 
     root = _project(tmp_path / "p", postgres_dsn, OUTPUT_YAML)
-    result = _aligned(root, "run")  # default connection: local (DuckDB)
+    result = aligned(root, "run")  # default connection: local (DuckDB)
     assert result.returncode == 0, result.stdout + result.stderr
     con = duckdb.connect(str(root / "target" / "conn.duckdb"), read_only=True)
     try:
@@ -109,7 +92,7 @@ def _passenger_table(dsn: str, age: timedelta) -> None:
 def test_freshness_of_a_warehouse_source_with_target(tmp_path: Path, postgres_dsn: str) -> None:
     _passenger_table(postgres_dsn, timedelta(hours=30))
     root = _project(tmp_path / "p", postgres_dsn, SOURCE_ON_WAREHOUSE)
-    result = _aligned(root, "freshness", "--target", "warehouse")
+    result = aligned(root, "freshness", "--target", "warehouse")
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads((root / "target" / "freshness.json").read_text())
     assert [r["status"] for r in data["results"]] == ["warn"]
@@ -118,7 +101,7 @@ def test_freshness_of_a_warehouse_source_with_target(tmp_path: Path, postgres_ds
 def test_freshness_reads_a_source_on_its_own_connection(tmp_path: Path, postgres_dsn: str) -> None:
     _passenger_table(postgres_dsn, timedelta(hours=30))
     root = _project(tmp_path / "p", postgres_dsn, SOURCE_ON_WAREHOUSE)
-    result = _aligned(root, "freshness")
+    result = aligned(root, "freshness")
     data = json.loads((root / "target" / "freshness.json").read_text())
     assert [r["status"] for r in data["results"]] == ["warn"], data
     assert result.returncode == 0

@@ -5,18 +5,14 @@ Real `aligned` executable on small projects written in temporary folders."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
+from _audit import aligned, assert_project_error, environ_without, project_yml, write_project
 
-ALIGNED = str(Path(sys.executable).parent / "aligned")
-
-PROJECT = "name: e\nconnections:\n  local: {type: duckdb, path: target/e.duckdb}\n"
+PROJECT = project_yml("e")
+DATA = "k,x,ts,label\n1,2.0,2024-01-01,1\n2,3.0,2024-01-02,0\n"
 
 BASE = """
 sources:
@@ -39,37 +35,19 @@ models:
 def _project(
     root: Path, features: str = BASE, project: str = PROJECT, extra: dict[str, str] | None = None
 ) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "aligned_project.yml").write_text(project)
-    (root / "data").mkdir(exist_ok=True)
-    (root / "data" / "s.csv").write_text("k,x,ts,label\n1,2.0,2024-01-01,1\n2,3.0,2024-01-02,0\n")
-    (root / "features").mkdir(exist_ok=True)
-    (root / "features" / "f.yml").write_text(textwrap.dedent(features).lstrip("\n"))
-    for name, text in (extra or {}).items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(textwrap.dedent(text).lstrip("\n"))
-    return root
+    files = {"data/s.csv": DATA, "features/f.yml": features, **(extra or {})}
+    return write_project(root, files, project)
 
 
-def _aligned(root: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("AUDIT_")}
-    return subprocess.run(
-        [ALIGNED, *args, "--project-dir", str(root)],
-        capture_output=True,
-        text=True,
-        env={**environ, **(env or {})},
-        timeout=60,
-    )
+def _aligned(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`aligned` without AUDIT_* variables."""
+    return aligned(root, *args, env=env, base_env=environ_without("AUDIT_"))
 
 
 def _project_error(root: Path, *fragments: str, command: str = "compile") -> str:
-    result = _aligned(root, command)
-    output = result.stdout + result.stderr
-    assert result.returncode == 2, output
-    assert "Traceback" not in output
-    for fragment in fragments:
-        assert fragment in output, f"{fragment!r} missing from:\n{output}"
-    return output
+    return assert_project_error(_aligned(root, command), *fragments)
 
 
 # --- §2 Jinja -----------------------------------------------------------------------

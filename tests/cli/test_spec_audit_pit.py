@@ -5,52 +5,23 @@ quick). Every expected value below is worked out by hand from the SPEC sentences
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
-import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
+from _audit import aligned, assert_ok, dataset, project_yml, write_project
 
-ALIGNED = str(Path(sys.executable).parent / "aligned")
-
-PROJECT = "name: audit\nconnections:\n  local: {type: duckdb, path: target/audit.duckdb}\n"
+PROJECT = project_yml("audit")
 
 
 def _project(root: Path, files: dict[str, str], extra_project: str = "") -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "aligned_project.yml").write_text(PROJECT + extra_project)
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return root
-
-
-def _aligned(root: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [ALIGNED, *args, "--project-dir", str(root)],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=60,
-    )
+    return write_project(root, files, PROJECT + extra_project)
 
 
 def _run_ok(root: Path, *args: str, env: dict[str, str] | None = None) -> None:
-    result = _aligned(root, "run", *args, env=env)
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = assert_ok(aligned(root, "run", *args, env=env))
     assert "Traceback" not in result.stderr
-
-
-def _dataset(root: Path, model: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    rel = duckdb.sql(f"select * from '{root / 'target' / 'datasets' / (model + '.parquet')}'")
-    return rel.columns, rel.fetchall()
 
 
 # --- §4 core rules --------------------------------------------------------------
@@ -137,7 +108,7 @@ def _naive(value: Any) -> Any:
 def test_point_in_time_rules_on_duckdb(tmp_path: Path) -> None:
     root = _pit_project(tmp_path / "p")
     _run_ok(root)
-    columns, rows = _dataset(root, "m")
+    columns, rows = dataset(root, "m")
     # spine columns first, then features in the order the model lists them
     assert columns == ["k", "event_timestamp", "v2", "v"]
     assert [tuple(_naive(x) for x in row) for row in rows] == PIT_EXPECTED
@@ -146,7 +117,7 @@ def test_point_in_time_rules_on_duckdb(tmp_path: Path) -> None:
 def test_point_in_time_rules_on_postgres(tmp_path: Path, postgres_dsn: str) -> None:
     root = _pit_project(tmp_path / "p", f'  warehouse: {{type: postgres, dsn: "{postgres_dsn}"}}\n')
     _run_ok(root, "--target", "warehouse")
-    columns, rows = _dataset(root, "m")
+    columns, rows = dataset(root, "m")
     assert columns == ["k", "event_timestamp", "v2", "v"]
     assert [tuple(_naive(x) for x in row) for row in rows] == PIT_EXPECTED
 
@@ -185,7 +156,7 @@ def test_naive_times_are_utc_whatever_the_machine_zone_and_timezone_key(tmp_path
         },
     )
     _run_ok(root, env={"TZ": "America/New_York"})
-    _, rows = _dataset(root, "m")
+    _, rows = dataset(root, "m")
     assert [(r[2], r[3]) for r in rows] == [(1, None), (None, None), (1, 7)]
 
 
@@ -226,7 +197,7 @@ def test_spine_without_timestamp_gets_latest_as_of_now_and_ttl_counts_from_now(
         },
     )
     _run_ok(root)
-    columns, rows = _dataset(root, "m")
+    columns, rows = dataset(root, "m")
     assert columns == ["k", "label", "v"]
     assert rows == [(3, "a", 3), (1, "b", 1), (2, "c", None)]
 
@@ -270,7 +241,7 @@ def test_static_view_view_feature_naming_nan_and_spine_mapping(tmp_path: Path) -
         },
     )
     _run_ok(root)
-    columns, rows = _dataset(root, "m")
+    columns, rows = dataset(root, "m")
     assert columns[:3] == ["k", "label", "at"]
     assert columns[3:6] == ["a__x", "b__x", "city"]
     assert math.isnan(rows[0][3])  # NaN is a value, not NULL
@@ -321,7 +292,7 @@ def test_view_on_view_inherits_time_columns_and_ttl_and_defaults_fill_gaps(
         },
     )
     _run_ok(root)
-    columns, rows = _dataset(root, "m")
+    columns, rows = dataset(root, "m")
     assert columns == ["k", "event_timestamp", "child__v", "v3", "child_long__v"]
     assert [r[2:] for r in rows] == [(2, 6, 2), (None, -1, 2)]
 
@@ -353,7 +324,7 @@ def test_ttl_is_a_fixed_duration_across_dst(tmp_path: Path) -> None:
         },
     )
     _run_ok(root)
-    _, rows = _dataset(root, "m")
+    _, rows = dataset(root, "m")
     assert [r[2] for r in rows] == [1, None, 1]
 
 
@@ -419,7 +390,7 @@ AGG_EXPECTED = [
 
 
 def _agg_rows(root: Path) -> list[tuple[Any, ...]]:
-    columns, rows = _dataset(root, "m")
+    columns, rows = dataset(root, "m")
     assert columns[:2] == ["d", "event_timestamp"]
     return [tuple(r[2:]) for r in rows]
 
@@ -459,7 +430,7 @@ def test_ttl_on_a_static_view_is_a_compile_error(tmp_path: Path) -> None:
                 """,
         },
     )
-    result = _aligned(root, "compile")
+    result = aligned(root, "compile")
     assert result.returncode == 2
     assert "ttl" in result.stderr and "Traceback" not in result.stderr
 
@@ -482,5 +453,5 @@ def test_every_documented_duration_unit_parses(tmp_path: Path, duration: str) ->
                 """,
         },
     )
-    result = _aligned(root, "compile")
+    result = aligned(root, "compile")
     assert result.returncode == 0, result.stderr

@@ -4,11 +4,8 @@ body, /openapi.json). Real Redis, real DuckDB, the real `aligned materialize`.""
 
 from __future__ import annotations
 
-import os
 import re
 import socket
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _audit import run_aligned
 from fastapi.testclient import TestClient
 
 from aligned_cli.serve import create_app
 
-ALIGNED = str(Path(sys.executable).parent / "aligned")
 NOW = datetime.now(UTC).replace(microsecond=0)
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)$")
 
@@ -63,13 +60,7 @@ def project(tmp_path: Path, redis_url: str) -> Path:
             """
         )
     )
-    result = subprocess.run(
-        [ALIGNED, "materialize", "--project-dir", str(root), "--redis-url", redis_url],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=60,
-    )
+    result = run_aligned("materialize", "--project-dir", str(root), "--redis-url", redis_url)
     assert result.returncode == 0, result.stdout + result.stderr
     return root
 
@@ -191,7 +182,5 @@ def test_health_is_503_when_redis_is_unreachable(project: Path) -> None:
 
 
 def test_serve_binds_loopback_by_default() -> None:
-    result = subprocess.run(
-        [ALIGNED, "serve", "--help"], capture_output=True, text=True, timeout=30
-    )
+    result = run_aligned("serve", "--help", timeout=30)
     assert "127.0.0.1" in result.stdout
