@@ -12,6 +12,8 @@ a NULL in the selected row stays NULL.
   (`LAST_VALUE(record) IGNORE NULLS`). One sort, O(n log n) whatever the history's
   length: the form for distributed engines (Spark, BigQuery). A record (struct) keeps
   the selected row whole, so a NULL feature never falls back to an older row.
+  `fuse_union_windows` (Spark) then merges the windows of views sharing the entity
+  keys into one, and lets the spine's rows ride through it instead of joining back.
 - `range_join`: every qualifying event per spine row, ranked with `ROW_NUMBER()`;
   cost grows with the events per entity, but needs no struct type (Snowflake's
   OBJECT would lose the features' types; Trino's ROW fields are positional).
@@ -32,9 +34,14 @@ CREATED = "__aligned_c"
 RECORD = "__aligned_rec"
 RECORD_EVENT = "__aligned_event"
 RANK = "__aligned_rank"
+RIDE = "__aligned_spine_row"
+
+# Meta key on a union-window join: what it must share with another to be fused.
+_FUSABLE = "aligned_union_window"
 
 Seconds = Callable[[int], exp.Expr]
 Field = Callable[[exp.Expr, str], exp.Expr]
+Cluster = Callable[[list[exp.Expr]], exp.Expr]
 
 
 def _times(spec: TemporalJoin) -> tuple[exp.Expr, exp.Expr | None]:
@@ -84,6 +91,7 @@ def union_window_join(
     record: Callable[[list[tuple[str, exp.Expr]]], exp.Expr],
     field: Field,
     seconds: Seconds,
+    cluster: Cluster | None = None,
 ) -> AttachedView:
     """Last non-NULL record per entity over the time-sorted union of spine and view.
 
@@ -92,13 +100,39 @@ def union_window_join(
     rows before spine rows (an event at exactly `t` qualifies), then created
     ascending with NULL first, so the last record before a spine row is the greatest
     created among the latest events.
+
+    `cluster(keys)` (optional) is one integer hash of the entity keys: the stream is
+    then distributed by the keys and sorted by that hash before the window, which is
+    partitioned by (hash, keys) -- the same groups. Spark sorts the window's input by
+    the first partition key's prefix: an entity's rows all tie on it and every
+    comparison between them reads both rows from memory, in the shuffle's random
+    order. Sorted by the hash first (a radix sort on one long), each entity's rows
+    are adjacent, and the window's sort compares neighbours (measured: 10M rows,
+    ~35 s of sort time instead of ~3 s).
+
+    The join is tagged (`fuse_union_windows`), so that a dialect may fuse the windows
+    of several views sharing the spine and the entity keys into one.
     """
     spine_name, row = _spine(spec)
+    events = _window_events(spec, record)
+    query = _union_window(
+        [events], [RECORD], spec.entities, spine_name, spec.spine_time, row, cluster
+    )
+    join = _join_back(query, spec, row)
+    join.meta[_FUSABLE] = (spine_name, row, spec.spine_alias, spec.spine_time, spec.entities)
+    return AttachedView(join=join, values=_window_values(spec, spec.alias, RECORD, field, seconds))
+
+
+def _window_events(
+    spec: TemporalJoin, record: Callable[[list[tuple[str, exp.Expr]]], exp.Expr]
+) -> exp.Select:
+    """The view's rows in the union's columns, its record last."""
+    _, row = _spine(spec)
     event, created = _times(spec)
     fields = [(RECORD_EVENT, event.copy())] + [(f, column(f)) for f in spec.features]
     keys = [column(k) for k in spec.entities]
     # The view's part comes first: its column types are the union's.
-    events = (
+    return (
         exp.select(
             *keys,
             exp.alias_(event.copy(), ident(TIME)),
@@ -111,47 +145,104 @@ def union_window_join(
         .from_(_subquery(spec.view, "v"), copy=False)
         .where(_present(*keys, event), copy=False)
     )
-    spine_keys = [column(k) for k in spec.entities]
-    lookups = (
-        exp.select(
-            *spine_keys,
-            exp.alias_(column(spec.spine_time), ident(TIME)),
+
+
+def _union_window(
+    events: list[exp.Select],
+    records: list[str],
+    entities: tuple[str, ...],
+    spine_name: str,
+    spine_time: str,
+    row: str,
+    cluster: Cluster | None,
+    *,
+    ride: bool = False,
+) -> exp.Select:
+    """One row per spine row: its row number and the last non-NULL value before it of
+    each of the `records` columns (the events' last columns).
+
+    `ride`: every spine row passes through the window whole (one struct, `RIDE`, NULL
+    on event rows), and the result is the spine's own columns and the records, with no
+    join back; a spine row without keys or time matches nothing (no event has NULL
+    keys, and a NULL time sorts before all events). The events then have no `row` and
+    `IS_SPINE` columns (`RIDE IS NOT NULL` tells spine rows apart after the shuffle).
+    Otherwise only spine rows with keys and a time are in the window, and the result
+    is joined back by row number.
+    """
+    spine_keys = [column(k) for k in entities]
+    spine_part: list[exp.Expr] = [*spine_keys, exp.alias_(column(spine_time), ident(TIME))]
+    if ride:
+        whole = exp.Struct(expressions=[exp.Column(this=exp.Star(), table=ident(spine_name))])
+        spine_part += [exp.alias_(exp.Null(), ident(CREATED)), exp.alias_(whole, ident(RIDE))]
+        is_spine: exp.Expr = exp.Not(this=exp.Is(this=column(RIDE), expression=exp.Null()))
+    else:
+        spine_part += [
             exp.alias_(exp.Literal.number(1), ident(IS_SPINE)),
             exp.alias_(exp.Null(), ident(CREATED)),
             exp.alias_(column(row), ident(row)),
-            exp.alias_(exp.Null(), ident(RECORD)),
-            copy=False,
+        ]
+        is_spine = column(IS_SPINE)
+    spine_part += [exp.alias_(exp.Null(), ident(r)) for r in records]
+    lookups = exp.select(*spine_part, copy=False).from_(
+        exp.Table(this=ident(spine_name)), copy=False
+    )
+    if not ride:
+        lookups = lookups.where(_present(*spine_keys, column(spine_time)), copy=False)
+    stream: exp.Query = events[0]
+    for part in [*events[1:], lookups]:
+        stream = exp.union(stream, part, distinct=False, copy=False)
+    partition: list[exp.Expr] = [column(k) for k in entities]
+    if cluster is not None:
+        hashed = cluster([column(k) for k in entities])
+        stream = exp.select(exp.Star(), copy=False).from_(_subquery(stream, "c"), copy=False)
+        stream.set("distribute", exp.Distribute(expressions=[column(k) for k in entities]))
+        stream.set(
+            "sort", exp.Sort(expressions=[exp.Ordered(this=hashed.copy(), nulls_first=True)])
         )
-        .from_(exp.Table(this=ident(spine_name)), copy=False)
-        .where(_present(*spine_keys, column(spec.spine_time)), copy=False)
+        partition = [hashed, *partition]
+    order = exp.Order(
+        expressions=[
+            exp.Ordered(this=column(TIME), nulls_first=ride),
+            exp.Ordered(this=is_spine.copy(), nulls_first=ride),  # (never NULL)
+            exp.Ordered(this=column(CREATED), nulls_first=True),
+        ]
     )
-    stream = exp.union(events, lookups, distinct=False, copy=False)
-    latest = exp.Window(
-        this=exp.IgnoreNulls(this=exp.LastValue(this=column(RECORD))),
-        partition_by=[column(k) for k in spec.entities],
-        order=exp.Order(
-            expressions=[
-                exp.Ordered(this=column(TIME), nulls_first=False),
-                exp.Ordered(this=column(IS_SPINE), nulls_first=False),
-                exp.Ordered(this=column(CREATED), nulls_first=True),
-            ]
-        ),
-        spec=exp.WindowSpec(
-            kind="ROWS",
-            start="UNBOUNDED",
-            start_side="PRECEDING",
-            end="CURRENT ROW",
-        ),
+    frame = exp.WindowSpec(
+        kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"
     )
-    windowed = exp.select(
-        column(row), column(IS_SPINE), exp.alias_(latest, ident(RECORD)), copy=False
-    ).from_(_subquery(stream, "u"), copy=False)
-    matched = (
-        exp.select(column(row), column(RECORD), copy=False)
+    latest = [
+        exp.alias_(
+            exp.Window(
+                this=exp.IgnoreNulls(this=exp.LastValue(this=column(r))),
+                partition_by=[p.copy() for p in partition],
+                order=order.copy(),
+                spec=frame.copy(),
+            ),
+            ident(r),
+        )
+        for r in records
+    ]
+    if ride:
+        carried: list[exp.Expr] = [column(RIDE)]
+        out: exp.Expr = exp.Dot(this=column(RIDE), expression=exp.Star())
+        spine_rows = is_spine
+    else:
+        carried = [column(row), column(IS_SPINE)]
+        out = column(row)
+        spine_rows = exp.EQ(this=column(IS_SPINE), expression=exp.Literal.number(1))
+    windowed = exp.select(*carried, *latest, copy=False).from_(_subquery(stream, "u"), copy=False)
+    return (
+        exp.select(out, *(column(r) for r in records), copy=False)
         .from_(_subquery(windowed, "w"), copy=False)
-        .where(exp.EQ(this=column(IS_SPINE), expression=exp.Literal.number(1)), copy=False)
+        .where(spine_rows, copy=False)
     )
-    rec = column(RECORD, spec.alias)
+
+
+def _window_values(
+    spec: TemporalJoin, alias: str, record: str, field: Field, seconds: Seconds
+) -> dict[str, exp.Expr]:
+    """Each feature read from the matched record (NULL where older than the TTL)."""
+    rec = column(record, alias)
     values: dict[str, exp.Expr] = {}
     for feature in spec.features:
         value = field(rec.copy(), feature)
@@ -159,7 +250,132 @@ def union_window_join(
             fresh = _fresh(field(rec.copy(), RECORD_EVENT), spec, seconds)
             value = exp.Case(ifs=[exp.If(this=fresh, true=value)])
         values[feature] = value
-    return AttachedView(join=_join_back(matched, spec, row), values=values)
+    return values
+
+
+def fuse_union_windows(
+    tree: exp.Expr, *, cluster: Cluster | None = None, ride: bool = False
+) -> exp.Expr:
+    """One window for all of a select's union-window joins that share the spine and
+    the entity keys (in order), instead of one window and one join back per view.
+
+    Each view's rows keep their own record column; the window takes the last non-NULL
+    value of each, so the views do not see each other's rows. Spine rows are shuffled
+    and sorted once per entity instead of once per view.
+
+    `ride`: where the select reads the spine itself (`FROM spine AS s`), the first
+    group's window also carries the spine's rows and replaces that FROM: no join back
+    at all (its views' values then read `s`). Changes `tree` in place.
+    """
+    for select in list(tree.find_all(exp.Select)):
+        groups: dict[tuple[object, ...], list[exp.Join]] = {}
+        for join in select.args.get("joins") or []:
+            key = join.meta.get(_FUSABLE) if join._meta else None
+            if key is not None and _window_parts(join) is not None:
+                groups.setdefault(key, []).append(join)
+        riding = ride
+        for key, joins in groups.items():
+            spine_name, _, spine_alias, _, _ = key
+            here = riding and _reads(select, str(spine_name), str(spine_alias))
+            if len(joins) > 1 or here:
+                _fuse(select, joins, key, cluster, ride=here)
+            riding = riding and not here
+    return tree
+
+
+def has_union_window_join(select: exp.Select) -> bool:
+    """Whether `select` attaches a view with `union_window_join` (or reads one)."""
+    source = select.args.get("from_")
+    tagged = [*(select.args.get("joins") or []), *([source.this] if source else [])]
+    return any(node._meta and _FUSABLE in node.meta for node in tagged)
+
+
+def _reads(select: exp.Select, table: str, alias: str) -> bool:
+    """Whether `select` reads FROM `table` AS `alias` (and nothing else in its FROM)."""
+    source = select.args.get("from_")
+    read = source.this if isinstance(source, exp.From) else None
+    return (
+        isinstance(read, exp.Table)
+        and read.name == table
+        and not read.args.get("db")
+        and read.alias == alias
+    )
+
+
+def _fuse(
+    select: exp.Select,
+    joins: list[exp.Join],
+    key: tuple[object, ...],
+    cluster: Cluster | None,
+    *,
+    ride: bool,
+) -> None:
+    """Replace `joins` (one group) by one window: a join, or the select's FROM."""
+    spine_name, row, spine_alias, spine_time, entities = key
+    assert isinstance(spine_name, str) and isinstance(row, str) and isinstance(spine_time, str)
+    assert isinstance(spine_alias, str) and isinstance(entities, tuple)
+    # A view's alias -> its record column in the fused window.
+    renamed = {join.alias_or_name: f"{RECORD}{i}" for i, join in enumerate(joins)}
+    slots = list(renamed.values())
+    events: list[exp.Select] = []
+    for index, join in enumerate(joins):
+        part = _window_parts(join)
+        assert part is not None
+        # (the join is dropped below: its events part moves into the fused window)
+        record = part.expressions[-1]
+        assert isinstance(record, exp.Alias)
+        columns = [
+            exp.alias_(record.this if i == index else exp.Null(), ident(slot), copy=False)
+            for i, slot in enumerate(slots)
+        ]
+        kept = part.expressions[:-1]
+        if ride:
+            kept = [e for e in kept if e.alias_or_name not in (IS_SPINE, row)]
+            columns.insert(0, exp.alias_(exp.Null(), ident(RIDE)))
+        part.set("expressions", [*kept, *columns])
+        events.append(part)
+    query = _union_window(events, slots, entities, spine_name, spine_time, row, cluster, ride=ride)
+    if ride:
+        fused = _subquery(query, spine_alias)
+        fused.meta[_FUSABLE] = key
+        select.set("from_", exp.From(this=fused))
+        for join in joins:
+            join.pop()
+        target = spine_alias
+    else:
+        joins[0].this.set("this", query)
+        for join in joins[1:]:
+            join.pop()
+        target = joins[0].alias_or_name
+    for expression in select.expressions:
+        for col in expression.find_all(exp.Column):
+            if col.table in renamed and col.name == RECORD:
+                col.set("this", ident(renamed[col.table]))
+                col.set("table", ident(target))
+
+
+def _window_parts(join: exp.Join) -> exp.Select | None:
+    """The events part of a single-view union window join (`union_window_join`)."""
+    matched = join.this.this if isinstance(join.this, exp.Subquery) else None
+    windowed = _from_query(matched)
+    stream = _from_query(windowed)
+    if isinstance(stream, exp.Select) and stream.args.get("distribute"):
+        stream = _from_query(stream)
+    if not isinstance(stream, exp.Union) or not isinstance(stream.this, exp.Select):
+        return None
+    events = stream.this
+    last = events.expressions[-1] if events.expressions else None
+    if not (isinstance(last, exp.Alias) and last.alias == RECORD):
+        return None
+    return events
+
+
+def _from_query(select: exp.Expr | None) -> exp.Expr | None:
+    if not isinstance(select, exp.Select):
+        return None
+    source = select.args.get("from_")
+    inner = source.this if isinstance(source, exp.From) else None
+    return inner.this if isinstance(inner, exp.Subquery) else None
 
 
 def range_join(spec: TemporalJoin, *, seconds: Seconds) -> AttachedView:

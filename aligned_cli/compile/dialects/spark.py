@@ -4,7 +4,20 @@ Spark has no ASOF join and no LATERAL top-1 that it can run set-based: a range j
 with `row_number()` shuffles every (spine row, older event) pair, so its cost grows
 with each entity's history. The union window (`pit_forms.union_window_join`) sorts
 spine and event rows together once per entity, and each spine row takes the last
-non-NULL struct of the view's row before it: O(n log n), one shuffle per view.
+non-NULL struct of the view's row before it: O(n log n).
+
+When rendering, `sql` shapes the dataset query for Spark's planner (measured at 10M
+feature rows, `benchmarks/spark_bench.py`):
+
+- the windows of all views sharing the entity keys are fused into one (one record
+  column per view): one shuffle and one sort for all of them, not one per view;
+- the spine's rows ride through the first such window whole (a struct) and come out
+  as the dataset's FROM: that window's views need no join back on the row number;
+- the stream is distributed by the keys and sorted by `xxhash64(keys)` before the
+  window, which is partitioned by (that hash, keys): see `union_window_join`;
+- a round-robin `REPARTITION` hint under the final ORDER BY (its sampling job would
+  otherwise compute the window a second time);
+- no `AS MATERIALIZED` (not Spark SQL; see `sql`).
 
 File sources are read through temporary views the Spark adapter registers per source
 (`source_view_name`): CSVs are parsed by DuckDB (the same values as a DuckDB run) and
@@ -13,7 +26,9 @@ applied in the view (so compiled SQL never re-maps them).
 
 Timestamps are Spark `TIMESTAMP` (an instant shown in the session time zone); the
 compiled SQL assumes `spark.sql.session.timeZone=UTC` (the adapter sets it; set it
-too when running the SQL with `spark-submit`), so naive values read as UTC.
+too when running the SQL with `spark-submit`), so naive values read as UTC. Point-in-
+time joins compare `TIMESTAMP_NTZ` values holding the UTC wall time (`pit_instant`):
+a naive parquet timestamp, read by Spark as `TIMESTAMP_NTZ`, is compared as it is.
 """
 
 from __future__ import annotations
@@ -30,7 +45,11 @@ from aligned_cli.compile.dialects.base import (
     time_kind,
 )
 from aligned_cli.compile.dialects.checked import render_checked
-from aligned_cli.compile.dialects.pit_forms import union_window_join
+from aligned_cli.compile.dialects.pit_forms import (
+    fuse_union_windows,
+    has_union_window_join,
+    union_window_join,
+)
 from aligned_cli.core.ir import Source
 from aligned_cli.core.types import DataType
 
@@ -60,6 +79,9 @@ class SparkDialect(Dialect):
     sqlglot_name = "spark"
     # Rendered through `render_checked`, which must see whole trees (no text pieces).
     composes_text = False
+    # Point-in-time joins compare TIMESTAMP_NTZ values holding UTC wall times (see
+    # `pit_instant`), not TIMESTAMPs.
+    separate_pit_times = True
 
     def file_scan(self, source: Source) -> exp.Expr:
         return exp.Table(this=ident(source_view_name(source.name)))
@@ -90,6 +112,25 @@ class SparkDialect(Dialect):
         aware = exp.EQ(this=typeof, expression=exp.Literal.string("timestamp"))
         return exp.Case(ifs=[exp.If(this=aware, true=as_instant)], default=naive)
 
+    def pit_instant(
+        self, value: exp.Expr, timezone: str | None, source_type: str | None = None
+    ) -> exp.Expr:
+        # Spark reads a naive parquet timestamp as TIMESTAMP_NTZ; with the session in
+        # UTC its wall time is its instant's, so it is compared as it is. A CAST to
+        # TIMESTAMP would convert every value (measured: ~10% of a 10M-row join).
+        if timezone is None and time_kind(source_type) == "naive":
+            return exp.Cast(this=value, to=sql_type("TIMESTAMP_NTZ", "spark"))
+        return self.pit_from_instant(self.to_instant(value, timezone, source_type))
+
+    def pit_from_instant(self, instant: exp.Expr) -> exp.Expr:
+        # The instant's wall time in the session zone, UTC. A relation handed in with
+        # instants (TIMESTAMP) compares right too: Spark widens TIMESTAMP_NTZ to
+        # TIMESTAMP in the session zone.
+        return exp.Cast(this=instant, to=sql_type("TIMESTAMP_NTZ", "spark"))
+
+    def pit_now(self) -> exp.Expr:
+        return self.pit_from_instant(self.now())
+
     def data_type(self, dtype: DataType) -> exp.DataType:
         return sql_type(_TYPES[dtype], "spark")
 
@@ -114,12 +155,44 @@ class SparkDialect(Dialect):
         return [exp.Dot(this=column(record, alias), expression=exp.Star())]
 
     def temporal_join(self, spec: TemporalJoin) -> AttachedView:
-        return union_window_join(spec, record=_struct, field=_field, seconds=self.seconds)
+        return union_window_join(
+            spec, record=_struct, field=_field, seconds=self.seconds, cluster=_key_hash
+        )
 
     def sql(self, expression: exp.Expr, pretty: bool = True, *, copy: bool = True) -> str:
         tree = expression.copy() if copy else expression
+        tree = fuse_union_windows(tree, cluster=_key_hash, ride=True)
         tree = tree.transform(_latest_by, copy=False).transform(_ordered_row_number, copy=False)
+        tree = tree.transform(_repartition_before_order, copy=False)
+        for cte in tree.find_all(exp.CTE):
+            # Spark SQL has no `AS MATERIALIZED` (a syntax error), and needs none: a CTE
+            # with a non-deterministic expression (the spine's row id) read more than
+            # once is never inlined; Spark computes it once and reuses its shuffle.
+            cte.set("materialized", None)
         return render_checked(self.name, self.sqlglot_name, tree, pretty)
+
+
+def _key_hash(keys: list[exp.Expr]) -> exp.Expr:
+    """One long per entity (`union_window_join`'s `cluster`): Spark's `xxhash64`."""
+    return exp.Anonymous(this="xxhash64", expressions=keys)
+
+
+def _repartition_before_order(node: exp.Expr) -> exp.Expr:
+    """A round-robin `REPARTITION` under the ORDER BY of a point-in-time dataset.
+
+    The ORDER BY range-partitions its input, and Spark samples that input with a job
+    of its own: without a shuffle in between, the sampling job computes the stage
+    before it (the window, or the joins back to the spine) a second time. After a
+    round-robin shuffle of the one row per spine row, it reads shuffle files instead.
+    """
+    if (
+        isinstance(node, exp.Select)
+        and node.args.get("order")
+        and not node.args.get("hint")
+        and has_union_window_join(node)
+    ):
+        node.set("hint", exp.Hint(expressions=[exp.var("REPARTITION")]))
+    return node
 
 
 def _struct(fields: list[tuple[str, exp.Expr]]) -> exp.Expr:

@@ -164,8 +164,9 @@ class SparkAdapter(Adapter):
     @contextmanager
     def stage_output(self, query_sql: str, output: Output) -> Iterator[StagedOutput]:
         """Files: the result is written to `.<tmp>_<name>` beside the output (a
-        parquet directory) and read back as a view for the tests; `commit()` renames
-        it into place. Tables: the base class's temporary table and rename."""
+        parquet directory) and read back as a view for the tests (its rows counted
+        from the parquet footers); `commit()` renames it into place. Tables: the base
+        class's temporary table and rename."""
         if output.table or not output.file:
             with super().stage_output(query_sql, output) as staged:
                 yield staged
@@ -184,7 +185,9 @@ class SparkAdapter(Adapter):
                 self._sql(query_sql).write.mode("errorifexists").parquet(str(staged_dir))
                 written = self.spark.read.parquet(str(staged_dir))
                 written.createOrReplaceTempView(view)
-                rows = written.count()
+                rows = _parquet_rows(staged_dir)
+                if rows is None:
+                    rows = written.count()
             fmt = output.file_format
             yield StagedOutput(
                 ident(view, "spark"), rows, lambda: self._publish(staged_dir, path, fmt)
@@ -262,6 +265,21 @@ class SparkAdapter(Adapter):
             if isinstance(error, Py4JError):
                 raise ExecutionError(f"Spark: {first_lines(error, 2)}") from error
             raise
+
+
+def _parquet_rows(directory: Path) -> int | None:
+    """The rows of the parquet files Spark wrote to `directory`, from their footers
+    (no Spark job: counting them with Spark reads the output again); None if unknown."""
+    try:
+        import pyarrow.parquet as pq
+
+        parts = sorted(directory.glob("part-*"))
+        if not parts:
+            return None
+        return sum(int(pq.read_metadata(part).num_rows) for part in parts)
+    except Exception:  # not readable from here: let Spark count them
+        log.debug("counting the rows of %s with Spark", directory, exc_info=True)
+        return None
 
 
 def _swap_path(new: Path, path: Path) -> None:

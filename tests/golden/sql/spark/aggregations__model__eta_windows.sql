@@ -1,9 +1,9 @@
-WITH `__aligned_spine` AS MATERIALIZED (
+WITH `__aligned_spine` AS (
   SELECT
     `__aligned_spine_source`.*,
     STRUCT(`__aligned_spine_source`.*) AS `__aligned_spine_record`,
     MONOTONICALLY_INCREASING_ID() AS `__aligned_row`,
-    CAST(`__aligned_spine_source`.`requested_at` AS TIMESTAMP) AS `__aligned_time`
+    CAST(CAST(`__aligned_spine_source`.`requested_at` AS TIMESTAMP) AS TIMESTAMP_NTZ) AS `__aligned_time`
   FROM (
     SELECT
       *
@@ -26,10 +26,13 @@ WITH `__aligned_spine` AS MATERIALIZED (
     SELECT
       `driver_id`,
       `city`,
-      `event_at` AS `__aligned_event`,
+      `__aligned_pit_event` AS `__aligned_event`,
       `fare` AS `__aligned_of0`,
       `rating` AS `__aligned_of1`,
-      ROW_NUMBER() OVER (PARTITION BY `driver_id`, `city`, `event_at` ORDER BY `loaded_at` DESC) AS `__aligned_version`
+      ROW_NUMBER() OVER (
+        PARTITION BY `driver_id`, `city`, `__aligned_pit_event`
+        ORDER BY `__aligned_pit_created` DESC
+      ) AS `__aligned_version`
     FROM (
       SELECT
         `row`.`driver_id`,
@@ -38,7 +41,9 @@ WITH `__aligned_spine` AS MATERIALIZED (
         `row`.`loaded_at`,
         `row`.`fare`,
         `row`.`rating`,
-        CAST(`row`.`fare` / NULLIF(`row`.`rating`, 0) AS DOUBLE) AS `fare_per_star`
+        CAST(`row`.`fare` / NULLIF(`row`.`rating`, 0) AS DOUBLE) AS `fare_per_star`,
+        `row`.`__aligned_pit_event`,
+        `row`.`__aligned_pit_created`
       FROM (
         SELECT
           `source`.`driver_id` AS `driver_id`,
@@ -54,7 +59,17 @@ WITH `__aligned_spine` AS MATERIALIZED (
             ELSE TO_UTC_TIMESTAMP(CAST(`source`.`loaded_at` AS TIMESTAMP), 'Europe/Oslo')
           END AS `loaded_at`,
           CAST(`source`.`fare` AS DOUBLE) AS `fare`,
-          CAST(`source`.`rating` AS FLOAT) AS `rating`
+          CAST(`source`.`rating` AS FLOAT) AS `rating`,
+          CAST(CASE
+            WHEN TYPEOF(`source`.`event_at`) = 'timestamp'
+            THEN CAST(`source`.`event_at` AS TIMESTAMP)
+            ELSE TO_UTC_TIMESTAMP(CAST(`source`.`event_at` AS TIMESTAMP), 'Europe/Oslo')
+          END AS TIMESTAMP_NTZ) AS `__aligned_pit_event`,
+          CAST(CASE
+            WHEN TYPEOF(`source`.`loaded_at`) = 'timestamp'
+            THEN CAST(`source`.`loaded_at` AS TIMESTAMP)
+            ELSE TO_UTC_TIMESTAMP(CAST(`source`.`loaded_at` AS TIMESTAMP), 'Europe/Oslo')
+          END AS TIMESTAMP_NTZ) AS `__aligned_pit_created`
         FROM (
           SELECT
             *
@@ -63,7 +78,9 @@ WITH `__aligned_spine` AS MATERIALIZED (
       ) AS `row`
     ) AS `v`
     WHERE
-      NOT `driver_id` IS NULL AND NOT `city` IS NULL AND NOT `event_at` IS NULL
+      NOT `driver_id` IS NULL
+      AND NOT `city` IS NULL
+      AND NOT `__aligned_pit_event` IS NULL
   ) AS `d`
   WHERE
     `__aligned_version` = 1
@@ -151,9 +168,9 @@ WITH `__aligned_spine` AS MATERIALIZED (
   WHERE
     NOT `driver_id` IS NULL AND NOT `city` IS NULL AND NOT `__aligned_time` IS NULL
 )
-SELECT
+SELECT /*+ REPARTITION */
   `s`.`__aligned_spine_record`.*,
-  `__aligned_v0`.`__aligned_rec`.`fare` AS `fare`,
+  `s`.`__aligned_rec0`.`fare` AS `fare`,
   CAST((
     COALESCE(`__aligned_v0_agg_running`.`__aligned_one_0`, 0) - COALESCE(`__aligned_v0_agg_running`.`__aligned_one_1`, 0)
   ) AS BIGINT) AS `trips_7d`,
@@ -217,7 +234,97 @@ SELECT
       )
     END AS DOUBLE)
   END AS `fare_sum_90d`
-FROM `__aligned_spine` AS `s`
+FROM (
+  SELECT
+    `__aligned_spine_row`.*,
+    `__aligned_rec0`
+  FROM (
+    SELECT
+      `__aligned_spine_row`,
+      LAST_VALUE(`__aligned_rec0`) IGNORE NULLS OVER (
+        PARTITION BY XXHASH64(`driver_id`, `city`), `driver_id`, `city`
+        ORDER BY `__aligned_t`, NOT `__aligned_spine_row` IS NULL, `__aligned_c`
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS `__aligned_rec0`
+    FROM (
+      SELECT
+        *
+      FROM (
+        SELECT
+          `driver_id`,
+          `city`,
+          `__aligned_pit_event` AS `__aligned_t`,
+          `__aligned_pit_created` AS `__aligned_c`,
+          NULL AS `__aligned_spine_row`,
+          STRUCT(`__aligned_pit_event` AS `__aligned_event`, `fare` AS `fare`) AS `__aligned_rec0`
+        FROM (
+          SELECT
+            `row`.`driver_id`,
+            `row`.`city`,
+            `row`.`event_at`,
+            `row`.`loaded_at`,
+            `row`.`fare`,
+            `row`.`rating`,
+            CAST(`row`.`fare` / NULLIF(`row`.`rating`, 0) AS DOUBLE) AS `fare_per_star`,
+            `row`.`__aligned_pit_event`,
+            `row`.`__aligned_pit_created`
+          FROM (
+            SELECT
+              `source`.`driver_id` AS `driver_id`,
+              `source`.`city` AS `city`,
+              CASE
+                WHEN TYPEOF(`source`.`event_at`) = 'timestamp'
+                THEN CAST(`source`.`event_at` AS TIMESTAMP)
+                ELSE TO_UTC_TIMESTAMP(CAST(`source`.`event_at` AS TIMESTAMP), 'Europe/Oslo')
+              END AS `event_at`,
+              CASE
+                WHEN TYPEOF(`source`.`loaded_at`) = 'timestamp'
+                THEN CAST(`source`.`loaded_at` AS TIMESTAMP)
+                ELSE TO_UTC_TIMESTAMP(CAST(`source`.`loaded_at` AS TIMESTAMP), 'Europe/Oslo')
+              END AS `loaded_at`,
+              CAST(`source`.`fare` AS DOUBLE) AS `fare`,
+              CAST(`source`.`rating` AS FLOAT) AS `rating`,
+              CAST(CASE
+                WHEN TYPEOF(`source`.`event_at`) = 'timestamp'
+                THEN CAST(`source`.`event_at` AS TIMESTAMP)
+                ELSE TO_UTC_TIMESTAMP(CAST(`source`.`event_at` AS TIMESTAMP), 'Europe/Oslo')
+              END AS TIMESTAMP_NTZ) AS `__aligned_pit_event`,
+              CAST(CASE
+                WHEN TYPEOF(`source`.`loaded_at`) = 'timestamp'
+                THEN CAST(`source`.`loaded_at` AS TIMESTAMP)
+                ELSE TO_UTC_TIMESTAMP(CAST(`source`.`loaded_at` AS TIMESTAMP), 'Europe/Oslo')
+              END AS TIMESTAMP_NTZ) AS `__aligned_pit_created`
+            FROM (
+              SELECT
+                *
+              FROM `aligned_source__trip_events`
+            ) AS `source`
+          ) AS `row`
+        ) AS `v`
+        WHERE
+          NOT `driver_id` IS NULL
+          AND NOT `city` IS NULL
+          AND NOT `__aligned_pit_event` IS NULL
+        UNION ALL
+        SELECT
+          `driver_id`,
+          `city`,
+          `__aligned_time` AS `__aligned_t`,
+          NULL AS `__aligned_c`,
+          STRUCT(`__aligned_spine`.*) AS `__aligned_spine_row`,
+          NULL AS `__aligned_rec0`
+        FROM `__aligned_spine`
+      ) AS `c`
+      DISTRIBUTE BY
+        `driver_id`,
+        `city`
+      SORT BY
+        XXHASH64(`driver_id`, `city`)
+    ) AS `u`
+  ) AS `w`
+  WHERE
+    NOT `__aligned_spine_row` IS NULL
+) AS `s`
 LEFT JOIN (
   SELECT
     `__aligned_row`,
@@ -306,79 +413,5 @@ LEFT JOIN (
     `s`.`__aligned_row`
 ) AS `__aligned_v0_agg_range`
   ON `s`.`__aligned_row` = `__aligned_v0_agg_range`.`__aligned_row`
-LEFT JOIN (
-  SELECT
-    `__aligned_row`,
-    `__aligned_rec`
-  FROM (
-    SELECT
-      `__aligned_row`,
-      `__aligned_is_spine`,
-      LAST_VALUE(`__aligned_rec`) IGNORE NULLS OVER (
-        PARTITION BY `driver_id`, `city`
-        ORDER BY `__aligned_t` NULLS LAST, `__aligned_is_spine` NULLS LAST, `__aligned_c`
-        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-      ) AS `__aligned_rec`
-    FROM (
-      SELECT
-        `driver_id`,
-        `city`,
-        `event_at` AS `__aligned_t`,
-        0 AS `__aligned_is_spine`,
-        `loaded_at` AS `__aligned_c`,
-        NULL AS `__aligned_row`,
-        STRUCT(`event_at` AS `__aligned_event`, `fare` AS `fare`) AS `__aligned_rec`
-      FROM (
-        SELECT
-          `row`.`driver_id`,
-          `row`.`city`,
-          `row`.`event_at`,
-          `row`.`loaded_at`,
-          `row`.`fare`,
-          `row`.`rating`,
-          CAST(`row`.`fare` / NULLIF(`row`.`rating`, 0) AS DOUBLE) AS `fare_per_star`
-        FROM (
-          SELECT
-            `source`.`driver_id` AS `driver_id`,
-            `source`.`city` AS `city`,
-            CASE
-              WHEN TYPEOF(`source`.`event_at`) = 'timestamp'
-              THEN CAST(`source`.`event_at` AS TIMESTAMP)
-              ELSE TO_UTC_TIMESTAMP(CAST(`source`.`event_at` AS TIMESTAMP), 'Europe/Oslo')
-            END AS `event_at`,
-            CASE
-              WHEN TYPEOF(`source`.`loaded_at`) = 'timestamp'
-              THEN CAST(`source`.`loaded_at` AS TIMESTAMP)
-              ELSE TO_UTC_TIMESTAMP(CAST(`source`.`loaded_at` AS TIMESTAMP), 'Europe/Oslo')
-            END AS `loaded_at`,
-            CAST(`source`.`fare` AS DOUBLE) AS `fare`,
-            CAST(`source`.`rating` AS FLOAT) AS `rating`
-          FROM (
-            SELECT
-              *
-            FROM `aligned_source__trip_events`
-          ) AS `source`
-        ) AS `row`
-      ) AS `v`
-      WHERE
-        NOT `driver_id` IS NULL AND NOT `city` IS NULL AND NOT `event_at` IS NULL
-      UNION ALL
-      SELECT
-        `driver_id`,
-        `city`,
-        `__aligned_time` AS `__aligned_t`,
-        1 AS `__aligned_is_spine`,
-        NULL AS `__aligned_c`,
-        `__aligned_row` AS `__aligned_row`,
-        NULL AS `__aligned_rec`
-      FROM `__aligned_spine`
-      WHERE
-        NOT `driver_id` IS NULL AND NOT `city` IS NULL AND NOT `__aligned_time` IS NULL
-    ) AS `u`
-  ) AS `w`
-  WHERE
-    `__aligned_is_spine` = 1
-) AS `__aligned_v0`
-  ON `__aligned_v0`.`__aligned_row` = `s`.`__aligned_row`
 ORDER BY
   `s`.`__aligned_row`

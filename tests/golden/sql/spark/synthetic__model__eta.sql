@@ -3,7 +3,7 @@ WITH `__aligned_spine` AS (
     `__aligned_spine_source`.*,
     STRUCT(`__aligned_spine_source`.*) AS `__aligned_spine_record`,
     MONOTONICALLY_INCREASING_ID() AS `__aligned_row`,
-    CAST(`__aligned_spine_source`.`requested_at` AS TIMESTAMP) AS `__aligned_time`
+    CAST(CAST(`__aligned_spine_source`.`requested_at` AS TIMESTAMP) AS TIMESTAMP_NTZ) AS `__aligned_time`
   FROM (
     SELECT
       *
@@ -16,105 +16,121 @@ WITH `__aligned_spine` AS (
     ) AS `source`
   ) AS `__aligned_spine_source`
 )
-SELECT
+SELECT /*+ REPARTITION */
   `s`.`__aligned_spine_record`.*,
   COALESCE(
     CASE
-      WHEN `__aligned_v0`.`__aligned_rec`.`__aligned_event` >= `s`.`__aligned_time` - MAKE_DT_INTERVAL(0, 0, 0, 86400)
-      THEN `__aligned_v0`.`__aligned_rec`.`fare`
+      WHEN `s`.`__aligned_rec0`.`__aligned_event` >= `s`.`__aligned_time` - MAKE_DT_INTERVAL(0, 0, 0, 86400)
+      THEN `s`.`__aligned_rec0`.`fare`
     END,
     0
   ) AS `fare`,
   CASE
-    WHEN `__aligned_v0`.`__aligned_rec`.`__aligned_event` >= `s`.`__aligned_time` - MAKE_DT_INTERVAL(0, 0, 0, 86400)
-    THEN `__aligned_v0`.`__aligned_rec`.`rating`
+    WHEN `s`.`__aligned_rec0`.`__aligned_event` >= `s`.`__aligned_time` - MAKE_DT_INTERVAL(0, 0, 0, 86400)
+    THEN `s`.`__aligned_rec0`.`rating`
   END AS `trips__rating`,
   `__aligned_v1`.`rating` AS `drivers__rating`,
   CASE
-    WHEN `__aligned_v0`.`__aligned_rec`.`__aligned_event` >= `s`.`__aligned_time` - MAKE_DT_INTERVAL(0, 0, 0, 86400)
-    THEN `__aligned_v0`.`__aligned_rec`.`fare_per_star`
+    WHEN `s`.`__aligned_rec0`.`__aligned_event` >= `s`.`__aligned_time` - MAKE_DT_INTERVAL(0, 0, 0, 86400)
+    THEN `s`.`__aligned_rec0`.`fare_per_star`
   END AS `fare_per_star`,
   `__aligned_v1`.`joined` AS `label`
-FROM `__aligned_spine` AS `s`
-LEFT JOIN (
+FROM (
   SELECT
-    `__aligned_row`,
-    `__aligned_rec`
+    `__aligned_spine_row`.*,
+    `__aligned_rec0`
   FROM (
     SELECT
-      `__aligned_row`,
-      `__aligned_is_spine`,
-      LAST_VALUE(`__aligned_rec`) IGNORE NULLS OVER (
-        PARTITION BY `driver_id`, `city`
-        ORDER BY `__aligned_t` NULLS LAST, `__aligned_is_spine` NULLS LAST, `__aligned_c`
+      `__aligned_spine_row`,
+      LAST_VALUE(`__aligned_rec0`) IGNORE NULLS OVER (
+        PARTITION BY XXHASH64(`driver_id`, `city`), `driver_id`, `city`
+        ORDER BY `__aligned_t`, NOT `__aligned_spine_row` IS NULL, `__aligned_c`
         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-      ) AS `__aligned_rec`
+      ) AS `__aligned_rec0`
     FROM (
       SELECT
-        `driver_id`,
-        `city`,
-        `event_at` AS `__aligned_t`,
-        0 AS `__aligned_is_spine`,
-        `loaded_at` AS `__aligned_c`,
-        NULL AS `__aligned_row`,
-        STRUCT(
-          `event_at` AS `__aligned_event`,
-          `fare` AS `fare`,
-          `rating` AS `rating`,
-          `fare_per_star` AS `fare_per_star`
-        ) AS `__aligned_rec`
+        *
       FROM (
         SELECT
-          `row`.`driver_id`,
-          `row`.`city`,
-          `row`.`event_at`,
-          `row`.`loaded_at`,
-          `row`.`fare`,
-          `row`.`rating`,
-          CAST(`row`.`fare` / NULLIF(`row`.`rating`, 0) AS DOUBLE) AS `fare_per_star`
+          `driver_id`,
+          `city`,
+          `__aligned_pit_event` AS `__aligned_t`,
+          `__aligned_pit_created` AS `__aligned_c`,
+          NULL AS `__aligned_spine_row`,
+          STRUCT(
+            `__aligned_pit_event` AS `__aligned_event`,
+            `fare` AS `fare`,
+            `rating` AS `rating`,
+            `fare_per_star` AS `fare_per_star`
+          ) AS `__aligned_rec0`
         FROM (
           SELECT
-            `source`.`driver_id` AS `driver_id`,
-            `source`.`city` AS `city`,
-            CASE
-              WHEN TYPEOF(`source`.`event_at`) = 'timestamp'
-              THEN CAST(`source`.`event_at` AS TIMESTAMP)
-              ELSE TO_UTC_TIMESTAMP(CAST(`source`.`event_at` AS TIMESTAMP), 'Europe/Oslo')
-            END AS `event_at`,
-            CASE
-              WHEN TYPEOF(`source`.`loaded_at`) = 'timestamp'
-              THEN CAST(`source`.`loaded_at` AS TIMESTAMP)
-              ELSE TO_UTC_TIMESTAMP(CAST(`source`.`loaded_at` AS TIMESTAMP), 'Europe/Oslo')
-            END AS `loaded_at`,
-            CAST(`source`.`fare` AS DOUBLE) AS `fare`,
-            CAST(`source`.`rating` AS FLOAT) AS `rating`
+            `row`.`driver_id`,
+            `row`.`city`,
+            `row`.`event_at`,
+            `row`.`loaded_at`,
+            `row`.`fare`,
+            `row`.`rating`,
+            CAST(`row`.`fare` / NULLIF(`row`.`rating`, 0) AS DOUBLE) AS `fare_per_star`,
+            `row`.`__aligned_pit_event`,
+            `row`.`__aligned_pit_created`
           FROM (
             SELECT
-              *
-            FROM `aligned_source__trip_events`
-          ) AS `source`
-        ) AS `row`
-      ) AS `v`
-      WHERE
-        NOT `driver_id` IS NULL AND NOT `city` IS NULL AND NOT `event_at` IS NULL
-      UNION ALL
-      SELECT
+              `source`.`driver_id` AS `driver_id`,
+              `source`.`city` AS `city`,
+              CASE
+                WHEN TYPEOF(`source`.`event_at`) = 'timestamp'
+                THEN CAST(`source`.`event_at` AS TIMESTAMP)
+                ELSE TO_UTC_TIMESTAMP(CAST(`source`.`event_at` AS TIMESTAMP), 'Europe/Oslo')
+              END AS `event_at`,
+              CASE
+                WHEN TYPEOF(`source`.`loaded_at`) = 'timestamp'
+                THEN CAST(`source`.`loaded_at` AS TIMESTAMP)
+                ELSE TO_UTC_TIMESTAMP(CAST(`source`.`loaded_at` AS TIMESTAMP), 'Europe/Oslo')
+              END AS `loaded_at`,
+              CAST(`source`.`fare` AS DOUBLE) AS `fare`,
+              CAST(`source`.`rating` AS FLOAT) AS `rating`,
+              CAST(CASE
+                WHEN TYPEOF(`source`.`event_at`) = 'timestamp'
+                THEN CAST(`source`.`event_at` AS TIMESTAMP)
+                ELSE TO_UTC_TIMESTAMP(CAST(`source`.`event_at` AS TIMESTAMP), 'Europe/Oslo')
+              END AS TIMESTAMP_NTZ) AS `__aligned_pit_event`,
+              CAST(CASE
+                WHEN TYPEOF(`source`.`loaded_at`) = 'timestamp'
+                THEN CAST(`source`.`loaded_at` AS TIMESTAMP)
+                ELSE TO_UTC_TIMESTAMP(CAST(`source`.`loaded_at` AS TIMESTAMP), 'Europe/Oslo')
+              END AS TIMESTAMP_NTZ) AS `__aligned_pit_created`
+            FROM (
+              SELECT
+                *
+              FROM `aligned_source__trip_events`
+            ) AS `source`
+          ) AS `row`
+        ) AS `v`
+        WHERE
+          NOT `driver_id` IS NULL
+          AND NOT `city` IS NULL
+          AND NOT `__aligned_pit_event` IS NULL
+        UNION ALL
+        SELECT
+          `driver_id`,
+          `city`,
+          `__aligned_time` AS `__aligned_t`,
+          NULL AS `__aligned_c`,
+          STRUCT(`__aligned_spine`.*) AS `__aligned_spine_row`,
+          NULL AS `__aligned_rec0`
+        FROM `__aligned_spine`
+      ) AS `c`
+      DISTRIBUTE BY
         `driver_id`,
-        `city`,
-        `__aligned_time` AS `__aligned_t`,
-        1 AS `__aligned_is_spine`,
-        NULL AS `__aligned_c`,
-        `__aligned_row` AS `__aligned_row`,
-        NULL AS `__aligned_rec`
-      FROM `__aligned_spine`
-      WHERE
-        NOT `driver_id` IS NULL AND NOT `city` IS NULL AND NOT `__aligned_time` IS NULL
+        `city`
+      SORT BY
+        XXHASH64(`driver_id`, `city`)
     ) AS `u`
   ) AS `w`
   WHERE
-    `__aligned_is_spine` = 1
-) AS `__aligned_v0`
-  ON `__aligned_v0`.`__aligned_row` = `s`.`__aligned_row`
+    NOT `__aligned_spine_row` IS NULL
+) AS `s`
 LEFT JOIN (
   SELECT
     `driver_id`,

@@ -3,7 +3,7 @@ WITH `__aligned_spine` AS (
     `__aligned_spine_source`.*,
     STRUCT(`__aligned_spine_source`.*) AS `__aligned_spine_record`,
     MONOTONICALLY_INCREASING_ID() AS `__aligned_row`,
-    CURRENT_TIMESTAMP() AS `__aligned_time`
+    CAST(CURRENT_TIMESTAMP() AS TIMESTAMP_NTZ) AS `__aligned_time`
   FROM (
     SELECT
       *
