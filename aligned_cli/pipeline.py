@@ -198,12 +198,13 @@ def _fewer_gc_passes() -> Iterator[None]:
 def build_manifest(compiled: CompiledProject, invocation_id: str | None = None) -> Manifest:
     """The manifest of `compiled` with fresh metadata (the body is built once per compile
     and kept with it, so a cached compile does not rebuild it)."""
-    from aligned_cli.artifacts.manifest import ManifestMetadata
+    from aligned_cli.artifacts.manifest import ManifestMetadata, body_json
 
     body = compiled.memo.get("manifest")
     if body is None:
         with _fewer_gc_passes():  # thousands of nodes' models, as in compiling
             body = compiled.memo["manifest"] = _manifest_body(compiled)
+            compiled.memo["manifest_json"] = body_json(body)
     metadata = ManifestMetadata(
         aligned_version=__version__,
         project_name=compiled.project.name,
@@ -280,6 +281,7 @@ def project_from_manifest(manifest: Manifest, root: Path) -> Project:
 
 def write_compiled(compiled: CompiledProject, manifest: Manifest) -> Path:
     """Write target/manifest.json and target/compiled/<dialect>/<node>.sql atomically."""
+    from aligned_cli.artifacts.manifest import manifest_json
     from aligned_cli.artifacts.writer import write_text_atomic, write_texts_atomic
 
     target = compiled.target_dir
@@ -292,6 +294,19 @@ def write_compiled(compiled: CompiledProject, manifest: Manifest) -> Path:
         }
     )
     path = target / "manifest.json"
-    # pydantic's own JSON encoder: several times faster than json.dumps on big manifests.
-    write_text_atomic(path, manifest.model_dump_json(indent=2) + "\n")
+    # The body's JSON is serialized once per compile (cached with it); only the
+    # metadata is new. Another manifest (one `apply` changed) is serialized whole.
+    memo = compiled.memo
+    same_body = memo.get("manifest") is not None and _same_body(manifest, memo["manifest"])
+    text = manifest_json(manifest, memo.get("manifest_json") if same_body else None)
+    write_text_atomic(path, text + "\n")
     return path
+
+
+def _same_body(manifest: Manifest, body: Manifest) -> bool:
+    """`manifest` is `body` with other metadata (what `build_manifest` returns)."""
+    return all(
+        getattr(manifest, name) is getattr(body, name)
+        for name in type(manifest).model_fields
+        if name != "metadata"
+    )

@@ -21,7 +21,7 @@ import compile_bench
 import pg_bench
 import pit_bench
 import spark_bench
-from common import RESULTS_DIR, SCALES, BenchResult, Scale, markdown_table
+from common import RESULTS_DIR, SCALES, BenchResult, Scale, compile_bytecode, markdown_table
 
 BENCHMARKS: dict[str, Callable[[Scale], BenchResult]] = {
     "compile": compile_bench.run,
@@ -40,6 +40,7 @@ def main() -> int:
     args = parser.parse_args()
     scale: Scale = args.scale
     names = args.only or list(BENCHMARKS)
+    compile_bytecode()
 
     results: list[BenchResult] = []
     for name in names:

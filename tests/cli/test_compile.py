@@ -81,6 +81,27 @@ def test_compile_is_deterministic(titanic_project: Path) -> None:
     assert snapshot() == snapshot()
 
 
+def test_cached_compile_writes_the_manifest_a_full_serialization_gives(
+    titanic_project: Path,
+) -> None:
+    """A warm compile splices fresh metadata into the cached body's JSON; the file must
+    be byte for byte what serializing the whole manifest gives, and JSON-equal to the
+    cold compile's but for the metadata."""
+    from aligned_cli.artifacts.manifest import parse_manifest
+
+    path = titanic_project / "target" / "manifest.json"
+    invoke("compile", "--project-dir", str(titanic_project))
+    cold = path.read_text()
+    invoke("compile", "--project-dir", str(titanic_project))  # from the compile cache
+    warm = path.read_text()
+    assert warm == parse_manifest(warm, str(path)).model_dump_json(indent=2) + "\n"
+    cold_data, warm_data = json.loads(cold), json.loads(warm)
+    assert cold_data["metadata"]["invocation_id"] != warm_data["metadata"]["invocation_id"]
+    for data in (cold_data, warm_data):
+        del data["metadata"]["invocation_id"], data["metadata"]["generated_at"]
+    assert cold_data == warm_data
+
+
 def test_compile_single_dialect(titanic_project: Path) -> None:
     invoke("compile", "--project-dir", str(titanic_project), "--dialect", "postgres")
     manifest = json.loads((titanic_project / "target" / "manifest.json").read_text())

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from aligned_cli.cli.app import app
 
+runner = CliRunner()
 CACHE = Path("target") / ".aligned_cache" / "compiled.pickle"
 
 
@@ -89,3 +90,47 @@ def test_errors_are_never_cached(titanic_project: Path) -> None:
     assert result.exit_code == 2 and "nope" in result.output
     features.write_text(good)
     _compile(titanic_project)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name: x\n",
+        "name: x\ntarget-path: out\n",
+        "target-path: out/sub_dir-1   # a comment\n",
+        "target-path: 'quoted out'\n",
+        "target-path: \"{{ env_var('T') }}\"\n",
+        "a:\n  target-path: nested\ntarget-path: top\n",
+        "a: {b: 1,\n    target-path: nested}\n",
+        "target-path: >\n  folded\n",
+    ],
+)
+def test_the_cache_location_reads_target_path_as_yaml_does(text: str, tmp_path: Path) -> None:
+    """Where the cache lives comes from `target-path`, read without YAML when it is on a
+    plain line of its own; the answer must be what YAML says."""
+    import yaml
+
+    from aligned_cli.parse.project_file import project_target_path
+
+    (tmp_path / "aligned_project.yml").write_text(text)
+    value = yaml.safe_load(text).get("target-path")
+    expected = value if isinstance(value, str) and "{" not in value else "target"
+    assert project_target_path(tmp_path) == expected
+
+
+def test_a_project_with_another_target_path_reuses_its_cache(titanic_project: Path) -> None:
+    project_file = titanic_project / "aligned_project.yml"
+    text = project_file.read_text()
+    assert "target-path: target\n" in text
+    project_file.write_text(text.replace("target-path: target\n", "target-path: build/out\n"))
+
+    def compile_once() -> int:
+        result = runner.invoke(app, ["compile", "--project-dir", str(titanic_project)])
+        assert result.exit_code == 0, result.output
+        return cache.stat().st_mtime_ns
+
+    cache = titanic_project / "build" / "out" / ".aligned_cache" / "compiled.pickle"
+    written = compile_once()
+    assert compile_once() == written  # reused, not written again
+    assert (titanic_project / "build" / "out" / "manifest.json").is_file()
+    assert not (titanic_project / "target").exists()
