@@ -54,3 +54,66 @@ def test_a_command_alone_still_parses_and_typos_get_a_suggestion() -> None:
     assert run_help.returncode == 0 and "--select" in run_help.stdout
     typo = subprocess.run([ALIGNED, "rn"], capture_output=True, text=True)
     assert typo.returncode == 2 and "Did you mean 'run'" in typo.stderr
+
+
+# `main()` ends the process without the interpreter's teardown (os._exit): exit codes,
+# flushed output and exit handlers must be exactly what a normal exit gives.
+MAIN_WITH_EXIT_HANDLER = """
+import atexit, sys
+atexit.register(lambda: print("exit handler ran", file=sys.stderr))
+sys.argv = ["aligned", *sys.argv[1:]]
+from aligned_cli.cli.app import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--version"], 0),
+        (["compile"], 0),
+        (["ls", "--select", "model:nope", "--output", "json"], 0),
+        (["run", "--select", "model:titanic", "--target", "nope"], 2),
+        (["compile", "--no-such-flag"], 2),
+    ],
+)
+def test_exit_codes_output_and_exit_handlers(
+    args: list[str], code: int, titanic_project: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", MAIN_WITH_EXIT_HANDLER, *args],
+        capture_output=True,
+        text=True,
+        cwd=titanic_project,
+    )
+    assert done.returncode == code, done.stderr
+    assert done.stderr.rstrip().endswith("exit handler ran")
+
+
+def test_long_piped_output_arrives_whole(titanic_project: Path) -> None:
+    import json
+
+    done = subprocess.run(
+        [ALIGNED, "ls", "--output", "json", "--project-dir", str(titanic_project)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    nodes = json.loads(done.stdout)
+    assert len(nodes) > 20 and done.stderr == ""
+
+
+def test_a_failing_test_exits_1(titanic_project: Path) -> None:
+    data = titanic_project / "data" / "titanic.csv"
+    text = data.read_text()
+    assert ',"Braund, Mr. Owen Harris",male,22,' in text
+    data.write_text(
+        text.replace(',"Braund, Mr. Owen Harris",male,22,', ',"Braund, Mr. Owen Harris",male,222,')
+    )
+    done = subprocess.run(
+        [ALIGNED, "test", "--project-dir", str(titanic_project)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "passenger__age__upper_bound" in done.stdout
