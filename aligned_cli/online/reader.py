@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import InvalidResponse
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from aligned_cli.core.ir import FeatureRef
 from aligned_cli.online.catalog import Catalog, OnlineView
@@ -28,10 +31,35 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class ViewRead:
+    """One view's part of a plan, with what every request re-used to build."""
+
+    view: OnlineView
+    wanted: list[str]  # its requested features
+    labels: list[str]  # `view:feature` for each
+    head: str  # RESP up to the key's `$<length>`: `*<n>\r\n$5\r\nHMGET\r\n$`
+    tail: str  # RESP of the fields after the key: `__ts`, then `wanted`
+    prefix_size: int  # bytes of the key prefix
+
+    @classmethod
+    def build(cls, view: OnlineView, wanted: list[str]) -> ViewRead:
+        fields = [TS_FIELD, *wanted]
+        return cls(
+            view=view,
+            wanted=wanted,
+            labels=[f"{view.name}:{name}" for name in wanted],
+            head=f"*{2 + len(fields)}\r\n$5\r\nHMGET\r\n$",
+            tail="".join(f"${_size(field)}\r\n{field}\r\n" for field in fields),
+            prefix_size=_size(view.key_prefix),
+        )
+
+
+@dataclass(frozen=True)
 class ReadPlan:
     """Which hash fields to fetch per view, for one request."""
 
     views: list[tuple[OnlineView, list[str]]]  # view, its requested features
+    reads: list[ViewRead]  # the same, one per view, as sent
 
     @classmethod
     def build(cls, catalog: Catalog, refs: Sequence[FeatureRef]) -> ReadPlan:
@@ -40,7 +68,8 @@ class ReadPlan:
         for ref in refs:
             online = catalog.online_view(ref)
             by_view.setdefault(online.key_prefix, (online, []))[1].append(ref.feature)
-        return cls(list(by_view.values()))
+        views = list(by_view.values())
+        return cls(views, [ViewRead.build(view, wanted) for view, wanted in views])
 
     def missing_entities(self, entities: Mapping[str, Any]) -> list[str]:
         needed = [e for view, _ in self.views for e in view.entities]
@@ -48,7 +77,7 @@ class ReadPlan:
 
 
 async def read_features(
-    client: redis.asyncio.Redis,
+    connections: ReadConnections,
     plan: ReadPlan,
     entities: Mapping[str, Sequence[Any]],
     count: int,
@@ -65,7 +94,8 @@ async def read_features(
     queued = 0
     rows_of: list[list[int] | None] = []  # per view: its queued rows, None for all
     suffixes: dict[tuple[str, ...], list[str | None]] = {}  # per entity-column tuple
-    for view, wanted in plan.views:
+    for read in plan.reads:
+        view = read.view
         texts = suffixes.get(view.entities)
         if texts is None:
             texts = key_suffixes([entities[e] for e in view.entities])
@@ -76,14 +106,14 @@ async def read_features(
         else:
             rows_of.append(None)
             keys = texts  # type: ignore[assignment]
-        commands.append(_hmgets(view.key_prefix, wanted, keys))
+        commands.append(_hmgets(read, keys))
         queued += len(keys)
     packed = "".join(commands).encode("utf-8", "surrogatepass")
-    replies = await pipelined(client, packed, queued) if queued else []
+    replies = await connections.pipelined(packed, queued) if queued else []
     now_us = datetime_to_micros(now)
     features: list[dict[str, Any]] = [{} for _ in range(count)]
     start = 0
-    for (view, wanted), rows in zip(plan.views, rows_of, strict=True):
+    for read, rows in zip(plan.reads, rows_of, strict=True):
         queued = count if rows is None else len(rows)
         view_replies = replies[start : start + queued]
         start += queued
@@ -92,8 +122,8 @@ async def read_features(
         else:
             targets = [features[row] for row in rows]
             for row in set(range(count)).difference(rows):
-                _fill_missing(features[row], view, wanted)
-        _fill(targets, view_replies, view, wanted, now_us)
+                _fill_missing(features[row], read.labels)
+        _fill(targets, view_replies, read.labels, read.view.ttl, now_us)
     names = list(entities)
     if len(names) == 1:
         name = names[0]
@@ -114,27 +144,26 @@ JSON_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
 def _fill(
     targets: list[dict[str, Any]],
     replies: list[Any],
-    view: OnlineView,
-    wanted: list[str],
+    labels: list[str],
+    ttl: int | None,
     now_us: int,
 ) -> None:
-    """Each target gets the view's requested features from its HMGET reply
-    (`[__ts, *wanted]`); `wanted` become `view:feature` labels.
+    """Each target gets the view's requested features (`labels`) from its HMGET
+    reply (`[__ts, *wanted]`).
 
     Column by column (comprehensions and one flat loop per feature, a third less
     Python than row by row). A view with a row past its ttl, or stored without a
     time (aligned never writes one), goes row by row (`_fill_rows`)."""
-    labels = [f"{view.name}:{name}" for name in wanted]
-    columns = list(zip(*replies, strict=True)) or [()] * (1 + len(wanted))
+    columns = list(zip(*replies, strict=True)) or [()] * (1 + len(labels))
     if b"" in columns[0]:
-        return _fill_rows(targets, replies, labels, view.ttl, now_us)
+        return _fill_rows(targets, replies, labels, ttl, now_us)
     times = [None if raw is None else int(raw) for raw in columns[0]]
     live = [ts for ts in times if ts is not None]
     if live:
         oldest, newest = min(live), max(live)
-        stale = view.ttl is not None and oldest < now_us - view.ttl * 1_000_000
+        stale = ttl is not None and oldest < now_us - ttl * 1_000_000
         if stale or oldest < _FIRST_US or newest > _LAST_US:  # (no datetime for those)
-            return _fill_rows(targets, replies, labels, view.ttl, now_us)
+            return _fill_rows(targets, replies, labels, ttl, now_us)
     stamps: Sequence[datetime | None] = _datetimes(live)
     if len(live) < len(times):  # not found: None
         found = iter(stamps)
@@ -164,7 +193,10 @@ def _fill(
 
 def _datetimes(micros: list[int]) -> list[datetime]:
     """Epoch microseconds as naive UTC datetimes (numpy makes them in C, a seventh
-    of the time `epoch + timedelta` takes one by one)."""
+    of the time `epoch + timedelta` takes one by one, past the few of a small
+    request, for which numpy's own overhead is the larger)."""
+    if len(micros) <= 4:
+        return [_NAIVE_EPOCH + timedelta(0, 0, ts) for ts in micros]
     stamps: list[datetime] = np.array(micros, np.int64).view("datetime64[us]").tolist()
     return stamps
 
@@ -218,9 +250,9 @@ def _value(raw: bytes | str) -> Any:
     return to_json_value(decode(_text(raw)))
 
 
-def _fill_missing(target: dict[str, Any], view: OnlineView, wanted: list[str]) -> None:
-    for name in wanted:
-        target[f"{view.name}:{name}"] = {
+def _fill_missing(target: dict[str, Any], labels: list[str]) -> None:
+    for label in labels:
+        target[label] = {
             "value": None,
             "status": "not_found",
             "event_timestamp": None,
@@ -230,13 +262,10 @@ def _fill_missing(target: dict[str, Any], view: OnlineView, wanted: list[str]) -
 _FLOAT, _INT, _STR = ord("f"), ord("i"), ord("s")
 
 
-def _hmgets(prefix: str, wanted: list[str], suffixes: list[str]) -> str:
+def _hmgets(read: ViewRead, suffixes: list[str]) -> str:
     """`HMGET <prefix><suffix> __ts *wanted` for each key suffix, as the RESP text
     redis-py would send."""
-    fields = [TS_FIELD, *wanted]
-    head = f"*{2 + len(fields)}\r\n$5\r\nHMGET\r\n$"
-    tail = "".join(f"${_size(field)}\r\n{field}\r\n" for field in fields)
-    size = _size(prefix)
+    head, tail, prefix, size = read.head, read.tail, read.view.key_prefix, read.prefix_size
     # `$<length>` counts bytes: len() is right while every key is ASCII.
     text = "".join([f"{head}{size + len(key)}\r\n{prefix}{key}\r\n{tail}" for key in suffixes])
     if text.isascii():
@@ -250,46 +279,65 @@ def _size(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
-async def pipelined(client: redis.asyncio.Redis, packed: bytes, count: int) -> list[Any]:
-    """Send `count` packed commands on one pooled connection and return their replies
-    (an error reply raises), all within `READ_TIMEOUT`. Reads are idempotent: a
-    pooled connection Redis has dropped (a restart) is replaced and the commands
-    sent again, once."""
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
+class ReadConnections:
+    """The read path's Redis connections, for one event loop.
 
-    pool: Any = client.connection_pool  # redis-py leaves its connections untyped
-    try:
-        async with asyncio.timeout(READ_TIMEOUT):  # connecting included
-            try:
-                return await _round_trip(pool, packed, count)
-            except RedisConnectionError:
-                return await _round_trip(pool, packed, count)
-    except TimeoutError:
-        raise RedisTimeoutError(f"no reply from Redis in {READ_TIMEOUT:g} s") from None
+    redis-py's own connections (made by the client's pool, so they connect,
+    authenticate, select the database and speak TLS as the URL says), kept idle in
+    a list here rather than in the pool: the pool's `get_connection` and `release`
+    take a lock, check the socket, record metrics and dispatch events, about 20 µs
+    a request, as much as the round trip of a one-entity read. A connection comes
+    back here only with every reply read (any failure disconnects it first), so
+    none can hand stale replies to the next request."""
+
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        self._pool: Any = client.connection_pool  # redis-py leaves connections untyped
+        self._idle: list[Any] = []
+
+    async def pipelined(self, packed: bytes, count: int) -> list[Any]:
+        """Send `count` packed commands on one connection and return their replies
+        (an error reply raises), all within `READ_TIMEOUT`. Reads are idempotent:
+        a connection Redis has dropped (a restart) is given up, with every idle one,
+        and the commands sent again, once, on a new connection."""
+        try:
+            async with asyncio.timeout(READ_TIMEOUT):  # connecting included
+                idle = self._idle
+                connection = idle.pop() if idle else self._pool.make_connection()
+                try:
+                    return await self._round_trip(connection, packed, count)
+                except RedisConnectionError:
+                    await self.close()
+                    return await self._round_trip(self._pool.make_connection(), packed, count)
+        except TimeoutError:
+            raise RedisTimeoutError(f"no reply from Redis in {READ_TIMEOUT:g} s") from None
+
+    async def _round_trip(self, connection: Any, packed: bytes, count: int) -> list[Any]:
+        try:
+            # Connects first when it is not (a new connection, or one given up).
+            await connection.send_packed_command(packed, check_health=False)
+            replies = await _replies(connection, count)
+        except BaseException:
+            # Replies may be left unread (a timeout, a cancelled request): the
+            # connection must never hand them to the next caller.
+            await connection.disconnect(nowait=True)
+            raise
+        finally:
+            self._idle.append(connection)
+        for reply in replies:
+            if isinstance(reply, Exception):  # hiredis hands error replies back as values
+                raise reply
+        return replies
+
+    async def close(self) -> None:
+        """Disconnect the idle connections (those in use close when they fail)."""
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.disconnect(nowait=True)
 
 
 # Seconds for one request's reads, connecting included. The async client has no
 # socket_timeout: with one, redis-py wraps every send in a new task.
 READ_TIMEOUT = 10.0
-
-
-async def _round_trip(pool: Any, packed: bytes, count: int) -> list[Any]:
-    connection = await pool.get_connection()
-    try:
-        await connection.send_packed_command(packed, check_health=False)
-        replies = await _replies(connection, count)
-    except BaseException:
-        # Replies may be left unread (a timeout, a cancelled request): a pooled
-        # connection must never hand them to the next caller.
-        await connection.disconnect(nowait=True)
-        raise
-    finally:
-        await pool.release(connection)
-    for reply in replies:
-        if isinstance(reply, Exception):  # hiredis hands error replies back as values
-            raise reply
-    return replies
 
 
 async def _replies(connection: Any, count: int) -> list[Any]:
@@ -309,8 +357,6 @@ async def _replies(connection: Any, count: int) -> list[Any]:
             break
         await more()
     if len(replies) != count:
-        from redis.exceptions import InvalidResponse
-
         raise InvalidResponse(f"{len(replies)} replies to {count} commands")
     return replies
 

@@ -1,8 +1,10 @@
 """The FastAPI app: `create_app(manifest_path, redis_url, ...)`.
 
-Reads the manifest only (never the project's Python files). Reads use the asyncio
-Redis client (one pipelined round trip per request); /push runs in the threadpool
-with the sync client, since it also runs a DuckDB query.
+Reads the manifest only (never the project's Python files). Reads use connections
+of the asyncio Redis client (one pipelined round trip per request, see
+`online.reader`), and the common POST /features is answered before FastAPI's
+routing (`FeatureServer`); /push runs in the threadpool with the sync client, since
+it also runs a DuckDB query.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,10 +22,12 @@ import orjson
 # Module level on purpose: FastAPI resolves endpoint annotations from these globals.
 # (The CLI imports this module only when it serves.)
 from fastapi import Depends, FastAPI, Request, Response
-from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.types import Message, Receive, Send
+from starlette.types import Scope as AsgiScope
 
-from aligned_cli.serve.auth import Scope, Tokens
+from aligned_cli.serve.auth import ApiError, Scope, Tokens
 from aligned_cli.serve.schemas import (
     ErrorResponse,
     FeaturesRequest,
@@ -36,36 +40,135 @@ from aligned_cli.serve.schemas import (
 if TYPE_CHECKING:
     import redis.asyncio
 
+    from aligned_cli.online.reader import ReadConnections
+
 Clock = Callable[[], datetime]
 _BEARER = HTTPBearer(auto_error=False)  # optional: the check itself answers 401/403
 
 
 class _AsyncClients:
-    """One asyncio Redis client per event loop (test clients may start several)."""
+    """One asyncio Redis client, and the read path's connections made by it, per
+    event loop (test clients may start several)."""
 
     def __init__(self, url: str) -> None:
         self._url = url
-        self._clients: dict[int, redis.asyncio.Redis] = {}
+        self._clients: dict[int, tuple[redis.asyncio.Redis, ReadConnections]] = {}
 
-    def get(self) -> redis.asyncio.Redis:
-        import redis.asyncio
-
+    def _for_loop(self) -> tuple[redis.asyncio.Redis, ReadConnections]:
         loop = id(asyncio.get_running_loop())
-        client = self._clients.get(loop)
-        if client is None:
+        found = self._clients.get(loop)
+        if found is None:
+            import redis.asyncio
+
+            from aligned_cli.online.reader import ReadConnections
+
             # No socket_timeout (redis-py would wrap every send in a new task for
             # it; redis-py 8 sets 5 s unless told): reads, and /health's ping, have
             # a deadline each instead (READ_TIMEOUT).
             client = redis.asyncio.Redis.from_url(
                 self._url, socket_connect_timeout=2, socket_timeout=None
             )
-            self._clients[loop] = client
-        return client
+            found = self._clients[loop] = (client, ReadConnections(client))
+        return found
+
+    def get(self) -> redis.asyncio.Redis:
+        return self._for_loop()[0]
+
+    def reads(self) -> ReadConnections:
+        return self._for_loop()[1]
 
     async def close(self) -> None:
-        client = self._clients.pop(id(asyncio.get_running_loop()), None)
-        if client is not None:
+        found = self._clients.pop(id(asyncio.get_running_loop()), None)
+        if found is not None:
+            client, reads = found
+            await reads.close()
             await client.aclose()
+
+
+class FeatureServer(FastAPI):
+    """The FastAPI app, with POST /features answered before FastAPI's machinery.
+
+    Per request, Starlette's middleware stack, router, Request object and
+    FastAPI's dependency solving cost about as much as the Redis round trip of a
+    one-entity read. `create_app` sets `direct_features`, which answers the common
+    request itself (or hands it back, with its body, for the declared route to
+    answer). Anything that could make the two differ takes the declared route:
+    middleware or dependency overrides added to the app, a root path, a body size
+    limit, or FastAPI's OpenTelemetry instrumentation switched on."""
+
+    direct_features: Callable[[AsgiScope, Receive, Send], Awaitable[Receive | None]] | None = None
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        direct = self.direct_features
+        if (
+            direct is not None
+            and scope["type"] == "http"
+            and scope["path"] == "/features"
+            and scope["method"] == "POST"
+            and not scope.get("root_path")
+            and not self.root_path
+            and not self.user_middleware
+            and not self.dependency_overrides
+            and getattr(self, "max_body_size", None) is None
+            and not _telemetry_on(self)
+        ):
+            replay = await direct(scope, receive, send)
+            if replay is None:
+                return
+            receive = replay
+        await super().__call__(scope, receive, send)
+
+
+def _telemetry_on(app: FastAPI) -> bool:
+    """Whether FastAPI's native OpenTelemetry instrumentation (newer FastAPI versions)
+    would record this request: then it takes FastAPI's own path."""
+    telemetry = getattr(app, "_native_telemetry", None)
+    return telemetry is not None and bool(telemetry.enabled())
+
+
+def _authorized(tokens: Tokens, authorization: bytes | None) -> bool:
+    """Whether the route's bearer check (`HTTPBearer(auto_error=False)`, then
+    `Tokens.check`) lets this Authorization header read; the header is split by
+    FastAPI's own function, as HTTPBearer splits it."""
+    if not tokens.enabled:
+        return True
+    credentials = None
+    if authorization:
+        scheme, param = get_authorization_scheme_param(authorization.decode("latin-1"))
+        if scheme and param and scheme.lower() == "bearer":
+            credentials = param
+    try:
+        tokens.check(credentials, "read")
+    except ApiError:  # the declared route answers it
+        return False
+    return True
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` for a request whose body was read already."""
+    pending = True
+
+    async def replay() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _handled(app: FastAPI, scope: AsgiScope, error: Exception) -> Response:
+    """The response the app's exception handlers give `error`, as FastAPI would."""
+    handlers = app.exception_handlers
+    handler = next((handlers[c] for c in type(error).__mro__ if c in handlers), None)
+    if handler is None:
+        raise error
+    response = handler(Request(scope), error)
+    if not isinstance(response, Response):
+        response = await response
+    assert isinstance(response, Response)
+    return response
 
 
 def create_app(
@@ -89,7 +192,6 @@ def create_app(
     from aligned_cli.online.redis_client import connect
     from aligned_cli.online.transform import RowsError
     from aligned_cli.pipeline import project_from_manifest
-    from aligned_cli.serve.auth import ApiError
     from aligned_cli.serve.errors import install_handlers
 
     manifest_path = Path(manifest_path).resolve()
@@ -121,7 +223,7 @@ def create_app(
         pusher.close()
         sync_client.close()
 
-    app = FastAPI(
+    app = FeatureServer(
         title=f"aligned feature server ({project.name})",
         version=__version__,
         lifespan=lifespan,
@@ -161,7 +263,7 @@ def create_app(
             plans[key] = plan
         return plan
 
-    async def answer(request: FeaturesRequest) -> Response:
+    async def answer(request: FeaturesRequest) -> bytes:
         if request.count > max_entities:
             raise ApiError(413, f"{request.count} entities exceed --max-entities {max_entities}")
         plan = plan_for(request)
@@ -171,63 +273,88 @@ def create_app(
                 f"entities needs the key column '{missing[0]}'", f"entities.{missing[0]}"
             )
         results = await read_features(
-            async_clients.get(), plan, request.entities, request.count, now()
+            async_clients.reads(), plan, request.entities, request.count, now()
         )
         # Built by hand (orjson, in C): FastAPI's response-model encoding, or even the
         # json module, costs more than the Redis read. Values are JSON-safe already
         # (`to_json_value`); a NaN entity value echoed back would become null.
         try:
-            body = orjson.dumps({"results": results}, option=JSON_OPTIONS)
+            return orjson.dumps({"results": results}, option=JSON_OPTIONS)
         except orjson.JSONEncodeError:  # only an entity string can be: echoed back
             raise RowsError(
                 "entities holds a string that is not valid Unicode (a lone surrogate)",
                 "entities",
             ) from None
-        return Response(content=body, media_type="application/json")
 
     read_check = require("read")
 
-    class FeaturesRoute(APIRoute):
-        """POST /features as declared below (and so documented), with a shortcut: a
-        JSON body that validates from an authorized client is answered directly,
-        without FastAPI's per-request dependency solving and body-field machinery
-        (~70 µs, as much as reading 20 entities). Anything else (no or a wrong
-        token, another content type, a body that does not validate) takes the
-        declared route, so every error response is the one FastAPI gives."""
-
-        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-            # The shortcut re-does exactly the route's one dependency: a dependency
-            # added later (or overridden) must not be skipped silently.
-            assert [d.dependency for d in self.dependencies] == [read_check], self.dependencies
-            declared = super().get_route_handler()
-
-            async def handler(request: Request) -> Response:
-                content_type = request.headers.get("content-type", "")
-                if content_type.partition(";")[0].strip().lower() == "application/json":
-                    try:
-                        await read_check(await _BEARER(request))
-                        body = FeaturesRequest.model_validate_json(await request.body())
-                    except (ApiError, ValueError):  # ValidationError is a ValueError
-                        pass
-                    else:
-                        return await answer(body)
-                return await declared(request)  # the body read above is cached
-
-            return handler
-
     async def features(request: FeaturesRequest) -> Response:
         """Latest feature values for each entity, in request order."""
-        return await answer(request)
+        return Response(content=await answer(request), media_type="application/json")
 
-    app.router.add_api_route(
+    app.add_api_route(
         "/features",
         features,
         methods=["POST"],
         response_model=FeaturesResponse,
         responses=errors,
         dependencies=[Depends(read_check)],
-        route_class_override=FeaturesRoute,
     )
+
+    async def direct(scope: AsgiScope, receive: Receive, send: Send) -> Receive | None:
+        """POST /features without FastAPI's routing, middleware and dependency
+        machinery: a JSON body that validates, from an authorized client, is read
+        and answered here. Anything else (no or a wrong token, another content type,
+        a body that does not validate) is handed back, with its body, to the
+        declared route, so every error response is the one FastAPI gives; errors of
+        the read itself (413, 404, 503, ...) go through the app's own handlers."""
+        content_type = authorization = None
+        for name, value in scope["headers"]:  # (ASGI servers lower-case the names)
+            if name == b"content-type":
+                content_type = value if content_type is None else content_type
+            elif name == b"authorization":
+                authorization = value if authorization is None else authorization
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return None
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        request: FeaturesRequest | None = None
+        if (
+            content_type is not None
+            and content_type.partition(b";")[0].strip().lower() == b"application/json"
+            and _authorized(tokens, authorization)
+        ):
+            try:
+                request = FeaturesRequest.model_validate_json(body)
+            except ValueError:  # ValidationError is a ValueError: the route answers
+                request = None
+        if request is None:
+            return _replay(body, receive)
+        try:
+            content = await answer(request)
+        except Exception as error:  # what the declared route's handlers make of it
+            response = await _handled(app, scope, error)
+            await response(scope, receive, send)
+            return None
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-length", b"%d" % len(content)),
+                    (b"content-type", b"application/json"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": content})
+        return None
+
+    app.direct_features = direct
 
     @app.post(
         "/push",
