@@ -3,7 +3,8 @@
 The pit benchmark's data and project (`pit_bench`: two driver views with ties on
 `created`, NULL `created`, a 4h TTL and spine rows before any history), plus a
 `spark` connection (local[2]). Both sides run as whole processes (JVM start-up
-included), interleaved: aligned's compiled query, and the faster of two hand-written
+included), interleaved after one untimed aligned run (its compile cache, Spark's jars
+in the page cache): aligned's compiled query, and the faster of two hand-written
 forms (`spark_baseline.py`: a window over the union of spine and feature rows, and a
 range join ranked by `row_number()`). All outputs must be identical to each other and to
 the DuckDB pit baseline. From aligned's time we also give a paper estimate of a 1B-row
@@ -149,6 +150,10 @@ def run(scale: Scale) -> BenchResult:
             runs["aligned"].append(aligned_run())
             runs["window+range"] = [run_process(baseline_cmd(*FORMS))]
         else:
+            # Untimed, as in the pit benchmark: aligned's compile cache (as for any rerun;
+            # cold compiles are compile_bench's) and Spark's jars in the page cache, which
+            # the first timed JVM would otherwise read from disk whichever side it is.
+            aligned_run()
             for round_ in range(ROUNDS):
                 order = ["aligned", *FORMS]
                 for name in order if round_ % 2 == 0 else order[::-1]:

@@ -205,13 +205,18 @@ def exit_without_teardown(code: int) -> None:
     takes 50-100 ms on this kind of box — a third of a warm `aligned run` on small
     data. Everything a command writes is written and closed before it returns; exit
     handlers still run and output is flushed. With other threads still alive, the
-    usual shutdown waits for them, so this returns and lets it happen.
+    usual shutdown waits for them (other than daemons), so this returns and lets it happen.
     """
     import atexit
     import contextlib
     import threading
 
-    if threading.active_count() > 1:
+    # Daemon threads (py4j's finalizer in a Spark run) never delay an exit anyway.
+    if any(
+        t.is_alive() and not t.daemon
+        for t in threading.enumerate()
+        if t is not threading.main_thread()
+    ):
         return
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):

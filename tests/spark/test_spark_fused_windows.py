@@ -128,7 +128,8 @@ def _expected(
         t = now if now is not None else s.t
         hits: dict[str, ViewRow | None] = {}
         for name in ("a", "b", "c"):
-            delta = timedelta(seconds=ttls[name]) if ttls[name] else None
+            seconds = ttls[name]
+            delta = timedelta(seconds=seconds) if seconds else None
             if name == "c":
                 probe = replace(s, k2="*")
                 hits[name] = reference_latest(c_rows, probe, t, delta)

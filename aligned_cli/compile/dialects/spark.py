@@ -70,7 +70,8 @@ _TYPES = {
 
 
 def source_view_name(source_name: str) -> str:
-    """The temporary view a file source is read through on Spark."""
+    """The temporary view a file source is read through on Spark (the adapter names it
+    too, in `spark_sources`, without importing the compiler: tests/spark compare)."""
     return f"aligned_source__{source_name}"
 
 

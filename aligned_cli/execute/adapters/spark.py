@@ -161,6 +161,20 @@ class SparkAdapter(Adapter):
 
     # -- outputs -----------------------------------------------------------------
 
+    def write_output(self, query_sql: str, output: Output) -> int:
+        """Local files: the result is written to `.<tmp>_<name>` beside the output and
+        renamed into place, its rows counted from the parquet footers. Nothing tests it
+        in between, so unlike `stage_output` nothing reads it back (no view, no job)."""
+        if output.table or not output.file:
+            return super().write_output(query_sql, output)
+        path, staged_dir = self._staged_path(output)
+        try:
+            rows = self._write_staged(query_sql, staged_dir)
+            self._publish(staged_dir, path, output.file_format)
+        finally:
+            shutil.rmtree(staged_dir, ignore_errors=True)
+        return rows
+
     @contextmanager
     def stage_output(self, query_sql: str, output: Output) -> Iterator[StagedOutput]:
         """Files: the result is written to `.<tmp>_<name>` beside the output (a
@@ -171,23 +185,12 @@ class SparkAdapter(Adapter):
             with super().stage_output(query_sql, output) as staged:
                 yield staged
             return
-        if is_remote(output.file):
-            raise ExecutionError(
-                f"the Spark adapter cannot write to an object store yet ({output.file})",
-                hint="write to a local path, or use a duckdb connection for this output",
-            )
-        path = resolve_path(self.project_root, output.file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staged_dir = path.with_name(f".{temp_name()}_{path.name}")
+        path, staged_dir = self._staged_path(output)
         view = temp_name()
         try:
+            rows = self._write_staged(query_sql, staged_dir)
             with self._translated():
-                self._sql(query_sql).write.mode("errorifexists").parquet(str(staged_dir))
-                written = self.spark.read.parquet(str(staged_dir))
-                written.createOrReplaceTempView(view)
-                rows = _parquet_rows(staged_dir)
-                if rows is None:
-                    rows = written.count()
+                self.spark.read.parquet(str(staged_dir)).createOrReplaceTempView(view)
             fmt = output.file_format
             yield StagedOutput(
                 ident(view, "spark"), rows, lambda: self._publish(staged_dir, path, fmt)
@@ -196,6 +199,27 @@ class SparkAdapter(Adapter):
             with contextlib.suppress(Exception):
                 self.spark.catalog.dropTempView(view)
             shutil.rmtree(staged_dir, ignore_errors=True)
+
+    def _staged_path(self, output: Output) -> tuple[Path, Path]:
+        """The local path of a file output and the staging directory beside it."""
+        assert output.file is not None
+        if is_remote(output.file):
+            raise ExecutionError(
+                f"the Spark adapter cannot write to an object store yet ({output.file})",
+                hint="write to a local path, or use a duckdb connection for this output",
+            )
+        path = resolve_path(self.project_root, output.file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path, path.with_name(f".{temp_name()}_{path.name}")
+
+    def _write_staged(self, query_sql: str, staged_dir: Path) -> int:
+        """Write the query's rows to the parquet directory `staged_dir`; rows written."""
+        with self._translated():
+            self._sql(query_sql).write.mode("errorifexists").parquet(str(staged_dir))
+            rows = _parquet_rows(staged_dir)
+            if rows is None:
+                rows = self.spark.read.parquet(str(staged_dir)).count()
+        return rows
 
     def _publish(self, staged_dir: Path, path: Path, fmt: FileFormat) -> None:
         """Move the staged result to `path`: a parquet directory, or one CSV file."""
