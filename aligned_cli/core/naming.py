@@ -31,3 +31,8 @@ def staging_table(project: str, source: str) -> str:
     # Cut on a character boundary: a partial UTF-8 sequence is dropped whole.
     head = name.encode()[:room].decode(errors="ignore")
     return f"{head}_{digest}"
+
+
+def source_view_name(source_name: str) -> str:
+    """The temporary view a file source is read through on Spark."""
+    return f"aligned_source__{source_name}"

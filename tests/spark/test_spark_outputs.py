@@ -12,10 +12,8 @@ from typing import Any
 
 import pytest
 
-from aligned_cli.compile.dialects.spark import source_view_name as compiled_view_name
 from aligned_cli.core.ir import Connection, Output
 from aligned_cli.errors import ExecutionError
-from aligned_cli.execute.adapters.spark_sources import source_view_name
 
 QUERY = "SELECT id, CAST(id * 2 AS BIGINT) AS twice FROM range(0, 1000, 1, 3) ORDER BY id DESC"
 
@@ -33,11 +31,6 @@ def _leftovers(directory: Path) -> list[str]:
 
 def _views(spark: Any) -> set[str]:
     return {t.name for t in spark.catalog.listTables() if t.isTemporary}
-
-
-def test_the_adapter_names_source_views_as_compiled_sql_reads_them() -> None:
-    for name in ("trips", "driver_hourly_source", "a__b"):
-        assert source_view_name(name) == compiled_view_name(name)
 
 
 def test_a_spark_adapter_imports_no_compiler() -> None:

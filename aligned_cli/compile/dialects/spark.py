@@ -51,6 +51,7 @@ from aligned_cli.compile.dialects.pit_forms import (
     union_window_join,
 )
 from aligned_cli.core.ir import Source
+from aligned_cli.core.naming import source_view_name
 from aligned_cli.core.types import DataType
 
 _TYPES = {
@@ -67,12 +68,6 @@ _TYPES = {
     DataType.JSON: "STRING",
     DataType.EMBEDDING: "ARRAY<DOUBLE>",
 }
-
-
-def source_view_name(source_name: str) -> str:
-    """The temporary view a file source is read through on Spark (the adapter names it
-    too, in `spark_sources`, without importing the compiler: tests/spark compare)."""
-    return f"aligned_source__{source_name}"
 
 
 class SparkDialect(Dialect):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aligned_cli.core.ir import Source
+from aligned_cli.core.naming import source_view_name
 from aligned_cli.errors import ProjectError
 from aligned_cli.execute.adapters.file_io import read_source_file, write_arrow_file
 from aligned_cli.execute.adapters.files import expand_source_files, files_sha256, is_url
@@ -21,14 +22,6 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 STAGING_FOLDER = "spark_staging"
-
-
-def source_view_name(source_name: str) -> str:
-    """The temporary view a file source is read through: the name compiled Spark SQL
-    reads (`compile.dialects.spark.source_view_name`, which tests/spark check this
-    against). Not imported from there: that imports sqlglot, which a run of compiled
-    SQL never needs otherwise (~0.1 s of every `aligned run --target spark`)."""
-    return f"aligned_source__{source_name}"
 
 
 def register_source(
