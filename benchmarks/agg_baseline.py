@@ -13,10 +13,10 @@ the faster as the baseline.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import duckdb
+from process_end import end
 
 EVENTS = """events AS (
     SELECT driver_id, event_timestamp AS ts, fare FROM read_parquet('{events}')
@@ -99,4 +99,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    end(main())  # as aligned's CLI ends (see process_end)

@@ -42,6 +42,7 @@ from common import (
     run_process,
     write_result,
 )
+from process_end import end
 from psycopg import sql
 
 SERVER_DSN = os.environ.get(
@@ -260,7 +261,7 @@ def run(scale: Scale) -> BenchResult:
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "baseline":
         baseline(sys.argv[2], Path(sys.argv[3]))
-        return 0
+        end(0)  # as aligned's CLI ends (see process_end)
     return main_for(run, __doc__)
 
 

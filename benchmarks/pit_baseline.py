@@ -12,10 +12,10 @@ parquet file row number.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import duckdb
+from process_end import end
 
 QUERY = """
 COPY (
@@ -82,4 +82,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    end(main())  # as aligned's CLI ends (see process_end)

@@ -27,9 +27,10 @@ the other in one session: the smoke scale does that to save JVM start-ups.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from process_end import end
 
 if TYPE_CHECKING:  # pyspark is imported only when a session starts
     from pyspark.sql import SparkSession
@@ -180,4 +181,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    end(main())  # as aligned's CLI ends (see process_end)
