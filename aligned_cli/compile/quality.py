@@ -13,7 +13,7 @@ import sqlglot
 from sqlglot import exp
 
 from aligned_cli.compile.dialects import get_dialect
-from aligned_cli.compile.dialects.base import column, ident
+from aligned_cli.compile.dialects.base import column, ident, sqlglot_dialect
 from aligned_cli.compile.expressions import parse_message
 from aligned_cli.compile.pit import OutputFeature, features_query
 from aligned_cli.compile.session import CompileSession
@@ -58,7 +58,7 @@ def compile_test_sql(
     query = test_query(project, test, dialect, session=session)
     # Plain sqlglot rendering (not `engine.sql`, which some dialects check or rewrite),
     # without its defensive copy: the query is ours and discarded.
-    return query.sql(dialect=engine.sqlglot_name, pretty=True, copy=False)
+    return query.sql(dialect=sqlglot_dialect(engine.sqlglot_name), pretty=True, copy=False)
 
 
 def _as_query(relation: exp.Expr) -> exp.Expr:

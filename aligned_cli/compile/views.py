@@ -125,26 +125,35 @@ def _dependency_order(
 ) -> list[str]:
     order: list[str] = []
     state: dict[str, str] = {}
-
-    def visit(name: str, path: list[str]) -> None:
-        if state.get(name) == "done":
-            return
-        if state.get(name) == "visiting":
-            cycle = " -> ".join([*path[path.index(name) :], name])
-            raise ProjectError(
-                f"derived features of view '{view.name}' depend on each other in a cycle: {cycle}",
-                location=derived[name].location,
-            )
-        state[name] = "visiting"
-        for dep in reads[name]:
-            if dep in derived:
-                visit(dep, [*path, name])
-        state[name] = "done"
-        order.append(name)
-
     for name in derived:
-        visit(name, [])
+        _visit(name, [], view, derived, reads, state, order)
     return order
+
+
+def _visit(
+    name: str,
+    path: list[str],
+    view: FeatureView,
+    derived: dict[str, Feature],
+    reads: dict[str, list[str]],
+    state: dict[str, str],
+    order: list[str],
+) -> None:
+    # A function of its own, not a closure calling itself (a reference cycle).
+    if state.get(name) == "done":
+        return
+    if state.get(name) == "visiting":
+        cycle = " -> ".join([*path[path.index(name) :], name])
+        raise ProjectError(
+            f"derived features of view '{view.name}' depend on each other in a cycle: {cycle}",
+            location=derived[name].location,
+        )
+    state[name] = "visiting"
+    for dep in reads[name]:
+        if dep in derived:
+            _visit(dep, [*path, name], view, derived, reads, state, order)
+    state[name] = "done"
+    order.append(name)
 
 
 def resolve_derived_types(project: Project) -> Project:
@@ -154,34 +163,38 @@ def resolve_derived_types(project: Project) -> Project:
     # its parent's inferred types); `views` is filled in as views resolve.
     working = project.model_copy(update={"views": views})
     done: set[str] = set()
-
-    def resolve(name: str) -> None:
-        if name in done:
-            return
-        done.add(name)
-        view = views[name]
-        if view.source.kind == "view" and view.source.name in views:
-            resolve(view.source.name)
-            # A feature passed through from the parent takes its type, which for the
-            # parent's derived features is known only now.
-            parent = views[view.source.name]
-            features = [inherit_feature_type(f, parent) for f in view.features]
-            view = views[name] = view.model_copy(update={"features": features})
-        derived = resolve_derived_features(working, view)
-        if derived:
-            features = [
-                f.model_copy(update={"dtype": derived[f.name].dtype}) if f.name in derived else f
-                for f in view.features
-            ]
-            view = views[name] = view.model_copy(update={"features": features})
-        if any(a.dtype is None for a in view.aggregations):
-            views[name] = view.model_copy(
-                update={"aggregations": _typed_aggregations(working, view)}
-            )
-
     for name in project.views:
-        resolve(name)
+        _resolve_types(name, views, working, done)
     return project.model_copy(update={"views": {n: views[n] for n in project.views}})
+
+
+def _resolve_types(
+    name: str, views: dict[str, FeatureView], working: Project, done: set[str]
+) -> None:
+    """Type view `name`'s derived features and aggregations (its parent's first).
+
+    A function of its own, not a closure calling itself: that would be a reference
+    cycle keeping every intermediate view alive until the collector runs."""
+    if name in done:
+        return
+    done.add(name)
+    view = views[name]
+    if view.source.kind == "view" and view.source.name in views:
+        _resolve_types(view.source.name, views, working, done)
+        # A feature passed through from the parent takes its type, which for the
+        # parent's derived features is known only now.
+        parent = views[view.source.name]
+        features = [inherit_feature_type(f, parent) for f in view.features]
+        view = views[name] = view.model_copy(update={"features": features})
+    derived = resolve_derived_features(working, view)
+    if derived:
+        features = [
+            f.model_copy(update={"dtype": derived[f.name].dtype}) if f.name in derived else f
+            for f in view.features
+        ]
+        view = views[name] = view.model_copy(update={"features": features})
+    if any(a.dtype is None for a in view.aggregations):
+        views[name] = view.model_copy(update={"aggregations": _typed_aggregations(working, view)})
 
 
 def _typed_aggregations(project: Project, view: FeatureView) -> list[Aggregation]:
@@ -238,6 +251,8 @@ def check_aggregation_inputs(project: Project, view: FeatureView) -> None:
     are known here (`Source.columns`, read from the file's header). Without this, an
     unknown `of` would surface only as an engine error when a dataset is built.
     """
+    if not view.aggregations:
+        return
     if view.source.kind == "source" and project.sources[view.source.name].columns is None:
         return  # a table or query source: any raw column may be named
     readable = input_schema(project, view)

@@ -101,7 +101,7 @@ def discover_feature_files(root: Path, feature_paths: list[str], loaded: LoadedY
     return files
 
 
-def _read_yaml(path: Path, root: Path) -> LoadedYaml:
+def _read_yaml(path: Path, root: Path, *, keep_text: bool = False) -> LoadedYaml:
     relative = path.relative_to(root).as_posix()
     try:
         text = path.read_text(encoding="utf-8")
@@ -109,7 +109,18 @@ def _read_yaml(path: Path, root: Path) -> LoadedYaml:
         raise ProjectError(
             f"file is not UTF-8 text ({error.reason})", location=Location(file=relative)
         ) from None
-    return load_yaml(text, relative)
+    loaded = load_yaml(text, relative)
+    if keep_text:
+        loaded.text = text
+    return loaded
+
+
+def _may_have_templates(text: str | None) -> bool:
+    """Whether any value of a file with this text may need rendering: a template
+    marker (`{{`, `{%`, `{#`) is in the text, or a backslash, the only way YAML can
+    make one out of other characters (an escaped brace, an escaped line break
+    between two braces). Most feature files have neither, and need no walk."""
+    return text is None or needs_rendering(text) or "\\" in text
 
 
 def _is_secret(path: Path_) -> bool:
@@ -122,20 +133,24 @@ def _is_secret(path: Path_) -> bool:
 
 def _render_tree(loaded: LoadedYaml, variables: Mapping[str, Any], skip: Any) -> None:
     """Render every string value with Jinja (env_var, var), in place."""
+    loaded.data = _render_node(loaded.data, (), loaded, variables, skip)
 
-    def walk(node: Any, path: Path_) -> Any:
-        if skip(path):
-            return node
-        if isinstance(node, dict):
-            return {k: walk(v, (*path, k)) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v, (*path, i)) for i, v in enumerate(node)]
-        if isinstance(node, str) and needs_rendering(node):
-            location = loaded.location(path)
-            return render(node, location=location, variables=variables, defer_env=_is_secret(path))
+
+def _render_node(
+    node: Any, path: Path_, loaded: LoadedYaml, variables: Mapping[str, Any], skip: Any
+) -> Any:
+    # A function of its own, not a closure calling itself: that would be a reference
+    # cycle keeping each file's values and marks alive until the collector runs.
+    if skip(path):
         return node
-
-    loaded.data = walk(loaded.data, ())
+    if isinstance(node, dict):
+        return {k: _render_node(v, (*path, k), loaded, variables, skip) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_render_node(v, (*path, i), loaded, variables, skip) for i, v in enumerate(node)]
+    if isinstance(node, str) and needs_rendering(node):
+        location = loaded.location(path)
+        return render(node, location=location, variables=variables, defer_env=_is_secret(path))
+    return node
 
 
 def _is_test_sql(path: Path_) -> bool:
@@ -148,8 +163,9 @@ def _is_test_sql(path: Path_) -> bool:
 
 
 def _add_yaml(path: Path, root: Path, variables: Mapping[str, Any], declared: Declarations) -> None:
-    loaded = _read_yaml(path, root)
-    _render_tree(loaded, variables, skip=_is_test_sql)
+    loaded = _read_yaml(path, root, keep_text=True)
+    if _may_have_templates(loaded.text):
+        _render_tree(loaded, variables, skip=_is_test_sql)
     spec = validate(schema.FeaturesFileSpec, loaded, loaded.file)
     for i, source in enumerate(spec.sources):
         declared.sources.append(to_ir.source(source, loaded, ("sources", i)))

@@ -159,6 +159,8 @@ def view(spec: s.ViewSpec, loaded: LoadedYaml, path: Path_) -> FeatureView:
 
 def _constraints(spec: s.ConstraintsSpec, loaded: LoadedYaml, path: Path_) -> list[Constraint]:
     """The constraints of a feature or an aggregation, each located at its key."""
+    if spec.model_fields_set.isdisjoint(_CONSTRAINT_KEYS):
+        return []  # every constraint key defaults to None: most features have none
     constraints: list[Constraint] = []
     for key in _CONSTRAINT_KEYS:
         value = getattr(spec, key)

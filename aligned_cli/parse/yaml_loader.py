@@ -21,8 +21,38 @@ from aligned_cli.errors import ProjectError
 Path_ = tuple[str | int, ...]
 
 # libyaml's parser when PyYAML was built with it (10x faster); same nodes and marks.
-_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TAG_MEMO_SIZE = 100_000
+
+
+class _Composer(_BASE_LOADER):  # type: ignore[misc,valid-type]
+    """The safe loader with implicit tags of plain scalars memoized.
+
+    A scalar's implicit tag depends only on its text and style (the resolver's
+    regexes), unless path resolvers are registered, which SafeLoader has none of;
+    projects repeat the same few scalars (`{type: float}`) thousands of times, and
+    resolving them was a fifth of composing a big project.
+    """
+
+    _tags: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode or self.yaml_path_resolvers:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self._tags.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(self._tags) >= _TAG_MEMO_SIZE:
+                self._tags.clear()
+            self._tags[key] = tag
+        return tag
+
+
+_COMPOSER = _Composer
 _MAX_NODES = 200_000  # expanded nodes per document; far beyond any real project file
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -33,6 +63,21 @@ _STANDARD_TAGS = {
     "tag:yaml.org,2002:seq",
     "tag:yaml.org,2002:timestamp",
     "tag:yaml.org,2002:merge",
+}
+
+
+# The safe constructor's functions for plain scalars (pure functions of the node),
+# called on one shared loader: a loader per file is a reference cycle (its parser
+# state is a bound method of itself) that only the collector frees.
+_SCALARS = yaml.SafeLoader("")
+_SCALAR_CONSTRUCTORS = {
+    tag: yaml.SafeLoader.yaml_constructors[tag]
+    for tag in (
+        "tag:yaml.org,2002:int",
+        "tag:yaml.org,2002:float",
+        "tag:yaml.org,2002:bool",
+        "tag:yaml.org,2002:null",
+    )
 }
 
 
@@ -52,6 +97,7 @@ class LoadedYaml:
     # path -> PyYAML's mark of where it starts; made a Location only when asked for
     # (a big project has tens of thousands of paths and few are ever reported).
     marks: dict[Path_, Mark] = field(default_factory=dict)
+    text: str | None = None  # the file's text, when the loader keeps it
 
     def location(self, path: Path_) -> Location:
         """The location of `path`, or of its nearest ancestor that has one."""
@@ -101,7 +147,6 @@ class _Builder:
         self.file = file
         self.marks = marks
         self.budget = _MAX_NODES
-        self.scalars = yaml.SafeLoader("")  # only its scalar constructors are used
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self.budget -= 1
@@ -122,10 +167,23 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
-        value = self.scalars.construct_object(node)
+        if node.tag == _STR_TAG:
+            return node.value  # what the safe constructor gives a string scalar
         if node.tag == "tag:yaml.org,2002:timestamp":
             return str(node.value)  # dates stay text; aligned parses times itself
-        return value
+        construct = _SCALAR_CONSTRUCTORS.get(node.tag)
+        try:
+            if construct is not None and isinstance(node, yaml.ScalarNode):
+                return construct(_SCALARS, node)
+            return yaml.SafeLoader("").construct_object(node)  # anything else: the long way
+        except (ValueError, KeyError, yaml.YAMLError):
+            # An explicit tag on a value it cannot hold (`!!int x`, `!!map text`).
+            tag = str(node.tag).removeprefix("tag:yaml.org,2002:")
+            raise ProjectError(
+                f"value {node.value!r} is not a valid !!{tag}",
+                location=_location(self.file, node.start_mark),
+                hint=f"remove the !!{tag} tag, or give it a value of that type",
+            ) from None
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -148,10 +206,13 @@ class _Builder:
 
     def _flatten_merges(self, node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
         """Expand `<<: *anchor` merge keys; explicit keys win over merged ones."""
+        pairs: list[tuple[yaml.Node, yaml.Node]] = node.value
+        if all(key.tag != _MERGE_TAG for key, _ in pairs):
+            return pairs  # most mappings: nothing to merge
         own: list[tuple[yaml.Node, yaml.Node]] = []
         merged: list[tuple[yaml.Node, yaml.Node]] = []
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == _MERGE_TAG:
                 sources = (
                     value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
                 )

@@ -16,6 +16,7 @@ from functools import cache
 from typing import Self
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect as SqlglotDialect
 
 from aligned_cli.core.ir import Source
 from aligned_cli.core.types import DataType
@@ -40,6 +41,13 @@ def sql_type(text: str, dialect: str | None = None) -> exp.DataType:
         # compiling casts thousands of columns, and a deep copy costs several times more.
         return exp.DataType(**parsed.args)
     return parsed.copy()
+
+
+@cache
+def sqlglot_dialect(name: str) -> SqlglotDialect:
+    """sqlglot's dialect `name`, made once: `sql(dialect="duckdb")` makes one per call
+    (a tenth of rendering a big project's SQL). Generators are made per call still."""
+    return SqlglotDialect.get_or_raise(name)
 
 
 @cache
@@ -203,9 +211,7 @@ class Dialect(ABC):
     def ascending(self, value: exp.Expr) -> exp.Ordered:
         """`value` ascending, for a value that is never NULL: with the engine's own NULL
         placement, so no NULLS FIRST/LAST is written (BigQuery rejects one in windows)."""
-        from sqlglot.dialects.dialect import Dialect as SqlglotDialect
-
-        ordering = SqlglotDialect.get_or_raise(self.sqlglot_name).NULL_ORDERING
+        ordering = sqlglot_dialect(self.sqlglot_name).NULL_ORDERING
         return exp.Ordered(this=value, nulls_first=ordering == "nulls_are_small")
 
     def window_frame_offset(self, seconds: int) -> exp.Expr:
@@ -228,4 +234,4 @@ class Dialect(ABC):
 
     def sql(self, expression: exp.Expr, pretty: bool = True, *, copy: bool = True) -> str:
         """SQL text; `copy=False` (a tree the caller discards) skips the generator's copy."""
-        return expression.sql(dialect=self.sqlglot_name, pretty=pretty, copy=copy)
+        return expression.sql(dialect=sqlglot_dialect(self.sqlglot_name), pretty=pretty, copy=copy)
