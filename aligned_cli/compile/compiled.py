@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aligned_cli.core.digraph import DiGraph
 from aligned_cli.core.ir import Project
 from aligned_cli.core.tests import DataTest
 from aligned_cli.graph.snapshot import DagSnapshot
@@ -38,9 +39,14 @@ class CompiledProject:
 
     @classmethod
     def of(
-        cls, project: Project, tests: list[DataTest], dag: nx.DiGraph, dialects: list[str]
+        cls,
+        project: Project,
+        tests: list[DataTest],
+        dag: nx.DiGraph | DiGraph[str],
+        dialects: list[str],
     ) -> CompiledProject:
-        return cls(project, tests, DagSnapshot.of(dag), dialects, _networkx=dag)
+        networkx = None if isinstance(dag, DiGraph) else dag  # else built on first use
+        return cls(project, tests, DagSnapshot.of(dag), dialects, _networkx=networkx)
 
     @property
     def dag(self) -> nx.DiGraph:

@@ -67,18 +67,20 @@ def canonical_sql(expression: str, dialect: str = "duckdb") -> str:
 
 
 def _canonical(value: Any, dialect: str, memo: CanonicalMemo | None = None) -> Any:
-    if type(value) in _PLAIN:  # most values: checked first, by exact type
+    kind: type = type(value)
+    if kind in _PLAIN:  # most values: checked first, by exact type
         return value
-    if isinstance(value, BaseModel):
+    if _is_model(kind):  # by type, cached: isinstance with pydantic's ABC meta is slow
         known = memo.get(id(value)) if memo is not None else None
         if known is not None and known[0] is value:
             return known[1]
         attrs = vars(value)
         fields = {}
-        for name in _checked_fields(type(value)):
+        model: BaseModel = value
+        for name in _checked_fields(type(model)):
             item = attrs[name]  # plain values inline: most fields, tens of thousands
             fields[name] = item if type(item) in _PLAIN else _canonical(item, dialect, memo)
-        if isinstance(value, Feature) and value.expression is not None:
+        if _is_feature(kind) and value.expression is not None:
             fields["expression"] = canonical_sql(value.expression, dialect)
         if memo is not None:
             memo[id(value)] = (value, fields)
@@ -90,6 +92,16 @@ def _canonical(value: Any, dialect: str, memo: CanonicalMemo | None = None) -> A
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)  # enums are StrEnums; anything else by its text
+
+
+@cache
+def _is_model(kind: type) -> bool:
+    return issubclass(kind, BaseModel)
+
+
+@cache
+def _is_feature(kind: type) -> bool:
+    return issubclass(kind, Feature)
 
 
 @cache

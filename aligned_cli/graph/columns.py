@@ -46,6 +46,8 @@ class RawInput:
 
 
 ColumnInput = FeatureInput | ViewColumnInput | RawInput
+# (view, feature) -> its `feature_inputs`, computed once for the DAG and the lineage.
+FeatureInputs = dict[tuple[str, str], list[ColumnInput]]
 
 
 def expression_columns(expression: str, dialect: str = "duckdb") -> list[str]:

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
+from aligned_cli.core.digraph import DiGraph
 from aligned_cli.core.location import Location
 from aligned_cli.errors import ProjectError
 from aligned_cli.graph.ids import node_label
 
+if TYPE_CHECKING:
+    import networkx as nx
 
-def check_acyclic(dag: nx.DiGraph) -> None:
+
+def check_acyclic(dag: nx.DiGraph | DiGraph[str]) -> None:
     """Raise ProjectError naming one cycle (`view:a -> view:b -> view:a`), if any."""
     # The common case, no cycle, by one topological pass (several times faster than
-    # `find_cycle`); the cycle is searched for only when there is one to name.
+    # `find_cycle`); the cycle is searched for only when there is one to name, with
+    # networkx (the same graph as networkx: the same cycle named).
+    if isinstance(dag, DiGraph):
+        if dag.is_acyclic():
+            return
+        dag = dag.to_networkx()
+    import networkx as nx
+
     if nx.is_directed_acyclic_graph(dag):
         return
     try:

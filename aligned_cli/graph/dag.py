@@ -9,37 +9,52 @@ Node ids are unique ids (`graph.ids`). Every node carries:
   checksum  `graph.checksums.node_checksum` of `obj`
 Features and tests also carry `view` (their view's name). The graph itself carries
 `project` (the project name) and `root` (its directory).
+
+The DAG is built as a plain-dict graph (`core.digraph`, no networkx import: a tenth
+of a big compile); `build_dag` hands it over as networkx, edge for edge the same.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import networkx as nx
 from pydantic import BaseModel
 
+from aligned_cli.core.digraph import DiGraph
 from aligned_cli.core.ir import Aggregation, Feature, FeatureRef, FeatureView, Model, Project
 from aligned_cli.core.location import Location
 from aligned_cli.core.tests import DataTest
 from aligned_cli.errors import ProjectError, did_you_mean
 from aligned_cli.graph import ids
 from aligned_cli.graph.checksums import CanonicalMemo, node_checksum
-from aligned_cli.graph.columns import FeatureInput, feature_inputs
+from aligned_cli.graph.columns import FeatureInput, FeatureInputs, feature_inputs
 from aligned_cli.graph.cycles import check_acyclic
 from aligned_cli.graph.lineage import feature_lineage
 
-__all__ = ["build_dag", "feature_lineage"]
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["build_dag", "build_graph", "feature_lineage"]
 
 
 def build_dag(project: Project, tests: list[DataTest]) -> nx.DiGraph:
-    """The project's DAG; ProjectError on an unknown reference or a cycle."""
-    dag = nx.DiGraph(project=project.name, root=project.root)
+    """The project's DAG as networkx; ProjectError on an unknown reference or a cycle."""
+    return build_graph(project, tests).to_networkx()
+
+
+def build_graph(
+    project: Project, tests: list[DataTest], *, inputs: FeatureInputs | None = None
+) -> DiGraph[str]:
+    """The project's DAG (see `build_dag`), without networkx. `inputs`, when given,
+    receives every feature's `feature_inputs` (for `feature_lineage`)."""
+    dag: DiGraph[str] = DiGraph(project=project.name, root=project.root)
     # Checksums of views cover their features, which are nodes too: dump each once.
     memo: CanonicalMemo = {}
     _add_sources(dag, project, memo)
     _add_views(dag, project, memo)
     check_acyclic(dag)  # view cycles first: they are the root cause of any feature cycle
-    _add_features(dag, project, memo)
+    _add_features(dag, project, memo, {} if inputs is None else inputs)
     _add_models(dag, project, memo)
     _add_tests(dag, project, tests, memo)
     check_acyclic(dag)
@@ -47,7 +62,7 @@ def build_dag(project: Project, tests: list[DataTest]) -> nx.DiGraph:
 
 
 def _add_node(
-    dag: nx.DiGraph,
+    dag: DiGraph[str],
     project: Project,
     uid: str,
     obj: BaseModel,
@@ -71,13 +86,13 @@ def _add_node(
     )
 
 
-def _add_sources(dag: nx.DiGraph, project: Project, memo: CanonicalMemo) -> None:
+def _add_sources(dag: DiGraph[str], project: Project, memo: CanonicalMemo) -> None:
     for source in project.sources.values():
         uid = ids.source_id(project.name, source.name)
         _add_node(dag, project, uid, source, memo, location=source.location, tags=source.tags)
 
 
-def _add_views(dag: nx.DiGraph, project: Project, memo: CanonicalMemo) -> None:
+def _add_views(dag: DiGraph[str], project: Project, memo: CanonicalMemo) -> None:
     for view in project.views.values():
         uid = ids.view_id(project.name, view.name)
         _add_node(dag, project, uid, view, memo, location=view.location, tags=view.tags)
@@ -108,7 +123,9 @@ def _view_source_id(project: Project, view: FeatureView) -> str:
     return ids.source_id(project.name, ref.name)
 
 
-def _add_features(dag: nx.DiGraph, project: Project, memo: CanonicalMemo) -> None:
+def _add_features(
+    dag: DiGraph[str], project: Project, memo: CanonicalMemo, inputs: FeatureInputs
+) -> None:
     for view in project.views.values():
         vid = ids.view_id(project.name, view.name)
         members: list[Feature | Aggregation] = [*view.features, *view.aggregations]
@@ -124,12 +141,13 @@ def _add_features(dag: nx.DiGraph, project: Project, memo: CanonicalMemo) -> Non
         members = [*view.features, *view.aggregations]
         for feature in members:
             fid = ids.feature_id(project.name, view.name, feature.name)
-            for source in feature_inputs(project, view, feature):
+            found = inputs[view.name, feature.name] = feature_inputs(project, view, feature)
+            for source in found:
                 if isinstance(source, FeatureInput):
                     dag.add_edge(ids.feature_id(project.name, source.view, source.feature), fid)
 
 
-def _add_models(dag: nx.DiGraph, project: Project, memo: CanonicalMemo) -> None:
+def _add_models(dag: DiGraph[str], project: Project, memo: CanonicalMemo) -> None:
     for model in project.models.values():
         mid = ids.model_id(project.name, model.name)
         _add_node(dag, project, mid, model, memo, location=model.location, tags=model.tags)
@@ -168,7 +186,7 @@ def _model_feature_id(project: Project, model: Model, ref: FeatureRef) -> str:
 
 
 def _add_tests(
-    dag: nx.DiGraph, project: Project, tests: list[DataTest], memo: CanonicalMemo
+    dag: DiGraph[str], project: Project, tests: list[DataTest], memo: CanonicalMemo
 ) -> None:
     for test in tests:
         view = project.views.get(test.view)

@@ -9,30 +9,54 @@ aggregation reads no column and has an empty lineage.
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
+from aligned_cli.core.digraph import DiGraph
 from aligned_cli.core.ir import Project
 from aligned_cli.graph import ids
 from aligned_cli.graph.columns import (
     ColumnInput,
     FeatureInput,
+    FeatureInputs,
     RawInput,
     feature_inputs,
     resolve_column,
 )
+from aligned_cli.graph.snapshot import DagSnapshot
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
-def feature_lineage(project: Project, dag: nx.DiGraph) -> dict[str, list[str]]:
-    """{feature unique id: sorted raw-column ids}, for every feature of `dag`."""
+def feature_lineage(
+    project: Project,
+    dag: nx.DiGraph | DiGraph[str] | DagSnapshot,
+    *,
+    inputs: FeatureInputs | None = None,
+) -> dict[str, list[str]]:
+    """{feature unique id: sorted raw-column ids}, for every feature of `dag`;
+    `inputs`: the features' `feature_inputs` where known (`build_graph` collects them)."""
     found: dict[str, frozenset[str]] = {}
     # Topological order: a feature's input features are done before it is.
-    for uid in nx.topological_sort(dag):
-        attrs = dag.nodes[uid]
+    order: Any
+    if isinstance(dag, DagSnapshot):
+        order = dag.order
+    elif isinstance(dag, DiGraph):
+        order = dag.topological_order()
+    else:
+        import networkx as nx
+
+        order = nx.topological_sort(dag)
+    nodes = dag.nodes
+    for uid in order:
+        attrs = nodes[uid]
         if attrs["kind"] != "feature":
             continue
         view = project.views[attrs["view"]]
+        feature = attrs["obj"]
+        known = inputs.get((view.name, feature.name)) if inputs is not None else None
         columns: set[str] = set()
-        for source in feature_inputs(project, view, attrs["obj"]):
+        for source in known if known is not None else feature_inputs(project, view, feature):
             columns |= _raw_columns(project, source, found)
         found[uid] = frozenset(columns)
     return {uid: sorted(columns) for uid, columns in sorted(found.items())}

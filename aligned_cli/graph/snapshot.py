@@ -1,11 +1,11 @@
 """A read-only snapshot of the DAG in plain dicts, for the lookups every command makes.
 
-networkx stays the DAG's structure (built, checked and walked with it at compile
-time), but importing it costs ~0.2 s, more than a small `aligned run` spends in its
-query. Selection by name, run order, a node's parents and children and its
-attributes need no graph algorithm: they read this snapshot, which a cached compile
-loads without networkx. Graph walks (`+x`, descendants to skip) rebuild the networkx
-graph on demand with `to_networkx()`.
+networkx is the DAG's structure for graph walks, but importing it costs ~0.2 s, more
+than a small `aligned run` spends in its query. Selection by name, run order, a
+node's parents and children and its attributes need no graph algorithm: they read
+this snapshot, which a compile builds from the plain-dict DAG (`core.digraph`) and a
+cached compile loads, both without networkx. Graph walks (`+x`, descendants to
+skip) rebuild the networkx graph on demand with `to_networkx()`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from aligned_cli.core.digraph import DiGraph
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -29,7 +31,15 @@ class DagSnapshot:
     attrs: Mapping[str, Any] = field(default_factory=dict)  # the graph's own attributes
 
     @classmethod
-    def of(cls, dag: nx.DiGraph) -> DagSnapshot:
+    def of(cls, dag: nx.DiGraph | DiGraph[str]) -> DagSnapshot:
+        if isinstance(dag, DiGraph):
+            return cls(
+                nodes=dag.nodes,
+                parents={uid: tuple(sorted(ps)) for uid, ps in dag.pred.items()},
+                children={uid: tuple(sorted(cs)) for uid, cs in dag.succ.items()},
+                order=tuple(dag.lexicographical_topological_order()),
+                attrs=dict(dag.graph),
+            )
         import networkx as nx
 
         return cls(
@@ -41,7 +51,7 @@ class DagSnapshot:
         )
 
     def to_networkx(self) -> nx.DiGraph:
-        """The same graph as networkx (node attribute dicts shared, not copied)."""
+        """The same graph as networkx (node attributes copied, as networkx does)."""
         import networkx as nx
 
         dag = nx.DiGraph(**self.attrs)

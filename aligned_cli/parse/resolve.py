@@ -12,8 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-import networkx as nx
-
+from aligned_cli.core.digraph import DiGraph
 from aligned_cli.core.inheritance import resolve_view_inheritance
 from aligned_cli.core.ir import (
     Aggregation,
@@ -184,14 +183,16 @@ def _check_view_sources(project: Project) -> None:
 
 def _inherit(project: Project) -> None:
     """Views on views take entities, timestamps and ttl from their parent (SPEC §4)."""
-    graph = nx.DiGraph()
+    graph: DiGraph[str] = DiGraph()
     for view in project.views.values():
         graph.add_node(view.name)
         if view.source.kind == "view":
             graph.add_edge(view.source.name, view.name)
     cycle = []
-    if not nx.is_directed_acyclic_graph(graph):  # one cheap pass; a cycle is searched only then
-        cycle = nx.find_cycle(graph)
+    if not graph.is_acyclic():  # one cheap pass; a cycle is searched only then
+        import networkx as nx
+
+        cycle = nx.find_cycle(graph.to_networkx())
     if cycle:
         path = " -> ".join(f"view:{a}" for a, _ in cycle) + f" -> view:{cycle[0][0]}"
         raise ProjectError(
