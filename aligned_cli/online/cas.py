@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from aligned_cli.online.arrow_constants import text_scalar
 from aligned_cli.online.keys import CREATED_FIELD, TS_FIELD
 from aligned_cli.online.resp import bulk, bulk_column, join_rows, join_runs
 
@@ -180,7 +181,7 @@ def _wire_rows(batch: WriteBatch, size: int) -> tuple[list[bytes], list[bytes]]:
     import pyarrow.compute as pc
 
     def text(values: Any) -> Any:  # '' stands for NULL, as the script expects
-        return pc.fill_null(pc.cast(values, pa.string()), "")
+        return pc.fill_null(pc.cast(values, pa.string()), text_scalar(""))
 
     stamps = [text(batch.ts), text(batch.created), text(batch.expire_at_ms)]
     rows = join_rows([bulk_column(column) for column in (*stamps, *batch.values)])

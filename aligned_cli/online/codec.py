@@ -14,6 +14,8 @@ import math
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from aligned_cli.online.arrow_constants import text_scalar
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -28,7 +30,7 @@ def encode_column(values: pa.Array | pa.ChunkedArray) -> Any:
 
     kind = values.type
     if pa.types.is_boolean(kind):
-        text = pc.if_else(values, "b:1", "b:0")
+        text = pc.if_else(values, text_scalar("b:1"), text_scalar("b:0"))
     elif pa.types.is_integer(kind):
         text = _tagged("i:", pc.cast(values, pa.string()))
     elif pa.types.is_floating(kind):
@@ -46,7 +48,7 @@ def encode_column(values: pa.Array | pa.ChunkedArray) -> Any:
             [NULL if v is None else "j:" + json.dumps(v, default=str) for v in values.to_pylist()],
             pa.string(),
         )
-    return pc.fill_null(text, NULL)
+    return pc.fill_null(text, text_scalar(NULL))
 
 
 def _is_view(kind: pa.DataType) -> bool:
@@ -58,7 +60,7 @@ def _is_view(kind: pa.DataType) -> bool:
 def _tagged(tag: str, text: pa.Array | pa.ChunkedArray) -> Any:
     import pyarrow.compute as pc
 
-    return pc.binary_join_element_wise(tag, text, "")
+    return pc.binary_join_element_wise(text_scalar(tag), text, text_scalar(""))
 
 
 def epoch_micros(values: pa.Array | pa.ChunkedArray) -> Any:

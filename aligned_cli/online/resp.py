@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from aligned_cli.online.arrow_constants import int64_array, text_scalar
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -32,7 +34,7 @@ def bulk_column(text: pa.Array | pa.ChunkedArray) -> Any:
     import pyarrow.compute as pc
 
     def literal(value: str) -> Any:
-        return pa.scalar(value, pa.large_string())
+        return text_scalar(value, large=True)
 
     wide = pc.cast(text, pa.large_string())
     lengths = pc.cast(pc.binary_length(wide), pa.large_string())  # bytes, not characters
@@ -46,9 +48,7 @@ def join_rows(columns: Sequence[Any]) -> Any:
 
     if len(columns) == 1:
         return columns[0]
-    import pyarrow as pa
-
-    return pc.binary_join_element_wise(*columns, pa.scalar("", pa.large_string()))
+    return pc.binary_join_element_wise(*columns, text_scalar("", large=True))
 
 
 def join_runs(rows: Any, size: int) -> list[bytes]:
@@ -60,8 +60,8 @@ def join_runs(rows: Any, size: int) -> list[bytes]:
         rows = rows.combine_chunks()
     count = len(rows)
     bounds = [*range(0, count, size), count]
-    runs = pa.LargeListArray.from_arrays(pa.array(bounds, pa.int64()), rows)
+    runs = pa.LargeListArray.from_arrays(int64_array(bounds), rows)
     # As binary, so each blob reaches Python as bytes without a decode/encode pair.
-    joined = pc.binary_join(runs, pa.scalar("", pa.large_string()))
+    joined = pc.binary_join(runs, text_scalar("", large=True))
     blobs: list[bytes] = pc.cast(joined, pa.large_binary()).to_pylist()
     return blobs

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from aligned_cli.online.arrow_constants import int64_scalar, text_scalar
 from aligned_cli.online.catalog import OnlineView
 from aligned_cli.online.codec import encode_column, epoch_micros
 
@@ -62,10 +63,11 @@ def _expire_at_ms(ts: Any, ttl_us: int) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    end = pc.add(ts, pa.scalar(ttl_us, pa.int64()))
-    quotient = pc.divide(end, pa.scalar(1000, pa.int64()))
-    remainder = pc.subtract(end, pc.multiply(quotient, pa.scalar(1000, pa.int64())))
-    return pc.add(quotient, pc.cast(pc.greater(remainder, 0), pa.int64()))
+    thousand = int64_scalar(1000)
+    end = pc.add(ts, int64_scalar(ttl_us))
+    quotient = pc.divide(end, thousand)
+    remainder = pc.subtract(end, pc.multiply(quotient, thousand))
+    return pc.add(quotient, pc.cast(pc.greater(remainder, int64_scalar(0)), pa.int64()))
 
 
 def _keys(view: OnlineView, table: pa.Table | pa.RecordBatch) -> Any:
@@ -83,8 +85,10 @@ def _keys(view: OnlineView, table: pa.Table | pa.RecordBatch) -> Any:
             text = pc.cast(values, pa.string())
         text = pc.replace_substring(text, "%", "%25")
         parts.append(pc.replace_substring(text, ":", "%3A"))
-    joined = pc.binary_join_element_wise(*parts, ":") if len(parts) > 1 else parts[0]
-    return _array(pc.binary_join_element_wise(view.key_prefix, joined, ""))
+    joined = pc.binary_join_element_wise(*parts, text_scalar(":")) if len(parts) > 1 else parts[0]
+    return _array(
+        pc.binary_join_element_wise(text_scalar(view.key_prefix), joined, text_scalar(""))
+    )
 
 
 def _float_text(value: float | None) -> str | None:

@@ -113,3 +113,25 @@ def test_keys_expire_at_event_timestamp_plus_ttl(
     expected_ms = datetime_to_micros(ts + timedelta(days=2)) // 1000
     assert redis_client.pexpiretime(f"{KEY}1") == expected_ms
     assert 0 < redis_client.pttl(f"{KEY}1") <= 2 * 86_400_000
+
+
+def test_a_materialize_process_never_imports_pandas(tmp_path: Path, redis_url: str) -> None:
+    """pandas costs ~0.3 s to import and materialize has no use for it (pyarrow would
+    import it to check Python constants passed to its kernels; see arrow_constants)."""
+    import subprocess
+    import sys
+
+    root = write_project(tmp_path / "p", redis_url, ROWS)
+    script = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('pandas imported:', 'pandas' in sys.modules))\n"
+        "from aligned_cli.cli.app import main\n"
+        f"sys.argv = ['aligned', 'materialize', '--project-dir', {str(root)!r}]\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "written" in result.stdout + result.stderr
+    assert "pandas imported: False" in result.stdout
