@@ -24,7 +24,7 @@ from aligned_cli.compile.compiled import CACHE_FOLDER
 if TYPE_CHECKING:
     from aligned_cli.compile.compiled import CompiledProject
 
-_FORMAT = 1
+_FORMAT = 2  # bumped whenever CompiledProject changes shape (2: test_checks)
 _PROJECT_SUFFIXES = {".yml", ".yaml", ".py", ".sql", ".j2"}
 
 

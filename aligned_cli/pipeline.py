@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aligned_cli import __version__
 from aligned_cli.compile.compiled import CompiledProject
 from aligned_cli.core.ir import Project, Source
-from aligned_cli.core.tests import DataTest, project_tests
+from aligned_cli.core.tests import DataTest, TestChecks, project_tests
 
 if TYPE_CHECKING:
     import duckdb
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
     # A child reading file sources' headers (`start_header_reader`).
     HeaderReader = Forked[dict[str, dict[str, str] | None]]
+    # unique_id -> dialect -> SQL; test unique_id -> dialect -> its checks.
+    CompiledSql = tuple[dict[str, dict[str, str]], dict[str, dict[str, TestChecks]]]
 
 DEFAULT_DIALECTS = None  # every engine the project connects to
 
@@ -62,7 +64,7 @@ def compile_project(
     # By default, SQL for every engine the project connects to (default connection
     # first): `aligned run --target X` reads the SQL of X's engine.
     wanted = list(dialects) if dialects is not None else connection_dialects(project)
-    worker: Forked[dict[str, dict[str, str]]] | None = None
+    worker: Forked[CompiledSql] | None = None
     if _worth_a_child(project, wanted):
         # Spines' columns are read here, before forking (the child reads no file);
         # every spine names a known source (else the DAG reports it, first). The
@@ -86,14 +88,14 @@ def compile_project(
             compiled.lineage = lineage
             if worker is not None:  # this process would wait: draft the manifest meanwhile
                 draft = _draft_manifest(compiled, _sql_node_ids(project, tests))
-        sql = worker.result() if worker is not None else None
+        compiled_sql = worker.result() if worker is not None else None
     finally:
         if worker is not None:
             worker.close()
-    if sql is None:
+    if compiled_sql is None:
         with _collecting():
-            sql = _compile_sql(project, tests, wanted, spine_columns(project))
-    compiled.sql = sql
+            compiled_sql = _compile_sql(project, tests, wanted, spine_columns(project))
+    compiled.sql, compiled.test_checks = compiled_sql
     if lineage_error is not None:
         raise lineage_error
     if draft is not None:
@@ -147,17 +149,20 @@ def _compile_sql(
     tests: list[DataTest],
     dialects: list[str],
     spines: Mapping[str, list[str]],
-) -> dict[str, dict[str, str]]:
-    """unique_id -> dialect -> SQL of every view, model with a spine and test."""
+) -> CompiledSql:
+    """unique_id -> dialect -> SQL of every view, model with a spine and test; and
+    test unique_id -> dialect -> what running the test executes."""
     from aligned_cli.compile import (
         compile_model_sql,
         compile_test_sql,
         compile_view_sql,
         new_session,
     )
+    from aligned_cli.compile.quality import compile_test_checks
     from aligned_cli.graph.ids import model_id, test_id, view_id
 
     sql: dict[str, dict[str, str]] = {}
+    checks: dict[str, dict[str, TestChecks]] = {}
     for dialect in dialects:
         session = new_session(project, dialect)  # each view resolved and rendered once
         for view in project.views.values():
@@ -178,10 +183,13 @@ def _compile_sql(
             )
         for test in tests:
             uid = test_id(project.name, test.name)
-            sql.setdefault(uid, {})[dialect] = compile_test_sql(
-                project, test, dialect, session=session
-            )
-    return sql
+            failing = compile_test_sql(project, test, dialect, session=session)
+            sql.setdefault(uid, {})[dialect] = failing
+            view_sql = sql[view_id(project.name, test.view)][dialect]
+            test_checks = compile_test_checks(project, test, dialect, failing, view_sql)
+            if test_checks is not None:
+                checks.setdefault(uid, {})[dialect] = test_checks
+    return sql, checks
 
 
 def connection_dialects(project: Project) -> list[str]:

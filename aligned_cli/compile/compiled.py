@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from aligned_cli.core.digraph import DiGraph
 from aligned_cli.core.ir import Project
-from aligned_cli.core.tests import DataTest
+from aligned_cli.core.tests import DataTest, TestChecks
 from aligned_cli.graph.snapshot import DagSnapshot
 
 if TYPE_CHECKING:
@@ -28,6 +28,8 @@ class CompiledProject:
     dialects: list[str]
     # unique_id -> dialect -> SQL text
     sql: dict[str, dict[str, str]] = field(default_factory=dict)
+    # test unique_id -> dialect -> the SQL running the test executes
+    test_checks: dict[str, dict[str, TestChecks]] = field(default_factory=dict)
     lineage: dict[str, list[str]] = field(default_factory=dict)
     # Artifacts derived from this compile, built once (the manifest body; see pipeline).
     memo: dict[str, Any] = field(default_factory=dict)

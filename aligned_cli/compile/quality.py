@@ -18,10 +18,11 @@ from aligned_cli.compile.expressions import parse_message
 from aligned_cli.compile.pit import OutputFeature, features_query
 from aligned_cli.compile.session import CompileSession
 from aligned_cli.core.ir import FeatureRef, Project
-from aligned_cli.core.tests import DataTest
+from aligned_cli.core.tests import DataTest, TestChecks
 from aligned_cli.errors import ProjectError
 
 THIS = "this"
+SAMPLE_ROWS = 5  # failing rows a test result shows
 
 
 def test_query(
@@ -59,6 +60,52 @@ def compile_test_sql(
     # Plain sqlglot rendering (not `engine.sql`, which some dialects check or rewrite),
     # without its defensive copy: the query is ours and discarded.
     return query.sql(dialect=sqlglot_dialect(engine.sqlglot_name), pretty=True, copy=False)
+
+
+def compile_test_checks(
+    project: Project, test: DataTest, dialect: str, failing: str, view_sql: str
+) -> TestChecks | None:
+    """`TestChecks` from the test's compiled SQL (`failing`) and its view's (`view_sql`),
+    each embedded as rendered (a leaf holding its text) rather than rendered again.
+    None for dialects whose generators rewrite whole trees, which a leaf of text
+    would defeat (`composes_text`): running there builds the checks then."""
+    engine = get_dialect(dialect)
+    if not engine.composes_text:
+        return None
+    name = engine.sqlglot_name
+    rows = exp.var(failing)
+    total = row_count_query(exp.var(view_sql)) if needs_row_count(test) else None
+    return TestChecks(
+        failing=failing,
+        count=failing_count_query(rows).sql(dialect=name),
+        sample=failing_sample_query(rows).sql(dialect=name),
+        total=total.sql(dialect=name) if total is not None else None,
+    )
+
+
+def failing_count_query(failing: exp.Expr) -> exp.Select:
+    """How many rows the test query `failing` returns."""
+    return exp.select(exp.Count(this=exp.Star())).from_(_named(failing, "failing"))
+
+
+def failing_sample_query(failing: exp.Expr) -> exp.Select:
+    """The first SAMPLE_ROWS rows the test query `failing` returns."""
+    return exp.select(exp.Star()).from_(_named(failing, "failing")).limit(SAMPLE_ROWS)
+
+
+def row_count_query(rows: exp.Expr) -> exp.Select:
+    """How many rows `rows` has: a query (or a leaf holding one's text), or a table."""
+    source = rows if isinstance(rows, exp.Table) else _named(rows, "rows")
+    return exp.select(exp.Count(this=exp.Star())).from_(source)
+
+
+def needs_row_count(test: DataTest) -> bool:
+    """Whether a threshold is a percentage of the view's rows."""
+    return any(c and c.strip().endswith("%") for c in (test.warn_if, test.error_if))
+
+
+def _named(query: exp.Expr, alias: str) -> exp.Subquery:
+    return exp.Subquery(this=query, alias=exp.TableAlias(this=ident(alias)))
 
 
 def _as_query(relation: exp.Expr) -> exp.Expr:

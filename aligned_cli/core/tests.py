@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field
@@ -91,3 +92,17 @@ def project_tests(project: Project) -> list[DataTest]:
                 )
             )
     return tests
+
+
+@dataclass(frozen=True)
+class TestChecks:
+    """The SQL that running a test executes, compiled with the project (see
+    `compile.quality.compile_test_checks`), so that `aligned run` and `aligned test`
+    need no SQL builder (nor sqlglot's import) for a test on its view's query."""
+
+    __test__ = False  # not a pytest class
+
+    failing: str  # the failing rows (the test node's compiled SQL)
+    count: str  # how many rows fail
+    sample: str  # the first few failing rows
+    total: str | None  # the view's row count, for percent thresholds (else None)

@@ -11,16 +11,14 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlglot import exp
-
-from aligned_cli.core.tests import DataTest
+from aligned_cli.core.tests import DataTest, TestChecks
 from aligned_cli.errors import ProjectError
 
 if TYPE_CHECKING:
+    from sqlglot import exp
+
     from aligned_cli.core.ir import Project
     from aligned_cli.execute.adapters.base import Adapter
-
-SAMPLE_ROWS = 5
 _CONDITION = re.compile(r"^\s*(>=|<=|==|=|!=|>|<)\s*(\d+(?:\.\d+)?)\s*(%?)\s*$")
 
 
@@ -73,10 +71,6 @@ def judge(test: DataTest, failures: int, total_rows: int | None) -> str:
     return "pass"
 
 
-def needs_row_count(test: DataTest) -> bool:
-    return any(c and c.strip().endswith("%") for c in (test.warn_if, test.error_if))
-
-
 def run_test(
     adapter: Adapter,
     project: Project,
@@ -84,33 +78,31 @@ def run_test(
     relation: exp.Expr | None = None,
     *,
     store_failures: bool = False,
+    checks: TestChecks | None = None,
 ) -> TestOutcome:
     """Execute `test` (against `relation`, default the view's query) and judge it;
-    with `store_failures`, also keep its failing rows in a table."""
-    from aligned_cli.compile.quality import test_query
+    with `store_failures`, also keep its failing rows in a table. `checks`: the test's
+    SQL compiled with the project, run as is when the test reads the view's query."""
     from aligned_cli.errors import AlignedError
 
-    if test.kind == "drift":
-        return _run_drift(adapter, project, test, relation)
     try:
-        query = test_query(project, test, adapter.dialect, relation)
-        dialect = _sqlglot_dialect(adapter.dialect)
-        counted = exp.select(exp.Count(this=exp.Star())).from_(query.subquery("failing"))
-        failures = int(adapter.fetch_rows(counted.sql(dialect=dialect))[0][0])
+        if relation is not None or checks is None:
+            checks = _build_checks(adapter, project, test, relation)
+        if test.kind == "drift":
+            return _run_drift(adapter, project, test, checks.failing)
+        failures = int(adapter.fetch_rows(checks.count)[0][0])
         sample: list[dict[str, Any]] = []
         if failures:
-            limited = exp.select(exp.Star()).from_(query.subquery("failing")).limit(SAMPLE_ROWS)
-            table = adapter.fetch_arrow(limited.sql(dialect=dialect))
-            sample = [_jsonable(row) for row in table.to_pylist()]
+            sample = [_jsonable(row) for row in adapter.fetch_arrow(checks.sample).to_pylist()]
         total = None
-        if needs_row_count(test):
-            total = _row_count(adapter, project, test, relation)
+        if checks.total is not None:
+            total = int(adapter.fetch_rows(checks.total)[0][0])
         status = judge(test, failures, total)
         stored = None
         if store_failures:
             from aligned_cli.execute.stored_failures import store_failures as store
 
-            stored = store(adapter, query.sql(dialect=dialect), test.name)
+            stored = store(adapter, checks.failing, test.name)
     except ProjectError:
         raise
     except AlignedError as error:
@@ -123,17 +115,43 @@ def run_test(
     )
 
 
-def _run_drift(
+def _build_checks(
     adapter: Adapter, project: Project, test: DataTest, relation: exp.Expr | None
-) -> TestOutcome:
+) -> TestChecks:
+    """The test's SQL built now: on `relation` (a freshly built table), or when the
+    compile has none for this engine."""
+    from aligned_cli.compile.dialects import get_dialect
+    from aligned_cli.compile.quality import (
+        failing_count_query,
+        failing_sample_query,
+        needs_row_count,
+        row_count_query,
+        test_query,
+    )
+    from aligned_cli.compile.views import view_query
+
+    engine = get_dialect(adapter.dialect)
+    name = engine.sqlglot_name
+    query = test_query(project, test, adapter.dialect, relation)
+    total = None
+    if needs_row_count(test):
+        rows = relation if relation is not None else view_query(project, test.view, engine)
+        total = row_count_query(rows).sql(dialect=name)
+    return TestChecks(
+        failing=query.sql(dialect=name),
+        count=failing_count_query(query).sql(dialect=name),
+        sample=failing_sample_query(query).sql(dialect=name),
+        total=total,
+    )
+
+
+def _run_drift(adapter: Adapter, project: Project, test: DataTest, sql: str) -> TestOutcome:
     """Compare this run's mean/stddev with the previous run's, then record this run's."""
-    from aligned_cli.compile.quality import test_query
     from aligned_cli.errors import AlignedError
     from aligned_cli.execute.drift import drifted, previous_statistics, record_statistics
 
     try:
-        query = test_query(project, test, adapter.dialect, relation)
-        table = adapter.fetch_arrow(query.sql(dialect=_sqlglot_dialect(adapter.dialect)))
+        table = adapter.fetch_arrow(sql)
         row = table.to_pylist()[0] if table.num_rows else {}
     except ProjectError:
         raise
@@ -161,28 +179,6 @@ def _number(value: Any) -> float | None:
         return None
     number = float(value)
     return None if number != number else number  # NaN: no statistic
-
-
-def _row_count(
-    adapter: Adapter, project: Project, test: DataTest, relation: exp.Expr | None
-) -> int:
-    from aligned_cli.compile.dialects import get_dialect
-    from aligned_cli.compile.views import view_query
-
-    source = (
-        relation
-        if relation is not None
-        else view_query(project, test.view, get_dialect(adapter.dialect))
-    )
-    subquery = source.subquery("rows") if isinstance(source, exp.Query) else source
-    sql = exp.select(exp.Count(this=exp.Star())).from_(subquery)
-    return int(adapter.fetch_rows(sql.sql(dialect=_sqlglot_dialect(adapter.dialect)))[0][0])
-
-
-def _sqlglot_dialect(name: str) -> str:
-    from aligned_cli.compile.dialects import get_dialect
-
-    return get_dialect(name).sqlglot_name
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:

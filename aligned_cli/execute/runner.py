@@ -306,7 +306,10 @@ def _test_result(
 
     test = data["obj"]
     assert isinstance(test, DataTest)
-    outcome = run_test(adapter, compiled.project, test, relation, store_failures=store_failures)
+    checks = compiled.test_checks.get(uid, {}).get(adapter.dialect)
+    outcome = run_test(
+        adapter, compiled.project, test, relation, store_failures=store_failures, checks=checks
+    )
     return _result(
         uid,
         data,
