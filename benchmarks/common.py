@@ -9,7 +9,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -57,22 +56,32 @@ def run_process(
 ) -> Measurement:
     """Run `cmd` as a child process; raise BenchmarkError (with its output) on failure.
 
-    Peak RSS comes from `os.wait4`, i.e. the rusage of exactly this child."""
+    The child is spawned by `launch.py`, a small process, which times it and reads
+    its peak RSS from `os.wait4`: spawned from this process, the child would report at
+    least this process's own peak RSS (see launch.py)."""
     args = [str(a) for a in cmd]
+    read_fd, write_fd = os.pipe()
     with tempfile.TemporaryFile() as out:
-        start = time.perf_counter()
         environment = {**os.environ, **env} if env else None
+        launcher = [sys.executable, str(BENCH_DIR / "launch.py"), str(write_fd), "--", *args]
         proc = subprocess.Popen(
-            args, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=environment
+            launcher,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            pass_fds=(write_fd,),
         )
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
+        os.close(write_fd)
+        with os.fdopen(read_fd) as stream:
+            report = stream.read()
+        proc.wait()
+        if proc.returncode != 0 or not report or json.loads(report)["status"] != 0:
             out.seek(0)
             tail = out.read().decode(errors="replace")[-4000:]
-            raise BenchmarkError(f"`{' '.join(args)}` exited {proc.returncode}:\n{tail}")
-    return Measurement(seconds=seconds, peak_rss_bytes=usage.ru_maxrss * 1024)
+            raise BenchmarkError(f"`{' '.join(args)}` failed:\n{tail}")
+    measured = json.loads(report)
+    return Measurement(seconds=measured["seconds"], peak_rss_bytes=measured["peak_rss_bytes"])
 
 
 def median(values: Sequence[float]) -> float:
