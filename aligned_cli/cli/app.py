@@ -54,11 +54,12 @@ def handle_errors(function: F) -> F:
 
             print_error(error.render())
             raise typer.Exit(error.exit_code) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             from aligned_cli.cli.output import error as print_error
 
-            print_error("interrupted")
-            raise typer.Exit(130) from None
+            terminated = isinstance(stop, Terminated)
+            print_error("terminated" if terminated else "interrupted")
+            raise typer.Exit(128 + (15 if terminated else 2)) from None  # as a shell reports
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except BrokenPipeError:
@@ -180,7 +181,26 @@ def quiet_broken_pipe() -> int:
     return 128 + 13  # SIGPIPE
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: how CI cancels a job and `timeout` or `kill` stop a process."""
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM stop a command the way Ctrl-C does (SPEC §9): a run marks what it
+    did not finish, writes run_results.json and removes its temporary outputs,
+    instead of dying mid-write. Left alone if someone already handles SIGTERM (a
+    server installs its own when it starts)."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, stop)
+
+
 def main() -> None:
+    stop_on_sigterm()
     command = invoked_command(sys.argv[1:])
     # Only the invoked command; all of them for `--help`, a typo (click's suggestion
     # needs the names) or no command at all.

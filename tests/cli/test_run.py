@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 from typer.testing import CliRunner
 
 from aligned_cli.cli.app import app
@@ -114,7 +115,13 @@ def _start_slow_run(project: Path) -> subprocess.Popen[str]:
     return process
 
 
-def test_interrupted_run_writes_results_and_keeps_outputs(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("stop", "code"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143)],  # Ctrl-C; a cancelled CI job or `timeout`
+)
+def test_interrupted_run_writes_results_and_keeps_outputs(
+    tmp_path: Path, stop: signal.Signals, code: int
+) -> None:
     project = _slow_project(tmp_path / "p")
     first = CliRunner().invoke(app, ["run", "--project-dir", str(project), "--select", "drivers+"])
     assert first.exit_code == 0, first.output
@@ -122,9 +129,9 @@ def test_interrupted_run_writes_results_and_keeps_outputs(tmp_path: Path) -> Non
     before = dataset.read_bytes()
 
     process = _start_slow_run(project)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     output, _ = process.communicate(timeout=60)
-    assert process.returncode != 0
+    assert process.returncode == code, output
     assert "Traceback" not in output
     results = json.loads((project / "target" / "run_results.json").read_text())
     assert results["interrupted"] is True, output
