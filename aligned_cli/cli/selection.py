@@ -17,7 +17,7 @@ def resolve_selection(
     *,
     indirect_tests: bool,
 ) -> set[str]:
-    from aligned_cli.graph.selection import add_indirect_tests, select_nodes
+    from aligned_cli.graph.selection import select_nodes
 
     checksums = _state_checksums(state) if state is not None else None
     warnings: list[str] = []
@@ -25,9 +25,11 @@ def resolve_selection(
         compiled.graph, select, exclude, state_checksums=checksums, warnings=warnings
     )
     if indirect_tests:
-        selected = add_indirect_tests(compiled.graph, selected) | _view_tests(compiled, selected)
+        selected = _with_tests(compiled, selected)
         if exclude:
-            selected -= select_nodes(compiled.graph, exclude, None, state_checksums=checksums)
+            # An excluded node takes its tests with it, as a selected one brings them.
+            excluded = select_nodes(compiled.graph, exclude, None, state_checksums=checksums)
+            selected -= _with_tests(compiled, excluded)
     print_selection_warnings(warnings)
     return selected
 
@@ -49,6 +51,13 @@ def _state_checksums(state: Path) -> dict[str, str]:
     path = state / "manifest.json" if state.is_dir() else state
     manifest = read_manifest(path)
     return {uid: node.checksum for uid, node in manifest.nodes.items()}
+
+
+def _with_tests(compiled: CompiledProject, nodes: set[str]) -> set[str]:
+    """`nodes` and their tests (dbt's eager indirect selection, and a view's features')."""
+    from aligned_cli.graph.selection import add_indirect_tests
+
+    return add_indirect_tests(compiled.graph, nodes) | _view_tests(compiled, nodes)
 
 
 def _view_tests(compiled: CompiledProject, selected: set[str]) -> set[str]:

@@ -133,6 +133,8 @@ class _Selector:
 
     def _bare(self, criterion: Criterion) -> set[str]:
         value = criterion.value
+        if value in self.dag.nodes:
+            return {value}  # a unique id, as the manifest and `lineage` name nodes
         prefix, sep, _ = value.partition(":")
         if sep and prefix not in self.names["view"]:
             valid = "valid methods: " + ", ".join(f"{m}:" for m in METHODS)
@@ -141,7 +143,12 @@ class _Selector:
                 f"unknown selector method '{prefix}' in '{criterion.text}'",
                 hint=f"did you mean '{near[0]}:'? {valid}" if near else valid,
             )
-        kinds = ["feature"] if sep else [k for k in _NAMED_KINDS if k != "feature"]
+        if sep:
+            kinds = ["feature"]
+        elif _is_glob(value):  # `*`, `*age*`: a pattern over every name, `view:feature` too
+            kinds = list(_NAMED_KINDS)
+        else:
+            kinds = [k for k in _NAMED_KINDS if k != "feature"]
         return self._named(criterion, kinds, value)
 
     def _named(self, criterion: Criterion, kinds: list[str], pattern: str) -> set[str]:
@@ -172,13 +179,14 @@ class _Selector:
         return set()
 
     def _path(self, value: str) -> set[str]:
+        """Nodes declared in a file or folder: `features/titanic.yml`, `features/` (all
+        below), `features/titanic` (the file without its suffix, as SPEC §5 writes
+        it), or a glob (`features/*/drivers.yml`) matching the file or a folder."""
         wanted = _relative_path(value, self.dag.attrs.get("root"))
+        pattern = str(wanted) if any(c in value for c in "*?[") else None
         chosen = set()
         for uid, file in self.dag.values("file"):
-            if file is None:
-                continue
-            path = PurePosixPath(file)
-            if wanted == PurePosixPath(".") or path == wanted or wanted in path.parents:
+            if file is not None and _declared_in(PurePosixPath(file), wanted, pattern):
                 chosen.add(uid)
         return chosen
 
@@ -210,6 +218,16 @@ def _reach(graph: nx.DiGraph, starts: set[str], depth: int | None) -> set[str]:
         if distance > 0:
             reached.update(layer)
     return reached
+
+
+def _declared_in(path: PurePosixPath, wanted: PurePosixPath, pattern: str | None) -> bool:
+    if wanted == PurePosixPath(".") or path == wanted or wanted in path.parents:
+        return True
+    if path.with_suffix("") == wanted:
+        return True
+    if pattern is None:
+        return False
+    return any(fnmatch.fnmatchcase(str(p), pattern) for p in (path, *path.parents))
 
 
 def _relative_path(value: str, root: str | None) -> PurePosixPath:
