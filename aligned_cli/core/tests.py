@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -11,6 +12,22 @@ from aligned_cli.core.ir import ConstraintKind, IRModel, Project, Severity
 from aligned_cli.core.location import Location
 
 TestKind = Literal[ConstraintKind, "unique", "row_count", "custom"]
+
+
+# `warn_if`/`error_if`: a comparison and a number, optionally a percentage of the rows.
+_THRESHOLD = re.compile(r"^\s*(>=|<=|==|=|!=|>|<)\s*(\d+(?:\.\d+)?)\s*(%?)\s*$")
+
+
+def parse_threshold(condition: str) -> tuple[str, float, bool]:
+    """`'>1%'` -> ('>', 1.0, True); ValueError naming the accepted form otherwise."""
+    match = _THRESHOLD.match(condition)
+    if not match:
+        raise ValueError(
+            f"'{condition}' is not a test threshold: write a comparison and a number, "
+            "e.g. '>10', '!=0' or '>1%'"
+        )
+    operator, number, percent = match.groups()
+    return operator, float(number), bool(percent)
 
 
 class DataTest(IRModel):

@@ -7,11 +7,10 @@ view's rows); by default any failure fails an error-severity test.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aligned_cli.core.tests import DataTest, TestChecks
+from aligned_cli.core.tests import DataTest, TestChecks, parse_threshold
 from aligned_cli.errors import ProjectError
 
 if TYPE_CHECKING:
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
 
     from aligned_cli.core.ir import Project
     from aligned_cli.execute.adapters.base import Adapter
-_CONDITION = re.compile(r"^\s*(>=|<=|==|=|!=|>|<)\s*(\d+(?:\.\d+)?)\s*(%?)\s*$")
 
 
 @dataclass
@@ -35,17 +33,16 @@ class TestOutcome:
 
 def threshold_met(condition: str, failures: int, total_rows: int | None) -> bool:
     """Whether `failures` meets `condition` (e.g. '>10', '>1%')."""
-    match = _CONDITION.match(condition)
-    if not match:
+    try:
+        operator, limit, percent = parse_threshold(condition)
+    except ValueError:
         raise ProjectError(
             f"'{condition}' is not a test threshold",
             hint="write a comparison and a number, e.g. '>10', '!=0' or '>1%'",
-        )
-    operator, number, percent = match.groups()
+        ) from None
     value: float = float(failures)
     if percent:
         value = 100.0 * failures / total_rows if total_rows else 0.0
-    limit = float(number)
     return {
         ">": value > limit,
         ">=": value >= limit,

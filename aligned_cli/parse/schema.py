@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aligned_cli.core.ir import MonitorMetric
+from aligned_cli.core.tests import parse_threshold
 from aligned_cli.core.types import DataType, parse_duration
 
 Duration = str | int
@@ -22,6 +23,12 @@ class Spec(BaseModel):
 def _duration_ok(value: Duration | None) -> Duration | None:
     if value is not None:
         parse_duration(value)  # raises ValueError with the accepted forms
+    return value
+
+
+def _threshold_ok(value: str | None) -> str | None:
+    if value is not None:
+        parse_threshold(value)  # raises ValueError with the accepted form
     return value
 
 
@@ -99,6 +106,8 @@ class CheckSpec(Spec):
     warn_if: str | None = None
     error_if: str | None = None
 
+    _threshold = field_validator("warn_if", "error_if")(_threshold_ok)
+
 
 class ConstraintsSpec(Spec):
     """The constraint keys shared by features and aggregations (SPEC §6)."""
@@ -150,6 +159,8 @@ class CustomTestSpec(Spec):
     severity: Literal["error", "warn"] = "error"
     warn_if: str | None = None
     error_if: str | None = None
+
+    _threshold = field_validator("warn_if", "error_if")(_threshold_ok)
 
 
 class RowCountSpec(Spec):
