@@ -37,9 +37,10 @@ class FeatureStore:
         *,
         object_store: Mapping[str, Any] | None = None,
     ) -> FeatureStore:
-        """The store a manifest (a path or an object-store URL such as `s3://b/x.json`)
-        defines. File paths resolve against `project_dir`, else the project root that
-        `aligned apply --to` recorded, else the parent of the manifest's folder.
+        """The store a manifest (a path, a folder holding `manifest.json`, or an
+        object-store URL such as `s3://b/x.json`) defines. File paths resolve against
+        `project_dir`, else the project root that `aligned apply --to` recorded, else
+        the parent of the manifest's folder.
 
         `object_store` (endpoint_url, region, key, secret, token) says how to reach the
         manifest's scheme, and is then used for every read of that scheme in this
@@ -60,6 +61,8 @@ class FeatureStore:
             fallback = Path.cwd()  # a definition not published by `apply --to`
         else:
             manifest_path = Path(path).expanduser().resolve()
+            if manifest_path.is_dir():  # a folder `aligned apply --to DIR/` wrote into
+                manifest_path = manifest_path / "manifest.json"
             manifest = read_manifest(manifest_path)
             fallback = manifest_path.parent.parent
         recorded = manifest.metadata.project_root

@@ -22,6 +22,7 @@ from aligned_cli.core.ir import (
     Spine,
     Target,
 )
+from aligned_cli.core.location import Location
 from aligned_cli.core.types import parse_duration
 from aligned_cli.errors import ProjectError
 from aligned_cli.parse import monitoring as monitoring_spec
@@ -31,6 +32,12 @@ from aligned_cli.parse.yaml_loader import LoadedYaml, Path_
 # Constraint keys of a feature or aggregation, in the order their tests are listed:
 # every constraint kind, with `not_null` (another spelling of `required`) after it.
 _CONSTRAINT_KEYS = ("required", "not_null", *get_args(ConstraintKind)[1:])
+
+# File suffixes that say a source's format (SPEC §3.1: "by suffix, or `format:`"):
+# the ones `Source.file_format` reads as parquet, and those DuckDB's csv reader takes
+# (tab-separated, and gzip/zstd-compressed, files are sniffed and decompressed).
+PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".csv.zst", ".tsv.zst")
 
 
 def connections(spec: s.ProjectSpec) -> dict[str, Connection]:
@@ -66,6 +73,8 @@ def source(spec: s.SourceSpec, loaded: LoadedYaml, path: Path_) -> Source:
             location=location,
             hint="e.g. `file: data/titanic.csv` or `table: passenger`",
         )
+    if spec.file is not None and spec.format is None:
+        _check_file_suffix(spec, loaded.location((*path, "file")))
     return Source(
         name=spec.name,
         description=spec.description,
@@ -83,6 +92,20 @@ def source(spec: s.SourceSpec, loaded: LoadedYaml, path: Path_) -> Source:
         freshness=freshness(spec.freshness),
         stream=spec.stream,
         location=location,
+    )
+
+
+def _check_file_suffix(spec: s.SourceSpec, location: Location) -> None:
+    """A file source without `format:` must say its format by its suffix: anything
+    else used to be read as csv without a word (a glob or URL ends with the suffix too)."""
+    assert spec.file is not None
+    if spec.file.lower().endswith(PARQUET_SUFFIXES + CSV_SUFFIXES):
+        return
+    raise ProjectError(
+        f"source '{spec.name}': the suffix of file '{spec.file}' does not say its format "
+        f"(known: {', '.join(PARQUET_SUFFIXES + CSV_SUFFIXES)})",
+        location=location,
+        hint="add `format: csv` or `format: parquet` to the source",
     )
 
 

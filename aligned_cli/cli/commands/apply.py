@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,8 @@ import typer
 from aligned_cli.cli.app import cli, handle_errors
 from aligned_cli.cli.options import LogFormat, ProjectDir, TargetPath, Vars
 from aligned_cli.objectstore.urls import is_remote
+
+_MANIFEST = "manifest.json"
 
 
 @cli.command("apply")
@@ -20,7 +23,10 @@ def apply_command(
         typer.Option(
             "--to",
             help="Where to write the definition (default: target/manifest.json): "
-            "a path, or an object-store URL such as s3://bucket/production.json.",
+            "a file path, or an object-store URL such as s3://bucket/production.json. "
+            "An existing folder, or a path ending in '/', gets manifest.json inside it "
+            "(the folder is created); FeatureStore.from_manifest takes the folder or "
+            "the file.",
         ),
     ] = None,
     project_dir: ProjectDir = Path("."),
@@ -32,6 +38,7 @@ def apply_command(
     from aligned_cli.artifacts.writer import write_json_atomic
     from aligned_cli.cli.context import compiled_project
     from aligned_cli.cli.output import info
+    from aligned_cli.errors import UsageError
     from aligned_cli.pipeline import build_manifest, write_compiled
 
     compiled = compiled_project(
@@ -51,9 +58,27 @@ def apply_command(
     if is_remote(to):
         from aligned_cli.objectstore import write_text_atomic
 
-        write_text_atomic(to, published.model_dump_json(indent=2) + "\n", Path(root))
-        info(f"Feature store definition written to {to}")
+        url = to + _MANIFEST if to.endswith("/") else to
+        write_text_atomic(url, published.model_dump_json(indent=2) + "\n", Path(root))
+        info(f"Feature store definition written to {url}")
         return
-    destination = Path(to)
-    write_json_atomic(destination, published.model_dump(mode="json"))
+    destination = local_destination(to)
+    try:
+        write_json_atomic(destination, published.model_dump(mode="json"))
+    except OSError as error:
+        # Name the user's path, not the temp file the atomic write goes through.
+        raise UsageError(
+            f"cannot write the definition to '{destination}': {error.strerror or error}",
+            hint="check that the folder exists or can be created, and its permissions",
+        ) from None
     info(f"Feature store definition written to {destination}")
+
+
+def local_destination(to: str) -> Path:
+    """The file `--to` names: itself, or `manifest.json` inside it when it is an existing
+    folder or ends with a path separator."""
+    separators = tuple(sep for sep in (os.sep, os.altsep) if sep)
+    destination = Path(to).expanduser()
+    if to.endswith(separators) or destination.is_dir():
+        return destination / _MANIFEST
+    return destination
