@@ -78,3 +78,27 @@ def test_known_suffixes_globs_and_urls_still_compile(titanic_project: Path, file
     code, output = _compile(titanic_project)
     assert code == 0, output
     assert "does not say its format" not in output
+
+
+@pytest.mark.parametrize("key", ["output", "materialized_source"])
+def test_an_output_file_whose_suffix_says_no_format_is_a_located_error(
+    titanic_project: Path, key: str
+) -> None:
+    project = titanic_project
+    features = project / "features" / "titanic.yml"
+    text = features.read_text()
+    if key == "output":
+        assert "output: {file: target/datasets/titanic.parquet}" in text
+        text = text.replace("titanic.parquet}", "titanic.txt}")
+    else:
+        text = text.replace(
+            "  - name: passenger\n",
+            "  - name: passenger\n    materialized_source: {file: target/passenger.dat}\n",
+            1,
+        )
+    features.write_text(text)
+    result = runner.invoke(app, ["compile", "--project-dir", str(project)])
+    assert result.exit_code == 2, result.output
+    assert "features/titanic.yml:" in result.output
+    assert "does not say its format" in result.output
+    assert "format: parquet|csv" in result.output
