@@ -67,8 +67,10 @@ def ls_command(
     if not rows:
         # SPEC §5: an empty selection prints `[]`; the warning goes to stderr so that
         # stdout stays machine-readable.
+        from aligned_cli.cli.selection import print_selection_warnings
+
         typer.echo("[]")
-        typer.echo("warning: nothing selected", err=True)
+        print_selection_warnings(["nothing selected"])  # a JSON line with --log-format json
         return
     for row in rows:
         typer.echo(row["unique_id"])
