@@ -161,17 +161,33 @@ class _Selector:
         if pattern in pool:
             return set(pool[pattern])
         what = " or ".join(kinds) if criterion.method else "node"
-        # A bare `age` may have meant a feature: suggest `view:age` names too.
+        if not criterion.method:
+            # A bare `age` most likely meant the feature `age` of some view.
+            features = sorted(n for n in self.names["feature"] if n.partition(":")[2] == pattern)
+            if features:
+                return self._nothing(criterion, what, pattern, features, exact=True)
+        # Otherwise the closest names, `view:feature` ones too.
         suggestions = (
             pool if criterion.method else {n for names in self.names.values() for n in names}
         )
         return self._nothing(criterion, what, pattern, suggestions)
 
     def _nothing(
-        self, criterion: Criterion, what: str, name: str, known: Iterable[str]
+        self,
+        criterion: Criterion,
+        what: str,
+        name: str,
+        known: Iterable[str],
+        *,
+        exact: bool = False,
     ) -> set[str]:
-        """An exact name that matches nothing: an empty selection and a warning."""
-        hint = did_you_mean(name, known)
+        """An exact name that matches nothing: an empty selection and a warning naming
+        the closest of `known` (all of them when `exact`: each is a likely meaning)."""
+        candidates = list(known)
+        if exact:
+            hint: str | None = "did you mean " + " or ".join(f"'{c}'" for c in candidates) + "?"
+        else:
+            hint = did_you_mean(name, candidates)
         self.warnings.append(
             f"the selector '{criterion.text}' matches no {what} named '{name}'"
             + (f" ({hint})" if hint else "")

@@ -118,14 +118,14 @@ def output(spec: s.OutputSpec | None, loaded: LoadedYaml, path: Path_) -> Output
             location=loaded.location(path),
             hint="e.g. `{file: target/datasets/x.parquet}` or `{table: x}`",
         )
-    if spec.file is not None and spec.format is None:
-        if not spec.file.lower().endswith((".csv", *PARQUET_SUFFIXES)):
-            raise ProjectError(
-                f"the suffix of output file '{spec.file}' does not say its format "
-                "(known: .csv, .parquet, .pq)",
-                location=loaded.location((*path, "file")),
-                hint="end the name with .parquet or .csv, or add `format: parquet|csv`",
-            )
+    known = (".csv", *PARQUET_SUFFIXES)
+    if spec.file is not None and spec.format is None and not spec.file.lower().endswith(known):
+        raise ProjectError(
+            f"the suffix of output file '{spec.file}' does not say its format "
+            "(known: .csv, .parquet, .pq)",
+            location=loaded.location((*path, "file")),
+            hint="end the name with .parquet or .csv, or add `format: parquet|csv`",
+        )
     return Output(**spec.model_dump())
 
 

@@ -74,3 +74,9 @@ def test_run_state_modified_against_its_own_target_folder(titanic_project: Path)
         ]
     ]
     assert ran == ["passenger__age__upper_bound"], ran
+
+
+def test_a_bare_feature_name_suggests_its_view_feature_name(titanic_project: Path) -> None:
+    result = runner.invoke(app, ["ls", "--project-dir", str(titanic_project), "--select", "age"])
+    assert result.exit_code == 0
+    assert "did you mean 'passenger:age'?" in result.output
