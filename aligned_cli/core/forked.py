@@ -133,21 +133,25 @@ class Forked(Generic[T]):
         import multiprocessing
 
         context = multiprocessing.get_context("fork")
-        results_in, results_out = context.Pipe(duplex=False)
-        inputs_in, inputs_out = context.Pipe(duplex=False) if needs_input else (None, None)
-        # The child closes this process's ends first: a write end it held itself
-        # would keep it waiting forever for input this process never sends.
-        process = context.Process(
-            target=_child,
-            args=(run, results_out, inputs_in, (results_in, inputs_out)),
-            name="aligned-compile",
-        )
+        ends: list[Connection] = []
         try:
+            results_in, results_out = context.Pipe(duplex=False)
+            ends += [results_in, results_out]
+            inputs_in = inputs_out = None
+            if needs_input:
+                inputs_in, inputs_out = context.Pipe(duplex=False)
+                ends += [inputs_in, inputs_out]
+            # The child closes this process's ends first: a write end it held itself
+            # would keep it waiting forever for input this process never sends.
+            process = context.Process(
+                target=_child,
+                args=(run, results_out, inputs_in, (results_in, inputs_out)),
+                name="aligned-compile",
+            )
             process.start()
-        except OSError:
-            for end in (results_in, results_out, inputs_in, inputs_out):
-                if end is not None:
-                    end.close()
+        except OSError:  # no pipes or no process to be had (limits): no child then
+            for end in ends:
+                end.close()
             return None
         results_out.close()  # the child's ends: only the child holds them now
         if inputs_in is not None:
@@ -164,19 +168,23 @@ class Forked(Generic[T]):
 
     def result(self) -> T | None:
         """The child's value (what it printed is printed here), or None if it failed."""
-        process, self._process = self._process, None
+        process = self._process
         if process is None:
             return None
         self._close_input()
         try:
-            value, out, err = self._results.recv()
+            received = self._results.recv()
         except Exception:  # nothing sent (failed, crashed) or not unpicklable here
+            received = None
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM): stop the child at once
+            self.close()
+            raise
+        self._process = None
+        self._results.close()
+        process.join()
+        if received is None or process.exitcode != 0:
             return None
-        finally:
-            self._results.close()
-            process.join()
-        if process.exitcode != 0:
-            return None
+        value, out, err = received
         if out:
             sys.stdout.write(out)
         if err:

@@ -82,11 +82,18 @@ def run_test(
     SQL compiled with the project, run as is when the test reads the view's query."""
     from aligned_cli.errors import AlignedError
 
-    try:
-        if relation is not None or checks is None:
+    if relation is not None or checks is None:
+        try:
             checks = _build_checks(adapter, project, test, relation)
-        if test.kind == "drift":
-            return _run_drift(adapter, project, test, checks.failing)
+        except ProjectError:
+            raise
+        except AlignedError as error:
+            return TestOutcome(status="error", message=error.message)
+        except Exception as error:  # the test could not be built: it could not run
+            return TestOutcome(status="error", message=f"{type(error).__name__}: {error}")
+    if test.kind == "drift":
+        return _run_drift(adapter, project, test, checks.failing)
+    try:
         failures = int(adapter.fetch_rows(checks.count)[0][0])
         sample: list[dict[str, Any]] = []
         if failures:

@@ -76,14 +76,16 @@ def run_command(
         target_path=target_path,
         log_format=log_format,
     )
-    # Selected before this compile's manifest is written: `--state` may name this
-    # very target folder, whose manifest is the older one to compare with.
-    selected = resolve_selection(
-        compiled, selection_args(select), selection_args(exclude), state, indirect_tests=True
-    )
-    manifest = build_manifest(compiled)
-    write_compiled(compiled, manifest)
     target_connection(compiled, target)  # fail early on an unknown --target
+    manifest = build_manifest(compiled)
+    try:
+        # Selected before this compile's manifest is written: `--state` may name this
+        # very target folder, whose manifest is the older one to compare with.
+        selected = resolve_selection(
+            compiled, selection_args(select), selection_args(exclude), state, indirect_tests=True
+        )
+    finally:
+        write_compiled(compiled, manifest)
     results = execute(
         compiled,
         selected,

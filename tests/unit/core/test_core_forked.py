@@ -162,3 +162,39 @@ def test_busy_reads_proc_loadavg(
 
     monkeypatch.setattr(builtins, "open", fake_open)
     assert forked._busy(2) is busy
+
+
+def test_an_interrupted_wait_stops_the_child_at_once(forking: None) -> None:
+    import signal
+
+    child = Forked.start(_sleep)
+    assert child is not None and child._process is not None
+    pid = child._process.pid
+    assert pid is not None
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    started = time.monotonic()
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        with pytest.raises(KeyboardInterrupt):
+            child.result()  # Ctrl-C or SIGTERM while waiting: the child goes too
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - started < 10
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # killed and reaped
+
+
+def test_no_pipes_to_be_had_means_no_child(forking: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing.context
+
+    def no_pipes(self: object, duplex: bool = True) -> object:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(multiprocessing.context.BaseContext, "Pipe", no_pipes)
+    assert Forked.start(_shout) is None
+    assert Forked.serve(lambda: 1, lambda prepared, argument: argument) is None
