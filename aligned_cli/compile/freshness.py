@@ -31,12 +31,15 @@ def freshness_column(node: Source | FeatureView) -> str:
     return found
 
 
-def freshness_query(project: Project, node: Source | FeatureView, dialect: str) -> exp.Query:
-    """`SELECT max(<time column as an instant>) AS latest FROM <rows of node>`."""
+def freshness_query(
+    project: Project, node: Source | FeatureView, dialect: str, *, at_origin: bool = False
+) -> exp.Query:
+    """`SELECT max(<time column as an instant>) AS latest FROM <rows of node>`
+    (`at_origin`: a source read on its own connection; see `source_query`)."""
     engine = get_dialect(dialect)
     name = freshness_column(node)
     if isinstance(node, Source):
-        rows: exp.Query = source_query(project, node, engine)
+        rows: exp.Query = source_query(project, node, engine, at_origin=at_origin)
         value = engine.to_instant(column(name), node.timezone)
     else:
         rows = view_query(project, node.name, engine)

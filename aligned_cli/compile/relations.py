@@ -32,14 +32,18 @@ def source_relation(source: Source, dialect: Dialect) -> exp.Expr:
     )
 
 
-def source_query(project: Project, source: Source, dialect: Dialect) -> exp.Select:
+def source_query(
+    project: Project, source: Source, dialect: Dialect, *, at_origin: bool = False
+) -> exp.Select:
     """Every row of `source`, raw columns renamed by its `mapping`.
 
     DuckDB renames in place (`* RENAME`), keeping column order and unmapped columns.
     Postgres cannot rename a star, so mapped columns are added under their new names
-    (the raw names stay visible); staged file sources are already mapped.
+    (the raw names stay visible); staged file sources are already mapped. A source on
+    another connection is read from its staged copy, unless `at_origin` (the query runs
+    on the source's own connection).
     """
-    if project.on_other_engine(source, dialect.name):
+    if not at_origin and project.on_other_engine(source, dialect.name):
         # Staged into the run's engine with its mapping applied (`execute.foreign_sources`).
         staged = exp.Table(
             this=ident(staging_table(project.name, source.name)), db=ident(STAGING_SCHEMA)

@@ -324,11 +324,22 @@ class Project(IRModel):
     def connection(self, name: str | None = None) -> Connection:
         return self.connections[name or self.default_connection]
 
+    def home_connection(self, engine: str) -> str | None:
+        """The connection SQL compiled for `engine` reads from: the default connection
+        when it is of that engine, else the project's first connection of that engine."""
+        default = self.connections.get(self.default_connection)
+        if default is not None and default.type == engine:
+            return default.name
+        return next((c.name for c in self.connections.values() if c.type == engine), None)
+
     def on_other_engine(self, source: Source, engine: str) -> bool:
-        """Whether `source` lives on a connection of another engine than `engine`
-        (`connection: warehouse` read by a DuckDB run): such a run reads a staged copy."""
+        """Whether `source` lives on another connection than the one a run on `engine`
+        reads (`connection: warehouse` read by a DuckDB run, or a second DuckDB
+        database): such a run reads a staged copy (`execute.foreign_sources`)."""
         connection = self.connections.get(source.connection or "")
-        return connection is not None and connection.type != engine
+        if connection is None:
+            return False
+        return connection.type != engine or connection.name != self.home_connection(engine)
 
     def lookup_views(self, model: Model) -> list[FeatureView]:
         """Views `model` reads through a point-in-time lookup (not aggregations only),

@@ -31,7 +31,8 @@ def stage_foreign_source(adapter: Adapter, project: Project, source: Source) -> 
     connection = project.connections[source.connection]
     with open_adapter(connection, Path(project.root)) as origin:
         dialect = get_dialect(origin.dialect)
-        rows = origin.fetch_arrow(dialect.sql(source_query(project, source, dialect)))
+        query = source_query(project, source, dialect, at_origin=True)
+        rows = origin.fetch_arrow(dialect.sql(query))
     arrow_view, tmp = temp_name(), temp_name()
     adapter.register_arrow(arrow_view, rows)
     try:

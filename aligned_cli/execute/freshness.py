@@ -44,7 +44,11 @@ def measure(
     uid: str,
     node: Source | FeatureView,
     now: datetime | None = None,
+    *,
+    at_origin: bool = False,
 ) -> FreshnessResult:
+    """`node`'s freshness measured on `adapter` (`at_origin`: the connection a source
+    lives on, not the run's, which would read its staged copy)."""
     from aligned_cli.compile.dialects import get_dialect
     from aligned_cli.compile.freshness import freshness_query
 
@@ -61,7 +65,7 @@ def measure(
         error_after=node.freshness.error_after,
     )
     try:
-        query = freshness_query(compiled.project, node, adapter.dialect)
+        query = freshness_query(compiled.project, node, adapter.dialect, at_origin=at_origin)
         rows = adapter.fetch_rows(get_dialect(adapter.dialect).sql(query, pretty=False))
     except Exception as error:  # could not measure: report it, don't crash the command
         result.message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"

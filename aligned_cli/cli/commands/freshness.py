@@ -83,7 +83,7 @@ def _measure(
         if source is node:
             connection = project.connections[str(node.connection)]
             with open_adapter(connection, Path(project.root)) as origin:
-                return measure(compiled, origin, uid, node)
+                return measure(compiled, origin, uid, node, at_origin=True)
         if source.name not in staged:
             stage_foreign_source(adapter, project, source)
     elif source.file is not None and source.name not in staged:
