@@ -310,13 +310,16 @@ def _test_result(
     outcome = run_test(
         adapter, compiled.project, test, relation, store_failures=store_failures, checks=checks
     )
+    message = outcome.message
+    if outcome.status == "error" and message and test.location is not None:
+        message = f"{test.location}: {message}"  # where the test that could not run is declared
     return _result(
         uid,
         data,
         outcome.status,
         started,
         clock,
-        message=outcome.message,
+        message=message,
         failures=outcome.failures,
         sample=outcome.sample,
         output=outcome.stored,
