@@ -7,6 +7,7 @@ swapped in (`aligned run`: build -> test -> swap).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlglot
@@ -72,14 +73,27 @@ def compile_test_checks(
     engine = get_dialect(dialect)
     if not engine.composes_text:
         return None
-    name = engine.sqlglot_name
-    rows = exp.var(failing)
-    total = row_count_query(exp.var(view_sql)) if needs_row_count(test) else None
+    return checks_for_test(
+        test, exp.var(failing), lambda: exp.var(view_sql), engine.sqlglot_name, failing
+    )
+
+
+def checks_for_test(
+    test: DataTest,
+    failing: exp.Expr,
+    view_rows: Callable[[], exp.Expr],
+    dialect: str,
+    failing_sql: str | None = None,
+) -> TestChecks:
+    """What running `test` executes, in sqlglot dialect `dialect`: the failing rows
+    (`failing`, already rendered as `failing_sql` when given), their count and sample,
+    and the row count of `view_rows()` (asked for only with a percent threshold)."""
+    total = row_count_query(view_rows()) if needs_row_count(test) else None
     return TestChecks(
-        failing=failing,
-        count=failing_count_query(rows).sql(dialect=name),
-        sample=failing_sample_query(rows).sql(dialect=name),
-        total=total.sql(dialect=name) if total is not None else None,
+        failing=failing_sql if failing_sql is not None else failing.sql(dialect=dialect),
+        count=failing_count_query(failing).sql(dialect=dialect),
+        sample=failing_sample_query(failing).sql(dialect=dialect),
+        total=total.sql(dialect=dialect) if total is not None else None,
     )
 
 

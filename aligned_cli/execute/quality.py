@@ -125,28 +125,16 @@ def _build_checks(
     """The test's SQL built now: on `relation` (a freshly built table), or when the
     compile has none for this engine."""
     from aligned_cli.compile.dialects import get_dialect
-    from aligned_cli.compile.quality import (
-        failing_count_query,
-        failing_sample_query,
-        needs_row_count,
-        row_count_query,
-        test_query,
-    )
+    from aligned_cli.compile.quality import checks_for_test, test_query
     from aligned_cli.compile.views import view_query
 
     engine = get_dialect(adapter.dialect)
-    name = engine.sqlglot_name
     query = test_query(project, test, adapter.dialect, relation)
-    total = None
-    if needs_row_count(test):
-        rows = relation if relation is not None else view_query(project, test.view, engine)
-        total = row_count_query(rows).sql(dialect=name)
-    return TestChecks(
-        failing=query.sql(dialect=name),
-        count=failing_count_query(query).sql(dialect=name),
-        sample=failing_sample_query(query).sql(dialect=name),
-        total=total,
-    )
+
+    def view_rows() -> exp.Expr:
+        return relation if relation is not None else view_query(project, test.view, engine)
+
+    return checks_for_test(test, query, view_rows, engine.sqlglot_name)
 
 
 def _run_drift(adapter: Adapter, project: Project, test: DataTest, sql: str) -> TestOutcome:
