@@ -117,7 +117,9 @@ def _prepare(compiled: CompiledProject, adapter: Any, nodes: list[str], *, force
     staged (Postgres, Spark; DuckDB reads files in place) and sources on another
     engine's connection copied in. `force` (--full-refresh) reloads unchanged files."""
     project = compiled.project
-    foreign = [s for s in project.sources.values() if project.on_other_engine(s, adapter.dialect)]
+    foreign = [
+        s for s in project.sources.values() if project.on_other_connection(s, adapter.dialect)
+    ]
     files = adapter.stages_files and any(s.file for s in project.sources.values())
     if not files and not foreign:
         return  # nothing to bring anywhere: no graph walk (nor networkx import) needed

@@ -43,7 +43,7 @@ def source_query(
     another connection is read from its staged copy, unless `at_origin` (the query runs
     on the source's own connection).
     """
-    if not at_origin and project.on_other_engine(source, dialect.name):
+    if not at_origin and project.on_other_connection(source, dialect.name):
         # Staged into the run's engine with its mapping applied (`execute.foreign_sources`).
         staged = exp.Table(
             this=ident(staging_table(project.name, source.name)), db=ident(STAGING_SCHEMA)

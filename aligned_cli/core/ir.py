@@ -332,7 +332,7 @@ class Project(IRModel):
             return default.name
         return next((c.name for c in self.connections.values() if c.type == engine), None)
 
-    def on_other_engine(self, source: Source, engine: str) -> bool:
+    def on_other_connection(self, source: Source, engine: str) -> bool:
         """Whether `source` lives on another connection than the one a run on `engine`
         reads (`connection: warehouse` read by a DuckDB run, or a second DuckDB
         database): such a run reads a staged copy (`execute.foreign_sources`)."""

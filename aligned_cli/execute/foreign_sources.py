@@ -1,11 +1,11 @@
-"""Sources on another engine's connection, copied into the run's engine.
+"""Sources on another connection, copied into the run's engine.
 
-A source declaring `connection: warehouse` (PostgreSQL) read by a run on DuckDB is
-queried on its own connection, its mapping applied there, and its rows are written
-to `aligned_staging.<project>__<source>` on the run's engine, where the compiled SQL
-reads them (`Project.on_other_engine`). Tables on another server can change
-without a trace here, so every run copies them anew; the staged table is replaced
-atomically, like any output.
+A source declaring `connection: warehouse` (PostgreSQL) read by a run on DuckDB, or
+one on a second DuckDB database, is queried on its own connection, its mapping
+applied there, and its rows are written to `aligned_staging.<project>__<source>` on
+the run's engine, where the compiled SQL reads them (`Project.on_other_connection`).
+Tables on another server can change without a trace here, so every run copies them
+anew; the staged table is replaced atomically, like any output.
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def _catalog_tables(
     spine = project.sources[model.spine.source]
     tables: list[tuple[str | None, str]] = []
     if spine.columns is None:
-        if spine.kind != "table" or project.on_other_engine(spine, adapter.dialect):
+        if spine.kind != "table" or project.on_other_connection(spine, adapter.dialect):
             return None
         assert spine.table is not None
         tables.append((spine.schema_name, spine.table))

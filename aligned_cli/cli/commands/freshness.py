@@ -79,7 +79,7 @@ def _measure(
 
     project = compiled.project
     source = node if compiled.graph.kind(uid) == "source" else view_source(project, node)
-    if project.on_other_engine(source, adapter.dialect):
+    if project.on_other_connection(source, adapter.dialect):
         if source is node:
             connection = project.connections[str(node.connection)]
             with open_adapter(connection, Path(project.root)) as origin:
