@@ -108,3 +108,17 @@ def test_freshness_table_spells_thresholds_as_durations(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "1d" in result.output and "2d" in result.output
     assert "1.0d" not in result.output
+
+
+def test_project_without_freshness_warns_instead_of_printing_an_empty_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The template's model has no source or view upstream that declares freshness.
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(app, ["init", "demo"]).exit_code == 0
+    result = CliRunner().invoke(app, ["freshness", "--project-dir", "demo"])
+    assert result.exit_code == 0, result.output
+    assert "nothing selected declares freshness" in result.output
+    assert "Freshness" not in result.output  # no empty table
+    written = json.loads((tmp_path / "demo" / "target" / "freshness.json").read_text())
+    assert written["results"] == []

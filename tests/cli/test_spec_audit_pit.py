@@ -354,10 +354,11 @@ feature_views:
       cities: {function: count_distinct, of: city, window: 90d}
       max2: {function: max, of: fare2, window: 90d}
       mn: {function: min, of: fare, window: 90d}
+      n_min2: {function: count, window: 7d, min_rows: 2}
 models:
   - name: m
     features: [trips:n_7d, trips:sum_7d, trips:mean_min3, trips:mean_min2, trips:last_city,
-               trips:cities, trips:max2, trips:mn]
+               trips:cities, trips:max2, trips:mn, trips:n_min2]
     spine: spine
 """
 
@@ -378,14 +379,15 @@ d,event_timestamp
 2,2024-01-08 00:00:00
 """
 
-# (n_7d, sum_7d, mean_min3, mean_min2, last_city, cities, max2, mn) per spine row.
+# (n_7d, sum_7d, mean_min3, mean_min2, last_city, cities, max2, mn, n_min2) per spine row.
+# A count below its `min_rows` is NULL like any aggregation.
 # Versions of the 01-03 event count once, with the latest created (fare 25, oslo).
 AGG_EXPECTED = [
-    (2, 25.0, None, 17.5, "paris", 2, 50.0, 10.0),  # window (01-01, 01-08]: 01-01 excluded
-    (2, 35.0, None, 17.5, "oslo", 1, 50.0, 10.0),
-    (1, None, None, 17.5, "paris", 2, 50.0, 10.0),  # only the NULL-fare event in 7d
-    (0, None, None, None, None, 0, None, None),  # empty window: count 0, others NULL
-    (0, None, None, None, None, 0, None, None),  # entity without rows
+    (2, 25.0, None, 17.5, "paris", 2, 50.0, 10.0, 2),  # window (01-01, 01-08]: 01-01 excluded
+    (2, 35.0, None, 17.5, "oslo", 1, 50.0, 10.0, 2),
+    (1, None, None, 17.5, "paris", 2, 50.0, 10.0, None),  # only the NULL-fare event in 7d
+    (0, None, None, None, None, 0, None, None, None),  # empty window: count 0, others NULL
+    (0, None, None, None, None, 0, None, None, None),  # entity without rows
 ]
 
 

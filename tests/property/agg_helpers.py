@@ -35,6 +35,9 @@ AGGREGATIONS: list[tuple[str, str, str | None, int | None]] = [
     ("sd_int", "stddev", "f_int", None),
     ("last_float", "last", "f_float", None),
     ("last_doubled", "last", "doubled", None),
+    ("n_at_least_2", "count", None, 2),
+    ("n_float_at_least_2", "count", "f_float", 2),
+    ("n_distinct_at_least_3", "count_distinct", "f_int", 3),
 ]
 NAMES = [name for name, *_ in AGGREGATIONS]
 
@@ -111,14 +114,18 @@ def _sql_key(value: float) -> tuple[int, float]:
 def reference_value(
     function: str, of: str | None, min_rows: int | None, window: list[ViewRow]
 ) -> Any:
+    # Below `min_rows` (rows, or non-NULL values of `of`) every function is NULL;
+    # an empty window is a count of 0 and NULL for the others.
     if of is None:
-        return len(window)
+        return len(window) if len(window) >= (min_rows or 0) else None
     values = [v for r in window if (v := _value(r, of)) is not None]
+    if len(values) < (min_rows or 0):
+        return None
     if function == "count":
         return len(values)
     if function == "count_distinct":
         return len(set(values))
-    if len(values) < max(min_rows or 1, 1):
+    if not values:
         return None
     is_float = of == "f_float"
     if function == "sum":

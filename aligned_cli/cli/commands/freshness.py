@@ -47,12 +47,10 @@ def freshness_command(
     )
     checked = _checked_nodes(compiled, selected)
     models = [uid for uid in sorted(selected) if compiled.graph.kind(uid) == "model"]
-    if not checked and not models:
-        warn("nothing selected declares freshness (add `freshness:` to a source or view)")
     results: dict[str, FreshnessResult] = {}
-    if checked or models:
+    needed = set(checked) | _upstream_checked(compiled, models)
+    if needed:
         with open_adapter(connection, _Path(compiled.project.root)) as adapter:
-            needed = set(checked) | _upstream_checked(compiled, models)
             staged: set[str] = set()  # sources brought in once, whatever reads them
             for uid in sorted(needed):
                 node = compiled.graph.nodes[uid]["obj"]
@@ -62,7 +60,10 @@ def freshness_command(
         rolled_up = _model_result(compiled, uid, results)
         if rolled_up is not None:
             rows.append(rolled_up)
-    _print(rows)
+    if rows:
+        _print(rows)
+    else:
+        warn("nothing selected declares freshness (add `freshness:` to a source or view)")
     _write(compiled, rows)
     raise typer.Exit(1 if any(r.status in ("error", "runtime error") for r in rows) else 0)
 
