@@ -190,6 +190,23 @@ def _parse(sql: str, location: Location | None, dialect: str) -> exp.Expr:
             location=location,
             hint="write one SQL expression over the view's columns, e.g. coalesce(age, 0)",
         ) from None
+    if not isinstance(parsed, exp.Condition | exp.Interval):
+        # A statement, or several (`x; drop table t` parses as a Block): never pasted on.
+        what = (
+            f"holds {len(parsed.expressions)} statements separated by ';'"
+            if isinstance(parsed, exp.Block)
+            else "is a statement"
+        )
+        raise ProjectError(
+            f"expression '{sql}' {what}; a derived feature is one SQL expression",
+            location=location,
+            hint="write one SQL expression over the view's columns, e.g. coalesce(age, 0)",
+        )
+    if parsed.find(exp.Placeholder) is not None:
+        raise ProjectError(
+            f"expression '{sql}' has a parameter placeholder; write the value itself",
+            location=location,
+        )
     if isinstance(parsed, exp.Alias) or parsed.find(exp.Query, exp.Star) is not None:
         raise ProjectError(
             f"expression '{sql}' must be one value over the view's row (no query, no alias, no *)",

@@ -343,9 +343,9 @@ def sql_feature(text: str, dtype: DataType | None = None) -> FeatureFactory:
         raise ProjectError(
             f"transform_sql({text!r}) is not a valid SQL expression: {first}"
         ) from None
-    if not isinstance(parsed, exp.Expr) or isinstance(parsed, exp.Query):
+    if not isinstance(parsed, exp.Condition | exp.Interval) or isinstance(parsed, exp.Query):
         raise ProjectError(
-            f"transform_sql({text!r}) must be an expression, not a query",
+            f"transform_sql({text!r}) must be one expression, not a query or statement",
             hint='write what goes in a SELECT list, e.g. "sibsp + parch + 1"',
         )
     feature = DerivedFeature._derived(lambda _render: parsed.copy())

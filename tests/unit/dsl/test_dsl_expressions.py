@@ -135,6 +135,12 @@ def test_invalid_transform_sql_is_a_project_error() -> None:
         Float().transform_sql("a +* (")
 
 
+@pytest.mark.parametrize("text", ["a; drop table t", "drop table t", "select 1"])
+def test_transform_sql_refuses_statements(text: str) -> None:
+    with pytest.raises(ProjectError, match="must be one expression, not a query or statement"):
+        Float().transform_sql(text)
+
+
 def test_python_boolean_operators_are_refused() -> None:
     with pytest.raises(TypeError, match=re.escape("use & | ~")):
         _ = Float() and Float()
