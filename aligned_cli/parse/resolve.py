@@ -84,7 +84,12 @@ def merge(project: Project, declared: Declarations) -> Project:
             check_name(feature.name, "feature", feature.location or view.location)
         for aggregation in view.aggregations:
             check_name(aggregation.name, "feature", aggregation.location or view.location)
+        for test in view.tests:
+            if test.name is not None:
+                check_name(test.name, "test", test.location or view.location)
     for source in project.sources.values():
+        for renamed in source.mapping.values():
+            check_name(renamed, f"source '{source.name}' mapped column", source.location)
         _check_source(source)
         _check_connection(project, source.connection, f"source '{source.name}'", source.location)
     _check_view_sources(project)
