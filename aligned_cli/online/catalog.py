@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aligned_cli.core.ir import FeatureRef, Project
+from aligned_cli.core.types import DataType
 from aligned_cli.errors import AlignedError, did_you_mean
 from aligned_cli.online.keys import view_prefix
 
@@ -23,6 +24,9 @@ class UnknownNameError(AlignedError):
         self.name = name
 
 
+INTEGER_TYPES = frozenset({DataType.INT8, DataType.INT16, DataType.INT32, DataType.INT64})
+
+
 @dataclass(frozen=True)
 class OnlineView:
     name: str
@@ -32,6 +36,8 @@ class OnlineView:
     ttl: int | None  # seconds
     features: tuple[str, ...]  # stored in the hash, in declared order
     key_prefix: str
+    # Entity columns of an integer type: a request's value for one must read as an integer.
+    integer_entities: frozenset[str] = frozenset()
 
 
 # The time `materialize` computed a view's aggregates as of (their event_timestamp).
@@ -53,6 +59,14 @@ class Catalog:
         from aligned_cli.core.inheritance import resolve_view_inheritance
 
         resolved = resolve_view_inheritance(project)
+        integer_entities = {
+            name: frozenset(
+                key
+                for key in view.entities
+                if (f := view.feature(key)) is not None and f.dtype in INTEGER_TYPES
+            )
+            for name, view in resolved.views.items()
+        }
         views = {
             name: OnlineView(
                 name=name,
@@ -62,6 +76,7 @@ class Catalog:
                 ttl=view.ttl,
                 features=tuple(f.name for f in view.features),
                 key_prefix=view_prefix(project.name, name),
+                integer_entities=integer_entities[name],
             )
             for name, view in resolved.views.items()
         }
@@ -80,6 +95,7 @@ class Catalog:
                 features=tuple(a.name for a in view.aggregations),
                 # `#` cannot occur in a view name, so no view's keys collide with these.
                 key_prefix=view_prefix(project.name, f"{name}#aggregates"),
+                integer_entities=integer_entities[name],
             )
             for name, view in resolved.views.items()
             if view.aggregations

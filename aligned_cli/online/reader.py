@@ -75,6 +75,30 @@ class ReadPlan:
         needed = [e for view, _ in self.views for e in view.entities]
         return [e for e in dict.fromkeys(needed) if e not in entities]
 
+    def mistyped_entity(self, entities: Mapping[str, Sequence[Any]]) -> tuple[str, int] | None:
+        """The first integer key column holding a value that is no integer (a string
+        of digits or an integral float counts as one, as the stored key text is the
+        same): (column, position), or None."""
+        integers = {e for view, _ in self.views for e in view.integer_entities}
+        for name in sorted(integers):
+            values = entities.get(name, ())
+            if all(type(value) is int for value in values):  # the common case, fast
+                continue
+            for position, value in enumerate(values):
+                if not _reads_as_integer(value):
+                    return name, position
+        return None
+
+
+def _reads_as_integer(value: Any) -> bool:
+    if value is None or type(value) is int:
+        return True
+    if isinstance(value, float):
+        return value != value or value.is_integer()  # NaN matches nothing, like NULL
+    if isinstance(value, str):
+        return value.removeprefix("-").isdigit()
+    return False  # bool, list, ...
+
 
 async def read_features(
     connections: ReadConnections,

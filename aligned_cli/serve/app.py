@@ -272,6 +272,14 @@ def create_app(
             raise RowsError(
                 f"entities needs the key column '{missing[0]}'", f"entities.{missing[0]}"
             )
+        mistyped = plan.mistyped_entity(request.entities)
+        if mistyped is not None:
+            name, position = mistyped
+            value = request.entities[name][position]
+            raise RowsError(
+                f"entities.{name}[{position}] is {value!r}, not an integer (the key's type)",
+                f"entities.{name}.{position}",
+            )
         results = await read_features(
             async_clients.reads(), plan, request.entities, request.count, now()
         )

@@ -165,6 +165,19 @@ def test_error_statuses_name_the_culprit(api: TestClient) -> None:
     assert api.get("/openapi.json").status_code == 200
 
 
+def test_an_integer_key_takes_integers_only(api: TestClient) -> None:
+    # "1" and 1.0 are the same key as 1; "abc" can be no int64 driver_id: 422, not a
+    # silent not_found.
+    wrong = _features(api, [1, "abc"], ["driver_stats:busy"])
+    assert wrong.status_code == 422, wrong.text
+    assert wrong.json()["field"] == "entities.driver_id.1"
+    assert "'abc'" in wrong.json()["error"]
+    same = _features(api, ["1", 2.0, None], ["driver_stats:conv_rate"])
+    assert same.status_code == 200, same.text
+    statuses = [r["features"]["driver_stats:conv_rate"]["status"] for r in same.json()["results"]]
+    assert statuses == ["present", "present", "not_found"]
+
+
 def test_health_is_503_when_redis_is_unreachable(project: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

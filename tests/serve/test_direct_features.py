@@ -129,7 +129,7 @@ def same_answer(direct: Any, declared: Any) -> None:
 READS = [
     {"entities": {"driver_id": [1]}, "features": ALL},
     {"entities": {"driver_id": [2, 1, 9, None, 3]}, "features": ALL},
-    {"entities": {"driver_id": [1.0, "2", True]}, "features": ["driver_stats:trips"]},
+    {"entities": {"driver_id": [1.0, "2", "-5"]}, "features": ["driver_stats:trips"]},
     {"entities": {"driver_id": [1], "other": [7]}, "features": ["driver_stats:city"]},
 ]
 
@@ -167,22 +167,24 @@ def test_errors_of_a_valid_request_are_the_handlers_answers(
     served: tuple[TestClient, list[str]],
 ) -> None:
     client, paths = served
-    bodies = {
-        413: {"entities": {"driver_id": [1, 2, 3, 4, 5, 6]}, "features": ALL},
-        404: {"entities": {"driver_id": [1]}, "features": ["driver_stats:nope"]},
-        422: {"entities": {"rider": [1]}, "features": ALL},
-    }
-    for status, body in bodies.items():
+    bodies = [
+        (413, {"entities": {"driver_id": [1, 2, 3, 4, 5, 6]}, "features": ALL}),
+        (404, {"entities": {"driver_id": [1]}, "features": ["driver_stats:nope"]}),
+        (422, {"entities": {"rider": [1]}, "features": ALL}),
+        # A JSON true is no int64 key (a string of digits or 2.0 would be).
+        (422, {"entities": {"driver_id": [1, True]}, "features": ALL}),
+    ]
+    for status, body in bodies:
         paths.clear()
         direct, declared = post(client, body), post(client, body, DECLARED)
         assert paths == ["direct", "declared"]
         same_answer(direct, declared)
         assert direct.status_code == status
-    # Valid JSON text, not valid Unicode: it validates, and only echoing it fails.
+    # Valid JSON text, not valid Unicode: it validates as JSON (and is then no integer).
     surrogate = b'{"entities": {"driver_id": ["\\ud800"]}, "features": ["driver_stats:trips"]}'
     direct, declared = post(client, surrogate), post(client, surrogate, DECLARED)
     same_answer(direct, declared)
-    assert direct.status_code == 422 and direct.json()["field"] == "entities"
+    assert direct.status_code == 422 and direct.json()["field"].startswith("entities")
 
 
 @pytest.mark.parametrize(
