@@ -113,7 +113,8 @@ def run_test(
         return TestOutcome(status="error", message=error.message)
     except Exception as error:  # the engine rejected the test: it could not run
         return TestOutcome(status="error", message=f"{type(error).__name__}: {error}")
-    message = None if status == "pass" else f"{failures} failing row(s)"
+    counted = "duplicated key value(s)" if test.kind == "unique" else "failing row(s)"
+    message = None if status == "pass" else f"{failures} {counted}"
     return TestOutcome(
         status=status, failures=failures, sample=sample, message=message, stored=stored
     )

@@ -108,7 +108,8 @@ def render(
         raise ProjectError(
             f"template error in '{text}': {error.message}",
             location=location,
-            hint="only env_var(...) and var(...) are available here",
+            hint="available here: "
+            + ", ".join(["env_var(...)", "var(...)", *sorted(set(context) - {"env_var", "var"})]),
         ) from None
     except jinja2.TemplateError as error:
         raise ProjectError(f"template error in '{text}': {error}", location=location) from None

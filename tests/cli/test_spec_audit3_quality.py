@@ -164,6 +164,7 @@ def test_unique_counts_duplicated_key_values_not_rows(tmp_path: Path) -> None:
     assert _aligned(root, "test").returncode == 1
     unique = results(root)["d__unique"]
     assert (unique["status"], unique["failures"]) == ("fail", 2)
+    assert unique["message"] == "2 duplicated key value(s)"
     assert sorted(row["k"] for row in unique["sample"]) == [1, 2]
 
 

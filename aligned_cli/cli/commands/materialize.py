@@ -86,10 +86,15 @@ def materialize_command(
     for result in results:
         after = result.incremental_after
         since = f" (incremental after {after.isoformat()})" if after else ""
+        # Rows already past the view's ttl are never read (the query bounds them); a
+        # row can still expire between the read and its write, by Redis' clock.
+        expired = result.counts.ignored_expired
         info(
             f"view {result.view}: {result.rows} entities, {result.counts.written} written, "
-            f"{result.counts.ignored_older} kept newer, "
-            f"{result.counts.ignored_expired} past their ttl, {result.seconds:.2f}s" + since,
+            f"{result.counts.ignored_older} kept newer"
+            + (f", {expired} expired before their write" if expired else "")
+            + f", {result.seconds:.2f}s"
+            + since,
             view=result.view,
             rows=result.rows,
             written=result.counts.written,
