@@ -1,4 +1,4 @@
-"""`store.model(name)`: a model contract's features (and target) for entities."""
+"""`store.model(name)`: a model contract's features (and, on request, target) for entities."""
 
 from __future__ import annotations
 
@@ -20,16 +20,18 @@ class ModelStore:
     def model(self) -> Model:
         return self.engine.project.models[self.name]
 
-    def features_for(self, entities: Entities) -> RetrievalJob:
-        """The model's features in order, then its target where it is a view's
-        feature, for every entity row (point-in-time with `event_timestamp`)."""
+    def features_for(self, entities: Entities, *, with_target: bool = False) -> RetrievalJob:
+        """The model's features in order for every entity row (point-in-time with
+        `event_timestamp`), as served for a prediction (SPEC §8). `with_target=True`
+        adds the model's target after them, where it is a view's feature (training
+        rows through the API, like `aligned run`'s dataset)."""
         model = self.model
-        target = model.target.feature if model.target else None
+        target = model.target.feature if model.target and with_target else None
         return entity_job(
             self.engine,
             entities,
             model.features,
             target=target,
-            target_name=model.target.name if model.target else None,
+            target_name=model.target.name if target is not None and model.target else None,
             defaults=model.defaults,
         )

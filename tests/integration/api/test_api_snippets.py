@@ -30,11 +30,15 @@ def test_titanic_snippets(titanic_manifest: Path, monkeypatch: pytest.MonkeyPatc
             "sibsp",
             "pclass",
             "family_size",
-            "survived",
-        ]
+        ]  # the features only (SPEC §8); the target on request:
         assert df["passenger_id"].tolist() == [1, 2, 3]
         assert df["is_male"].tolist() == [True, False, False]
-        assert df["survived"].tolist() == [False, True, True]
+        model = store.model("titanic")
+        labelled = await model.features_for(
+            {"passenger_id": [1, 2, 3]}, with_target=True
+        ).to_pandas()
+        assert list(labelled.columns) == [*df.columns, "survived"]
+        assert labelled["survived"].tolist() == [False, True, True]
 
         df = await store.features_for(
             entities_df, features=["passenger:age", "passenger:is_male"]
