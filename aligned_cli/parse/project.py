@@ -144,13 +144,44 @@ def _render_node(
     if skip(path):
         return node
     if isinstance(node, dict):
-        return {k: _render_node(v, (*path, k), loaded, variables, skip) for k, v in node.items()}
+        if not any(isinstance(k, str) and needs_rendering(k) for k in node):
+            items = node.items()
+            return {k: _render_node(v, (*path, k), loaded, variables, skip) for k, v in items}
+        rendered: dict[Any, Any] = {}
+        for key, value in node.items():
+            if isinstance(key, str) and needs_rendering(key):
+                key = _render_key(key, node, rendered, (*path, key), loaded, variables)
+            rendered[key] = _render_node(value, (*path, key), loaded, variables, skip)
+        return rendered
     if isinstance(node, list):
         return [_render_node(v, (*path, i), loaded, variables, skip) for i, v in enumerate(node)]
     if isinstance(node, str) and needs_rendering(node):
         location = loaded.location(path)
         return render(node, location=location, variables=variables, defer_env=_is_secret(path))
     return node
+
+
+def _render_key(
+    key: str,
+    node: Mapping[Any, Any],
+    rendered: Mapping[Any, Any],
+    path: Path_,
+    loaded: LoadedYaml,
+    variables: Mapping[str, Any],
+) -> str:
+    """A mapping key rendered like any string (e.g. a `mapping:` column named by a
+    var); the marks of everything under it move to the rendered path."""
+    location = loaded.location(path)
+    new = render(key, location=location, variables=variables)
+    if new != key and (new in node or new in rendered):
+        raise ProjectError(
+            f"key '{key}' renders to '{new}', which the same mapping already has",
+            location=location,
+        )
+    size = len(path)
+    for old_path in [p for p in loaded.marks if p[:size] == path]:
+        loaded.marks[(*path[:-1], new, *old_path[size:])] = loaded.marks[old_path]
+    return new
 
 
 def _is_test_sql(path: Path_) -> bool:

@@ -203,3 +203,29 @@ def test_help_and_version_run_as_a_process() -> None:
         assert command in out
     version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("aligned ")
+
+
+def test_mapping_keys_are_rendered_too(titanic_project: Path) -> None:
+    # SPEC §2: every string is rendered, a key like a source column named by a var too.
+    features = titanic_project / "features" / "titanic.yml"
+    features.write_text(
+        features.read_text().replace(
+            "mapping: {PassengerId: passenger_id,",
+            "mapping: {\"{{ var('id_column', 'PassengerId') }}\": passenger_id,",
+        )
+    )
+    invoke("compile", "--project-dir", str(titanic_project))
+    manifest = json.loads((titanic_project / "target" / "manifest.json").read_text())
+    assert manifest["sources"]["titanic_csv"]["mapping"]["PassengerId"] == "passenger_id"
+    # A key that renders to one the mapping already has is an error at the key.
+    clash = "{PassengerId: passenger_id, \"{{ var('twin', 'PassengerId') }}\": pid,"
+    features.write_text(
+        features.read_text().replace(
+            "mapping: {\"{{ var('id_column', 'PassengerId') }}\": passenger_id,",
+            f"mapping: {clash}",
+        )
+    )
+    result = runner.invoke(app, ["compile", "--project-dir", str(titanic_project)])
+    assert result.exit_code == 2, result.output
+    assert "renders to 'PassengerId', which the same mapping already has" in result.output
+    assert "titanic.yml:5:" in result.output
