@@ -1,9 +1,11 @@
-"""Argument rewriting that click cannot express: `--select a b` (SPEC §5).
+"""Argument rewriting that click cannot express (SPEC §5).
 
-click options take exactly one value, so `--select a b` would leave `b` as an
-unexpected extra argument. Before parsing, every bare token after `--select`,
-`-s` or `--exclude` is folded into a repeat of that option, so `--select a b`,
-`--select "a b"` and `--select a --select b` all reach the command as a list.
+- click options take exactly one value, so `--select a b` would leave `b` as an
+  unexpected extra argument. Before parsing, every bare token after `--select`,
+  `-s` or `--exclude` is folded into a repeat of that option, so `--select a b`,
+  `--select "a b"` and `--select a --select b` all reach the command as a list.
+- The common flags may come before the command, as dbt takes them
+  (`aligned --log-format json run`): they are moved after it.
 """
 
 from __future__ import annotations
@@ -40,9 +42,33 @@ def fold_multi_value_options(args: list[str]) -> list[str]:
     return folded
 
 
+# SPEC §5's common flags, each taking one value.
+COMMON_OPTIONS = frozenset({"--project-dir", "--target-path", "--vars", "--log-format"})
+
+
+def move_leading_common_options(args: list[str]) -> list[str]:
+    """`[--log-format, json, run, ...]` -> `[run, --log-format, json, ...]`: common
+    flags before the command go right after it. Anything else before the command
+    (`--help`, `--version`, an unknown flag) stays where click reports on it."""
+    moved: list[str] = []
+    index = 0
+    while index < len(args):
+        token = args[index]
+        name, has_value, _ = token.partition("=")
+        if name not in COMMON_OPTIONS:
+            break
+        width = 1 if has_value else 2
+        moved.extend(args[index : index + width])
+        index += width
+    if not moved or index >= len(args) or args[index].startswith("-"):
+        return args
+    return [args[index], *moved, *args[index + 1 :]]
+
+
 class AlignedGroup(TyperGroup):
     """The root command group; rewrites argv for every way in (`aligned`, CliRunner)."""
 
     # `ctx` is typer's vendored click Context, which has no public name to import.
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, fold_multi_value_options(list(args)))
+        args = move_leading_common_options(list(args))
+        return super().parse_args(ctx, fold_multi_value_options(args))

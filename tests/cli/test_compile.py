@@ -229,3 +229,42 @@ def test_mapping_keys_are_rendered_too(titanic_project: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "renders to 'PassengerId', which the same mapping already has" in result.output
     assert "titanic.yml:5:" in result.output
+
+
+def test_dialect_names_are_case_insensitive_and_canonical(titanic_project: Path) -> None:
+    invoke("compile", "--project-dir", str(titanic_project), "--dialect", "POSTGRESQL")
+    manifest = json.loads((titanic_project / "target" / "manifest.json").read_text())
+    compiled = manifest["nodes"]["model.titanic.titanic"]["compiled_sql"]
+    assert list(compiled) == ["postgres"]
+    assert (titanic_project / "target" / "compiled" / "postgres").is_dir()
+    assert not (titanic_project / "target" / "compiled" / "POSTGRESQL").exists()
+
+
+def test_common_flags_may_come_before_the_command_and_h_is_help(titanic_project: Path) -> None:
+    # As dbt takes them: `aligned --log-format json compile --project-dir P`.
+    output = invoke("--log-format", "json", f"--project-dir={titanic_project}", "compile")
+    assert json.loads(output.strip().splitlines()[-1])["level"] == "info"
+    assert invoke("-h").startswith("Usage: aligned")
+    assert "--dialect" in invoke("compile", "-h")
+    # Anything else before the command is still click's to report.
+    result = runner.invoke(app, ["--bogus", "compile"])
+    assert result.exit_code == 2 and "No such option: --bogus" in result.output
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (["--log-format", "json", "run", "-s", "a"], ["run", "--log-format", "json", "-s", "a"]),
+        (
+            ["--vars={a: 1}", "--project-dir", "p", "ls"],
+            ["ls", "--vars={a: 1}", "--project-dir", "p"],
+        ),
+        (["run", "--log-format", "json"], ["run", "--log-format", "json"]),
+        (["--log-format", "json"], ["--log-format", "json"]),  # no command: click's error
+        (["--version"], ["--version"]),
+    ],
+)
+def test_leading_common_flags_move_after_the_command(given: list[str], expected: list[str]) -> None:
+    from aligned_cli.cli.argv import move_leading_common_options
+
+    assert move_leading_common_options(given) == expected

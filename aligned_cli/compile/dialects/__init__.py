@@ -58,16 +58,22 @@ _FACTORIES: dict[str, Callable[[], Dialect]] = {
 }
 
 
-def get_dialect(name: str) -> Dialect:
-    """The dialect called `name`; an unknown name is a UsageError listing the known ones."""
+def dialect_name(name: str) -> str:
+    """The canonical name of the dialect called `name` (`POSTGRESQL` -> `postgres`); an
+    unknown name is a UsageError listing the known ones."""
     key = name.strip().lower()
-    factory = _FACTORIES.get(_ALIASES.get(key, key))
-    if factory is None:
+    key = _ALIASES.get(key, key)
+    if key not in _FACTORIES:
         raise UsageError(
             f"unknown dialect '{name}'; known dialects: {', '.join(DIALECT_NAMES)}",
             hint=did_you_mean(name, DIALECT_NAMES),
         )
-    return factory()
+    return key
 
 
-__all__ = ["DIALECT_NAMES", "Dialect", "get_dialect"]
+def get_dialect(name: str) -> Dialect:
+    """The dialect called `name`; an unknown name is a UsageError listing the known ones."""
+    return _FACTORIES[dialect_name(name)]()
+
+
+__all__ = ["DIALECT_NAMES", "Dialect", "dialect_name", "get_dialect"]
