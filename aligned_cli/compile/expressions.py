@@ -325,6 +325,25 @@ def infer_type(
 
 _DIVISIONS = (exp.Div, exp.IntDiv, exp.Mod)
 _INTEGERS = {DataType.INT8, DataType.INT16, DataType.INT32, DataType.INT64}
+_SMALL_INTEGERS = {DataType.INT8, DataType.INT16}
+
+
+def widen_small_integers(expression: exp.Expr, schema: Mapping[str, DataType | None]) -> exp.Expr:
+    """`expression` with its int8/int16 columns read as 32-bit integers where they
+    are operands of arithmetic (a copy when anything changes; the shared tree is left
+    alone). Engines compute in the operands' own type, so `small * 10` would overflow
+    at 99 (DuckDB: TINYINT) or `small + small` at 16,384 (PostgreSQL: smallint); the
+    result is then at least an int32, as its inferred type says."""
+    if not any(schema.get(c.name) in _SMALL_INTEGERS for c in expression.find_all(exp.Column)):
+        return expression
+    widened = expression.copy()
+    for col in list(widened.find_all(exp.Column)):
+        parent = col.parent
+        while isinstance(parent, exp.Paren):
+            parent = parent.parent
+        if schema.get(col.name) in _SMALL_INTEGERS and isinstance(parent, (*_ARITHMETIC, exp.Neg)):
+            col.replace(exp.Cast(this=col.copy(), to=exp.DataType.build("INT")))
+    return widened
 
 
 def _nonzero(divisor: exp.Expr) -> exp.Expr:

@@ -17,6 +17,7 @@ from aligned_cli.compile.expressions import (
     infer_type,
     portable_arithmetic,
     shared_resolved,
+    widen_small_integers,
 )
 from aligned_cli.compile.relations import known_source_columns
 from aligned_cli.core.inheritance import inherit_feature_type, resolve_view_inheritance
@@ -108,12 +109,13 @@ def resolve_derived_features(project: Project, view: FeatureView) -> dict[str, D
     for name in order:
         feature = derived[name]
         sql = feature.expression or ""
+        widened = widen_small_integers(parsed[name], typed_schema)
         inferred = infer_type(
-            parsed[name], typed_schema, sql, feature.location, reads[name], dialect=dialect
+            widened, typed_schema, sql, feature.location, reads[name], dialect=dialect
         )
         dtype = feature.dtype or inferred
         portable = portable_arithmetic(
-            parsed[name], typed_schema, sql, feature.location, dialect=dialect
+            widened, typed_schema, sql, feature.location, dialect=dialect
         )
         typed_schema[name] = dtype
         result[name] = DerivedFeature(feature, portable, dtype, list(reads[name]))

@@ -1,0 +1,68 @@
+"""int8/int16 features in arithmetic: computed as the 32-bit integers their inferred
+types say, not in the operands' own type (DuckDB's TINYINT 99 * 10 overflows;
+PostgreSQL's smallint 16384 + 16384 does), the same on both engines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from aligned_cli.cli.app import app
+
+FEATURES = """
+sources:
+  - {name: src, file: data/s.csv}
+feature_views:
+  - name: v
+    source: src
+    entities: [id]
+    features:
+      id: {type: int32}
+      small: {type: int8}
+      mid: {type: int16}
+      times_ten: {expression: "small * 10"}
+      doubled: {expression: "small + small"}
+      big: {expression: "(mid) * 20000"}
+      negated: {expression: "-small"}
+      compared: {expression: "small > 100"}
+models:
+  - name: m
+    features: [v:times_ten, v:doubled, v:big, v:negated, v:compared]
+    spine: src
+    output: {file: target/m.parquet}
+"""
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
+def test_small_integer_arithmetic_does_not_overflow(
+    tmp_path: Path, engine: str, request: pytest.FixtureRequest
+) -> None:
+    dsn = request.getfixturevalue("postgres_dsn") if engine == "postgres" else ""
+    root = tmp_path / "p"
+    (root / "features").mkdir(parents=True)
+    (root / "data").mkdir()
+    connections = "  local: {type: duckdb, path: target/p.duckdb}\n"
+    if dsn:
+        connections += f"  warehouse: {{type: postgres, dsn: '{dsn}'}}\n"
+    (root / "aligned_project.yml").write_text(f"name: p\nconnections:\n{connections}")
+    (root / "data" / "s.csv").write_text("id,small,mid\n1,99,2\n2,-100,16384\n3,,\n")
+    (root / "features" / "f.yml").write_text(FEATURES)
+    args = ["run", "--project-dir", str(root)] + (["--target", "warehouse"] if dsn else [])
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = duckdb.sql(
+        f"SELECT times_ten, doubled, big, negated, compared "
+        f"FROM '{root / 'target' / 'm.parquet'}' ORDER BY id"
+    ).fetchall()
+    assert rows == [
+        (990, 198, 40000, -99, False),
+        (-1000, -200, 327680000, 100, False),
+        (None, None, None, None, None),
+    ]
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    types = {f["name"]: f["dtype"] for f in manifest["feature_views"]["v"]["features"]}
+    assert types["times_ten"] == types["doubled"] == types["big"] == "int32"
