@@ -149,9 +149,12 @@ def __getattr__(name: str) -> typer.Typer:
 def invoked_command(args: list[str]) -> str | None:
     """The command `aligned ARGS` runs: the first argument that is not a root flag
     (the root options, --debug and --version, take no value); None for the root's own
-    help (`aligned --help run` lists every command)."""
-    for arg in args:
-        if arg == "--help":
+    help (`aligned --help run` lists every command). Common flags before the command
+    are read as the parser will (`aligned --log-format json run` runs `run`)."""
+    from aligned_cli.cli.argv import move_leading_common_options
+
+    for arg in move_leading_common_options(list(args)):
+        if arg in ("--help", "-h"):
             return None
         if not arg.startswith("-"):
             return arg

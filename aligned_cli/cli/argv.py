@@ -44,17 +44,25 @@ def fold_multi_value_options(args: list[str]) -> list[str]:
 
 # SPEC §5's common flags, each taking one value.
 COMMON_OPTIONS = frozenset({"--project-dir", "--target-path", "--vars", "--log-format"})
+# The root's own flags (no value), which may stand among them: `--debug`.
+ROOT_FLAGS = frozenset({"--debug"})
 
 
 def move_leading_common_options(args: list[str]) -> list[str]:
     """`[--log-format, json, run, ...]` -> `[run, --log-format, json, ...]`: common
-    flags before the command go right after it. Anything else before the command
-    (`--help`, `--version`, an unknown flag) stays where click reports on it."""
+    flags before the command go right after it (root flags stay before it). Anything
+    else before the command (`--help`, `--version`, an unknown flag) stops the scan
+    and stays where click reports on it."""
+    kept: list[str] = []
     moved: list[str] = []
     index = 0
     while index < len(args):
         token = args[index]
         name, has_value, _ = token.partition("=")
+        if token in ROOT_FLAGS:
+            kept.append(token)
+            index += 1
+            continue
         if name not in COMMON_OPTIONS:
             break
         width = 1 if has_value else 2
@@ -62,7 +70,7 @@ def move_leading_common_options(args: list[str]) -> list[str]:
         index += width
     if not moved or index >= len(args) or args[index].startswith("-"):
         return args
-    return [args[index], *moved, *args[index + 1 :]]
+    return [*kept, args[index], *moved, *args[index + 1 :]]
 
 
 class AlignedGroup(TyperGroup):

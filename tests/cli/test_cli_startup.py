@@ -24,6 +24,9 @@ ALIGNED = Path(sys.executable).parent / "aligned"
         (["run", "--help"], "run"),
         ([], None),
         (["rn"], "rn"),  # not a command: main() registers them all for click's hint
+        (["-h"], None),
+        (["compile", "-h"], "compile"),
+        (["--log-format", "json", "--project-dir=p", "run"], "run"),  # flags before it
     ],
 )
 def test_invoked_command(args: list[str], command: str | None) -> None:

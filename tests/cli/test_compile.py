@@ -262,6 +262,8 @@ def test_common_flags_may_come_before_the_command_and_h_is_help(titanic_project:
         (["run", "--log-format", "json"], ["run", "--log-format", "json"]),
         (["--log-format", "json"], ["--log-format", "json"]),  # no command: click's error
         (["--version"], ["--version"]),
+        (["--debug", "--vars", "{}", "run"], ["--debug", "run", "--vars", "{}"]),
+        (["--vars", "{}", "--debug", "ls"], ["--debug", "ls", "--vars", "{}"]),
     ],
 )
 def test_leading_common_flags_move_after_the_command(given: list[str], expected: list[str]) -> None:
