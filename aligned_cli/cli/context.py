@@ -24,14 +24,13 @@ def compiled_project(
     from aligned_cli.errors import UsageError
     from aligned_cli.pipeline import DEFAULT_DIALECTS, load_and_compile
 
+    if log_format not in ("text", "json"):
+        raise UsageError(f"unknown --log-format '{log_format}'", hint="use text or json")
+    set_log_format(log_format)
     if dialects:  # `--dialect POSTGRESQL` compiles for (and names its files) `postgres`
         from aligned_cli.compile.dialects import dialect_name
 
         dialects = list(dict.fromkeys(dialect_name(d) for d in dialects))
-
-    if log_format not in ("text", "json"):
-        raise UsageError(f"unknown --log-format '{log_format}'", hint="use text or json")
-    set_log_format(log_format)
     return load_and_compile(
         project_dir,
         cli_vars=parse_vars(vars_text),

@@ -23,6 +23,7 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.schema import MappingSchema
 
 from aligned_cli.core.location import Location
+from aligned_cli.core.statements import holds_statement
 from aligned_cli.core.types import DataType
 from aligned_cli.errors import ProjectError, did_you_mean
 
@@ -190,7 +191,7 @@ def _parse(sql: str, location: Location | None, dialect: str) -> exp.Expr:
             location=location,
             hint="write one SQL expression over the view's columns, e.g. coalesce(age, 0)",
         ) from None
-    if not isinstance(parsed, exp.Condition | exp.Interval):
+    if holds_statement(parsed):
         # A statement, or several (`x; drop table t` parses as a Block): never pasted on.
         what = (
             f"holds {len(parsed.expressions)} statements separated by ';'"
@@ -329,19 +330,20 @@ _SMALL_INTEGERS = {DataType.INT8, DataType.INT16}
 
 
 def widen_small_integers(expression: exp.Expr, schema: Mapping[str, DataType | None]) -> exp.Expr:
-    """`expression` with its int8/int16 columns read as 32-bit integers where they
-    are operands of arithmetic (a copy when anything changes; the shared tree is left
-    alone). Engines compute in the operands' own type, so `small * 10` would overflow
-    at 99 (DuckDB: TINYINT) or `small + small` at 16,384 (PostgreSQL: smallint); the
-    result is then at least an int32, as its inferred type says."""
-    if not any(schema.get(c.name) in _SMALL_INTEGERS for c in expression.find_all(exp.Column)):
+    """`expression` with every int8/int16 column under arithmetic read as a 32-bit
+    integer (a copy when anything changes; the shared tree is left alone). Engines
+    compute in the operands' own type, so `small * 10` would overflow at 99 (DuckDB:
+    TINYINT) and `mid + mid` at 16,384 (PostgreSQL: smallint); so would
+    `coalesce(small, 0) * 10`, whose literal takes the column's type in DuckDB: the
+    column itself is widened wherever arithmetic uses it, however deep."""
+    small = [c for c in expression.find_all(exp.Column) if schema.get(c.name) in _SMALL_INTEGERS]
+    if not small or expression.find(*_ARITHMETIC, exp.Neg) is None:
         return expression
     widened = expression.copy()
     for col in list(widened.find_all(exp.Column)):
-        parent = col.parent
-        while isinstance(parent, exp.Paren):
-            parent = parent.parent
-        if schema.get(col.name) in _SMALL_INTEGERS and isinstance(parent, (*_ARITHMETIC, exp.Neg)):
+        if schema.get(col.name) not in _SMALL_INTEGERS:
+            continue
+        if col.find_ancestor(*_ARITHMETIC, exp.Neg) is not None:
             col.replace(exp.Cast(this=col.copy(), to=exp.DataType.build("INT")))
     return widened
 

@@ -109,10 +109,15 @@ def resolve_derived_features(project: Project, view: FeatureView) -> dict[str, D
     for name in order:
         feature = derived[name]
         sql = feature.expression or ""
-        widened = widen_small_integers(parsed[name], typed_schema)
+        # Type errors are reported against the expression as written.
         inferred = infer_type(
-            widened, typed_schema, sql, feature.location, reads[name], dialect=dialect
+            parsed[name], typed_schema, sql, feature.location, reads[name], dialect=dialect
         )
+        widened = widen_small_integers(parsed[name], typed_schema)
+        if widened is not parsed[name]:
+            inferred = infer_type(
+                widened, typed_schema, sql, feature.location, reads[name], dialect=dialect
+            )
         dtype = feature.dtype or inferred
         portable = portable_arithmetic(
             widened, typed_schema, sql, feature.location, dialect=dialect

@@ -14,6 +14,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from aligned_cli.core.statements import holds_statement
 from aligned_cli.core.types import DataType
 from aligned_cli.dsl import sql
 from aligned_cli.dsl.callsite import CallSite, user_call_site
@@ -343,7 +344,7 @@ def sql_feature(text: str, dtype: DataType | None = None) -> FeatureFactory:
         raise ProjectError(
             f"transform_sql({text!r}) is not a valid SQL expression: {first}"
         ) from None
-    if not isinstance(parsed, exp.Condition | exp.Interval) or isinstance(parsed, exp.Query):
+    if isinstance(parsed, exp.Query) or holds_statement(parsed):
         raise ProjectError(
             f"transform_sql({text!r}) must be one expression, not a query or statement",
             hint='write what goes in a SELECT list, e.g. "sibsp + parch + 1"',

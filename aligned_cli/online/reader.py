@@ -76,28 +76,39 @@ class ReadPlan:
         return [e for e in dict.fromkeys(needed) if e not in entities]
 
     def mistyped_entity(self, entities: Mapping[str, Sequence[Any]]) -> tuple[str, int] | None:
-        """The first integer key column holding a value that is no integer (a string
-        of digits or an integral float counts as one, as the stored key text is the
-        same): (column, position), or None."""
-        integers = {e for view, _ in self.views for e in view.integer_entities}
-        for name in sorted(integers):
+        """The first key column that every view reading it declares an integer and that
+        holds a value naming no integer's key: (column, position), or None. Accepted
+        besides ints: integral floats and canonical digit strings (`"1"`, not `"01"`),
+        whose stored key text is the same; all within int64."""
+        integer_in: dict[str, bool] = {}
+        for view, _ in self.views:
+            for key in view.entities:
+                integer_in[key] = integer_in.get(key, True) and key in view.integer_entities
+        for name in sorted(k for k, is_integer in integer_in.items() if is_integer):
             values = entities.get(name, ())
-            if all(type(value) is int for value in values):  # the common case, fast
-                continue
+            if all(type(value) is int and _INT64_MIN <= value <= _INT64_MAX for value in values):
+                continue  # the common case, fast
             for position, value in enumerate(values):
-                if not _reads_as_integer(value):
+                if not _names_an_integer(value):
                     return name, position
         return None
 
 
-def _reads_as_integer(value: Any) -> bool:
-    if value is None or type(value) is int:
-        return True
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _names_an_integer(value: Any) -> bool:
+    if value is None:
+        return True  # NULL matches nothing, whatever the type
+    if type(value) is int:
+        return _INT64_MIN <= value <= _INT64_MAX
     if isinstance(value, float):
-        return value != value or value.is_integer()  # NaN matches nothing, like NULL
-    if isinstance(value, str):
-        return value.removeprefix("-").isdigit()
-    return False  # bool, list, ...
+        # NaN matches nothing, like NULL; 2.0 is keyed as 2
+        return value != value or (value.is_integer() and _INT64_MIN <= value <= _INT64_MAX)
+    if isinstance(value, str) and value.isascii() and value.removeprefix("-").isdigit():
+        number = int(value)
+        return str(number) == value and _INT64_MIN <= number <= _INT64_MAX
+    return False  # bool, a list, text that is no canonical integer
 
 
 async def read_features(

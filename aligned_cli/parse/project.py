@@ -148,10 +148,14 @@ def _render_node(
             items = node.items()
             return {k: _render_node(v, (*path, k), loaded, variables, skip) for k, v in items}
         rendered: dict[Any, Any] = {}
+        renamed: dict[Any, str] = {}
         for key, value in node.items():
             if isinstance(key, str) and needs_rendering(key):
-                key = _render_key(key, node, rendered, (*path, key), loaded, variables)
+                new = _render_key(key, node, rendered, (*path, key), loaded, variables)
+                renamed[key] = new
+                key = new
             rendered[key] = _render_node(value, (*path, key), loaded, variables, skip)
+        _move_marks(loaded, path, renamed)
         return rendered
     if isinstance(node, list):
         return [_render_node(v, (*path, i), loaded, variables, skip) for i, v in enumerate(node)]
@@ -169,8 +173,7 @@ def _render_key(
     loaded: LoadedYaml,
     variables: Mapping[str, Any],
 ) -> str:
-    """A mapping key rendered like any string (e.g. a `mapping:` column named by a
-    var); the marks of everything under it move to the rendered path."""
+    """A mapping key rendered like any string (e.g. a `mapping:` column named by a var)."""
     location = loaded.location(path)
     new = render(key, location=location, variables=variables)
     if new != key and (new in node or new in rendered):
@@ -178,10 +181,20 @@ def _render_key(
             f"key '{key}' renders to '{new}', which the same mapping already has",
             location=location,
         )
-    size = len(path)
-    for old_path in [p for p in loaded.marks if p[:size] == path]:
-        loaded.marks[(*path[:-1], new, *old_path[size:])] = loaded.marks[old_path]
     return new
+
+
+def _move_marks(loaded: LoadedYaml, path: Path_, renamed: Mapping[Any, str]) -> None:
+    """The marks under each renamed key of the mapping at `path`, under its new name:
+    one pass over the file's marks per mapping that has rendered keys."""
+    moves = {old: new for old, new in renamed.items() if old != new}
+    if not moves:
+        return
+    size = len(path)
+    for old_path in list(loaded.marks):
+        if len(old_path) > size and old_path[:size] == path and old_path[size] in moves:
+            new_path = (*path, moves[old_path[size]], *old_path[size + 1 :])
+            loaded.marks[new_path] = loaded.marks.pop(old_path)
 
 
 def _is_test_sql(path: Path_) -> bool:

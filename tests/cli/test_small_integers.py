@@ -29,9 +29,13 @@ feature_views:
       big: {expression: "(mid) * 20000"}
       negated: {expression: "-small"}
       compared: {expression: "small > 100"}
+      wrapped: {expression: "coalesce(small, 0) * 10"}
+      mid_twice: {expression: "mid + mid"}
+      cased: {expression: "case when mid > 0 then mid else 0 end * 2"}
 models:
   - name: m
-    features: [v:times_ten, v:doubled, v:big, v:negated, v:compared]
+    features: [v:times_ten, v:doubled, v:big, v:negated, v:compared, v:wrapped, v:mid_twice,
+               v:cased]
     spine: src
     output: {file: target/m.parquet}
 """
@@ -55,14 +59,38 @@ def test_small_integer_arithmetic_does_not_overflow(
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     rows = duckdb.sql(
-        f"SELECT times_ten, doubled, big, negated, compared "
+        f"SELECT times_ten, doubled, big, negated, compared, wrapped, mid_twice, cased "
         f"FROM '{root / 'target' / 'm.parquet'}' ORDER BY id"
     ).fetchall()
     assert rows == [
-        (990, 198, 40000, -99, False),
-        (-1000, -200, 327680000, 100, False),
-        (None, None, None, None, None),
+        (990, 198, 40000, -99, False, 990, 4, 4),
+        (-1000, -200, 327680000, 100, False, -1000, 32768, 32768),
+        (None, None, None, None, None, 0, None, 0),
     ]
     manifest = json.loads((root / "target" / "manifest.json").read_text())
     types = {f["name"]: f["dtype"] for f in manifest["feature_views"]["v"]["features"]}
     assert types["times_ten"] == types["doubled"] == types["big"] == "int32"
+    assert types["wrapped"] == types["mid_twice"] == types["cased"] == "int32"
+
+
+def test_a_type_error_quotes_the_expression_as_written(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    (root / "features").mkdir(parents=True)
+    (root / "data").mkdir()
+    (root / "aligned_project.yml").write_text("name: p\n")
+    (root / "data" / "s.csv").write_text("id,small,s\n1,1,a\n")
+    (root / "features" / "f.yml").write_text(
+        "sources: [{name: src, file: data/s.csv}]\n"
+        "feature_views:\n"
+        "  - name: v\n"
+        "    source: src\n"
+        "    entities: [id]\n"
+        "    features:\n"
+        "      id: {type: int32}\n"
+        "      small: {type: int8}\n"
+        "      s: {type: string}\n"
+        '      bad: {expression: "small + s"}\n'
+    )
+    result = CliRunner().invoke(app, ["compile", "--project-dir", str(root)])
+    assert result.exit_code == 2, result.output
+    assert '\'"small" + "s"\' ("small" is int8' in result.output

@@ -94,7 +94,7 @@ def test_missing_null_and_odd_entities_in_request_order(api: TestClient) -> None
     assert missing == {"value": None, "status": "not_found", "event_timestamp": None}
 
 
-@pytest.mark.parametrize("odd", [True, "ø:x", 1.5, [1]])
+@pytest.mark.parametrize("odd", [True, "ø:x", 1.5, [1], "01", "-0", "²", " 1", 2**70])
 def test_a_value_no_integer_key_can_hold_is_a_422(api: TestClient, odd: Any) -> None:
     body = {"entities": {"driver_id": [1, odd]}, "features": ["driver_stats:trips"]}
     response = api.post("/features", json=body, headers={"content-type": "application/json"})

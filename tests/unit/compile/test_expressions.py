@@ -154,6 +154,21 @@ def test_non_row_expressions_are_refused(sql: str) -> None:
         parse_expression(sql, WHERE)
 
 
+@pytest.mark.parametrize(
+    "sql", ["x; drop table t", "drop table t", "insert into t values (1)", "set a = 1"]
+)
+def test_statements_are_refused(sql: str) -> None:
+    with pytest.raises(ProjectError, match="derived feature is one SQL expression"):
+        parse_expression(sql, WHERE)
+
+
+@pytest.mark.parametrize(
+    "sql", ["ts AT TIME ZONE 'Europe/Oslo'", "interval 1 day", "[1, 2]", "x::int", "x -> 'a'"]
+)
+def test_expressions_of_every_shape_parse(sql: str) -> None:
+    parse_expression(sql, WHERE)
+
+
 def test_expression_columns_in_first_use_order() -> None:
     assert expression_columns(parse_expression("b + a * b + c", None)) == ["b", "a", "c"]
 

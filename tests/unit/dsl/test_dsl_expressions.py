@@ -135,6 +135,12 @@ def test_invalid_transform_sql_is_a_project_error() -> None:
         Float().transform_sql("a +* (")
 
 
+def test_transform_sql_takes_any_expression_that_is_no_statement() -> None:
+    # AT TIME ZONE is no sqlglot Condition, and is a value all the same.
+    Timestamp().transform_sql("ts AT TIME ZONE 'UTC'")
+    Float().transform_sql("interval 1 day")
+
+
 @pytest.mark.parametrize("text", ["a; drop table t", "drop table t", "select 1"])
 def test_transform_sql_refuses_statements(text: str) -> None:
     with pytest.raises(ProjectError, match="must be one expression, not a query or statement"):
