@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from _audit import project_yml, write_project
 from typer.testing import CliRunner
 
 from aligned_cli.cli.app import app
@@ -46,15 +47,11 @@ def test_small_integer_arithmetic_does_not_overflow(
     tmp_path: Path, engine: str, request: pytest.FixtureRequest
 ) -> None:
     dsn = request.getfixturevalue("postgres_dsn") if engine == "postgres" else ""
-    root = tmp_path / "p"
-    (root / "features").mkdir(parents=True)
-    (root / "data").mkdir()
-    connections = "  local: {type: duckdb, path: target/p.duckdb}\n"
+    project = project_yml("p")
     if dsn:
-        connections += f"  warehouse: {{type: postgres, dsn: '{dsn}'}}\n"
-    (root / "aligned_project.yml").write_text(f"name: p\nconnections:\n{connections}")
-    (root / "data" / "s.csv").write_text("id,small,mid\n1,99,2\n2,-100,16384\n3,,\n")
-    (root / "features" / "f.yml").write_text(FEATURES)
+        project += f"  warehouse: {{type: postgres, dsn: '{dsn}'}}\n"
+    files = {"data/s.csv": "id,small,mid\n1,99,2\n2,-100,16384\n3,,\n", "features/f.yml": FEATURES}
+    root = write_project(tmp_path / "p", files, project)
     args = ["run", "--project-dir", str(root)] + (["--target", "warehouse"] if dsn else [])
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -74,23 +71,20 @@ def test_small_integer_arithmetic_does_not_overflow(
 
 
 def test_a_type_error_quotes_the_expression_as_written(tmp_path: Path) -> None:
-    root = tmp_path / "p"
-    (root / "features").mkdir(parents=True)
-    (root / "data").mkdir()
-    (root / "aligned_project.yml").write_text("name: p\n")
-    (root / "data" / "s.csv").write_text("id,small,s\n1,1,a\n")
-    (root / "features" / "f.yml").write_text(
-        "sources: [{name: src, file: data/s.csv}]\n"
-        "feature_views:\n"
-        "  - name: v\n"
-        "    source: src\n"
-        "    entities: [id]\n"
-        "    features:\n"
-        "      id: {type: int32}\n"
-        "      small: {type: int8}\n"
-        "      s: {type: string}\n"
-        '      bad: {expression: "small + s"}\n'
-    )
+    view = """
+        sources: [{name: src, file: data/s.csv}]
+        feature_views:
+          - name: v
+            source: src
+            entities: [id]
+            features:
+              id: {type: int32}
+              small: {type: int8}
+              s: {type: string}
+              bad: {expression: "small + s"}
+        """
+    files = {"data/s.csv": "id,small,s\n1,1,a\n", "features/f.yml": view}
+    root = write_project(tmp_path / "p", files, project_yml("p"))
     result = CliRunner().invoke(app, ["compile", "--project-dir", str(root)])
     assert result.exit_code == 2, result.output
     assert '\'"small" + "s"\' ("small" is int8' in result.output
