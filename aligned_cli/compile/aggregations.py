@@ -58,7 +58,7 @@ from sqlglot import exp
 
 from aligned_cli.compile.dialects.base import Dialect, column, ident, sql_type
 from aligned_cli.core.ir import Aggregation
-from aligned_cli.core.types import DataType
+from aligned_cli.core.types import INTEGER_TYPES, DataType
 
 # Functions served by running sums; the others by the range join.
 RUNNING = frozenset({"count", "sum", "mean"})
@@ -153,7 +153,7 @@ def output_type(aggregation: Aggregation, of_type: DataType | None) -> DataType 
     if function in ("mean", "stddev"):
         return DataType.FLOAT
     if function == "sum":
-        if of_type in (DataType.INT8, DataType.INT16, DataType.INT32, DataType.INT64):
+        if of_type in INTEGER_TYPES:
             return DataType.INT64
         return DataType.FLOAT if of_type is not None else None
     return of_type  # min, max, last

@@ -24,7 +24,7 @@ from sqlglot.schema import MappingSchema
 
 from aligned_cli.core.location import Location
 from aligned_cli.core.statements import holds_statement
-from aligned_cli.core.types import DataType
+from aligned_cli.core.types import INTEGER_TYPES, DataType
 from aligned_cli.errors import ProjectError, did_you_mean
 
 # The dialect derived expressions are written in unless the project says otherwise.
@@ -325,7 +325,6 @@ def infer_type(
 
 
 _DIVISIONS = (exp.Div, exp.IntDiv, exp.Mod)
-_INTEGERS = {DataType.INT8, DataType.INT16, DataType.INT32, DataType.INT64}
 _SMALL_INTEGERS = {DataType.INT8, DataType.INT16}
 
 
@@ -382,7 +381,7 @@ def portable_arithmetic(
     for node in reversed(list(rewritten.find_all(*_DIVISIONS))):
         operands = (node.this, node.expression)
         integers = all(
-            infer_type(o, schema, sql, location, dialect=dialect) in _INTEGERS for o in operands
+            infer_type(o, schema, sql, location, dialect=dialect) in INTEGER_TYPES for o in operands
         )
         divisor = _nonzero(node.expression)  # the same node when it needs no guard
         if isinstance(node, exp.Div) and node.args.get("typed") and integers:

@@ -25,16 +25,8 @@ class DataType(StrEnum):
         return self in NUMERIC_TYPES
 
 
-NUMERIC_TYPES = frozenset(
-    {
-        DataType.INT8,
-        DataType.INT16,
-        DataType.INT32,
-        DataType.INT64,
-        DataType.FLOAT,
-        DataType.FLOAT32,
-    }
-)
+INTEGER_TYPES = frozenset({DataType.INT8, DataType.INT16, DataType.INT32, DataType.INT64})
+NUMERIC_TYPES = INTEGER_TYPES | {DataType.FLOAT, DataType.FLOAT32}
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aligned_cli.core.ir import FeatureRef, Project
-from aligned_cli.core.types import DataType
+from aligned_cli.core.types import INTEGER_TYPES
 from aligned_cli.errors import AlignedError, did_you_mean
 from aligned_cli.online.keys import view_prefix
 
@@ -22,9 +22,6 @@ class UnknownNameError(AlignedError):
         super().__init__(f"unknown {kind} '{name}'", hint=hint)
         self.kind = kind
         self.name = name
-
-
-INTEGER_TYPES = frozenset({DataType.INT8, DataType.INT16, DataType.INT32, DataType.INT64})
 
 
 @dataclass(frozen=True)
