@@ -26,12 +26,12 @@ class ModelStore:
         adds the model's target after them, where it is a view's feature (training
         rows through the API, like `aligned run`'s dataset)."""
         model = self.model
-        target = model.target.feature if model.target and with_target else None
+        target = model.target if with_target else None
         return entity_job(
             self.engine,
             entities,
             model.features,
-            target=target,
-            target_name=model.target.name if target is not None and model.target else None,
+            target=target.feature if target else None,
+            target_name=target.name if target else None,
             defaults=model.defaults,
         )

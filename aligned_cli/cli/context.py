@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aligned_cli.cli.options import parse_vars
-from aligned_cli.cli.output import set_log_format
+from aligned_cli.cli.output import use_log_format
 
 if TYPE_CHECKING:
     from aligned_cli.compile.compiled import CompiledProject
@@ -21,12 +21,9 @@ def compiled_project(
     log_format: str,
     dialects: Iterable[str] | None = None,
 ) -> CompiledProject:
-    from aligned_cli.errors import UsageError
     from aligned_cli.pipeline import DEFAULT_DIALECTS, load_and_compile
 
-    if log_format not in ("text", "json"):
-        raise UsageError(f"unknown --log-format '{log_format}'", hint="use text or json")
-    set_log_format(log_format)
+    use_log_format(log_format)
     if dialects:  # `--dialect POSTGRESQL` compiles for (and names its files) `postgres`
         from aligned_cli.compile.dialects import dialect_name
 

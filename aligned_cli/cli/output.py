@@ -34,6 +34,15 @@ def set_log_format(log_format: str) -> None:
     _state["log_format"] = log_format
 
 
+def use_log_format(log_format: str) -> None:
+    """`--log-format` as a command received it: `text` or `json`, else a usage error."""
+    from aligned_cli.errors import UsageError
+
+    if log_format not in ("text", "json"):
+        raise UsageError(f"unknown --log-format '{log_format}'", hint="use text or json")
+    set_log_format(log_format)
+
+
 def json_logs() -> bool:
     return bool(_state["log_format"] == "json")
 

@@ -182,6 +182,9 @@ def shared_expression(
     return _remember(_parsed, key, _parse(sql, location, dialect))
 
 
+_ONE_EXPRESSION = "write one SQL expression over the view's columns, e.g. coalesce(age, 0)"
+
+
 def _parse(sql: str, location: Location | None, dialect: str) -> exp.Expr:
     try:
         parsed = sqlglot.parse_one(sql, read=dialect)
@@ -189,7 +192,7 @@ def _parse(sql: str, location: Location | None, dialect: str) -> exp.Expr:
         raise ProjectError(
             f"cannot parse expression '{sql}': {parse_message(error)}",
             location=location,
-            hint="write one SQL expression over the view's columns, e.g. coalesce(age, 0)",
+            hint=_ONE_EXPRESSION,
         ) from None
     if holds_statement(parsed):
         # A statement, or several (`x; drop table t` parses as a Block): never pasted on.
@@ -201,7 +204,7 @@ def _parse(sql: str, location: Location | None, dialect: str) -> exp.Expr:
         raise ProjectError(
             f"expression '{sql}' {what}; a derived feature is one SQL expression",
             location=location,
-            hint="write one SQL expression over the view's columns, e.g. coalesce(age, 0)",
+            hint=_ONE_EXPRESSION,
         )
     if parsed.find(exp.Placeholder) is not None:
         raise ProjectError(
@@ -335,8 +338,10 @@ def widen_small_integers(expression: exp.Expr, schema: Mapping[str, DataType | N
     TINYINT) and `mid + mid` at 16,384 (PostgreSQL: smallint); so would
     `coalesce(small, 0) * 10`, whose literal takes the column's type in DuckDB: the
     column itself is widened wherever arithmetic uses it, however deep."""
-    small = [c for c in expression.find_all(exp.Column) if schema.get(c.name) in _SMALL_INTEGERS]
-    if not small or expression.find(*_ARITHMETIC, exp.Neg) is None:
+    reads_small = any(
+        schema.get(c.name) in _SMALL_INTEGERS for c in expression.find_all(exp.Column)
+    )
+    if not reads_small or expression.find(*_ARITHMETIC, exp.Neg) is None:
         return expression
     widened = expression.copy()
     for col in list(widened.find_all(exp.Column)):

@@ -53,4 +53,4 @@ STATEMENTS: tuple[type[exp.Expr], ...] = tuple(
 
 def holds_statement(tree: exp.Expr) -> bool:
     """True when `tree` is, or contains, a statement (or several, as a Block)."""
-    return isinstance(tree, STATEMENTS) or tree.find(*STATEMENTS) is not None
+    return tree.find(*STATEMENTS) is not None  # `find` looks at `tree` itself first

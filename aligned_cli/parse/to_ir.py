@@ -122,7 +122,7 @@ def output(spec: s.OutputSpec | None, loaded: LoadedYaml, path: Path_) -> Output
     if spec.file is not None and spec.format is None and not spec.file.lower().endswith(known):
         raise ProjectError(
             f"the suffix of output file '{spec.file}' does not say its format "
-            "(known: .csv, .parquet, .pq)",
+            f"(known: {', '.join(known)})",
             location=loaded.location((*path, "file")),
             hint="end the name with .parquet or .csv, or add `format: parquet|csv`",
         )

@@ -35,13 +35,11 @@ def init_command(
     log_format: LogFormat = "text",
 ) -> None:
     """Create a new project from the template (Titanic example, DuckDB, no server)."""
-    from aligned_cli.cli.output import info, json_logs, set_log_format
+    from aligned_cli.cli.output import info, json_logs, use_log_format
     from aligned_cli.errors import UsageError
     from aligned_cli.parse.resolve import check_name
 
-    if log_format not in ("text", "json"):
-        raise UsageError(f"unknown --log-format '{log_format}'", hint="use text or json")
-    set_log_format(log_format)
+    use_log_format(log_format)
     folder = Path(name)
     # `.` (or `..`, `/`-ending paths normalise away) names no folder of its own: the
     # project goes into that existing folder and takes its name.
