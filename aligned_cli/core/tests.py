@@ -16,16 +16,14 @@ TestKind = Literal[ConstraintKind, "unique", "row_count", "custom"]
 
 # `warn_if`/`error_if`: a comparison and a number, optionally a percentage of the rows.
 _THRESHOLD = re.compile(r"^\s*(>=|<=|==|=|!=|>|<)\s*(\d+(?:\.\d+)?)\s*(%?)\s*$")
+THRESHOLD_FORM = "write a comparison and a number, e.g. '>10', '!=0' or '>1%'"
 
 
 def parse_threshold(condition: str) -> tuple[str, float, bool]:
     """`'>1%'` -> ('>', 1.0, True); ValueError naming the accepted form otherwise."""
     match = _THRESHOLD.match(condition)
     if not match:
-        raise ValueError(
-            f"'{condition}' is not a test threshold: write a comparison and a number, "
-            "e.g. '>10', '!=0' or '>1%'"
-        )
+        raise ValueError(f"'{condition}' is not a test threshold: {THRESHOLD_FORM}")
     operator, number, percent = match.groups()
     return operator, float(number), bool(percent)
 

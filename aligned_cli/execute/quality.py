@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aligned_cli.core.tests import DataTest, TestChecks, parse_threshold
+from aligned_cli.core.tests import THRESHOLD_FORM, DataTest, TestChecks, parse_threshold
 from aligned_cli.errors import ProjectError
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def threshold_met(condition: str, failures: int, total_rows: int | None) -> bool
     except ValueError:
         raise ProjectError(
             f"'{condition}' is not a test threshold",
-            hint="write a comparison and a number, e.g. '>10', '!=0' or '>1%'",
+            hint=THRESHOLD_FORM,
         ) from None
     value: float = float(failures)
     if percent:
