@@ -46,7 +46,7 @@ class FeatureStore:
         manifest's scheme, and is then used for every read of that scheme in this
         process; without it the project's `object_stores` or the AWS variables apply.
         """
-        from aligned_cli.artifacts.manifest import parse_manifest, read_manifest
+        from aligned_cli.artifacts.manifest import manifest_file, parse_manifest, read_manifest
         from aligned_cli.objectstore import is_remote
         from aligned_cli.pipeline import project_from_manifest
 
@@ -60,9 +60,7 @@ class FeatureStore:
             manifest = parse_manifest(read_text(where, root), where)
             fallback = Path.cwd()  # a definition not published by `apply --to`
         else:
-            manifest_path = Path(path).expanduser().resolve()
-            if manifest_path.is_dir():  # a folder `aligned apply --to DIR/` wrote into
-                manifest_path = manifest_path / "manifest.json"
+            manifest_path = manifest_file(Path(path).expanduser().resolve())
             manifest = read_manifest(manifest_path)
             fallback = manifest_path.parent.parent
         recorded = manifest.metadata.project_root

@@ -94,6 +94,15 @@ def shipped_schema() -> dict[str, Any]:
     return data
 
 
+MANIFEST_FILE = "manifest.json"
+
+
+def manifest_file(path: Path) -> Path:
+    """The manifest `path` names: the file itself, or the manifest in a folder (a
+    target folder, `--state DIR`, or one `aligned apply --to DIR/` wrote into)."""
+    return path / MANIFEST_FILE if path.is_dir() else path
+
+
 def read_manifest(path: Path) -> Manifest:
     """Load a manifest written by this or an older compatible aligned."""
     try:

@@ -46,10 +46,9 @@ def print_selection_warnings(warnings: list[str]) -> None:
 
 
 def _state_checksums(state: Path) -> dict[str, str]:
-    from aligned_cli.artifacts.manifest import read_manifest
+    from aligned_cli.artifacts.manifest import manifest_file, read_manifest
 
-    path = state / "manifest.json" if state.is_dir() else state
-    manifest = read_manifest(path)
+    manifest = read_manifest(manifest_file(state))
     return {uid: node.checksum for uid, node in manifest.nodes.items()}
 
 

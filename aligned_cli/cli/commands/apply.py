@@ -12,8 +12,6 @@ from aligned_cli.cli.app import cli, handle_errors
 from aligned_cli.cli.options import LogFormat, ProjectDir, TargetPath, Vars
 from aligned_cli.objectstore.urls import is_remote
 
-_MANIFEST = "manifest.json"
-
 
 @cli.command("apply")
 @handle_errors
@@ -35,6 +33,7 @@ def apply_command(
     log_format: LogFormat = "text",
 ) -> None:
     """Compile, then write the definition the runtime API loads (FeatureStore.from_manifest)."""
+    from aligned_cli.artifacts.manifest import MANIFEST_FILE
     from aligned_cli.artifacts.writer import write_json_atomic
     from aligned_cli.cli.context import compiled_project
     from aligned_cli.cli.output import info
@@ -58,7 +57,7 @@ def apply_command(
     if is_remote(to):
         from aligned_cli.objectstore import write_text_atomic
 
-        url = to + _MANIFEST if to.endswith("/") else to
+        url = to + MANIFEST_FILE if to.endswith("/") else to
         write_text_atomic(url, published.model_dump_json(indent=2) + "\n", Path(root))
         info(f"Feature store definition written to {url}")
         return
@@ -77,8 +76,10 @@ def apply_command(
 def local_destination(to: str) -> Path:
     """The file `--to` names: itself, or `manifest.json` inside it when it is an existing
     folder or ends with a path separator."""
+    from aligned_cli.artifacts.manifest import MANIFEST_FILE
+
     separators = tuple(sep for sep in (os.sep, os.altsep) if sep)
     destination = Path(to).expanduser()
     if to.endswith(separators) or destination.is_dir():
-        return destination / _MANIFEST
+        return destination / MANIFEST_FILE
     return destination
