@@ -144,9 +144,6 @@ def _render_node(
     if skip(path):
         return node
     if isinstance(node, dict):
-        if not any(isinstance(k, str) and needs_rendering(k) for k in node):
-            items = node.items()
-            return {k: _render_node(v, (*path, k), loaded, variables, skip) for k, v in items}
         rendered: dict[Any, Any] = {}
         renamed: dict[Any, str] = {}
         for key, value in node.items():
