@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from aligned_cli import __version__
-from aligned_cli.cli.argv import AlignedGroup
+from aligned_cli.cli.argv import AlignedGroup, move_leading_common_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -151,8 +151,6 @@ def invoked_command(args: list[str]) -> str | None:
     (the root options, --debug and --version, take no value); None for the root's own
     help (`aligned --help run` lists every command). Common flags before the command
     are read as the parser will (`aligned --log-format json run` runs `run`)."""
-    from aligned_cli.cli.argv import move_leading_common_options
-
     for arg in move_leading_common_options(list(args)):
         if arg in ("--help", "-h"):
             return None
