@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from aligned_cli.cli.app import cli, handle_errors
+from aligned_cli.cli.app import cli, handle_errors, keep_until_exit
 from aligned_cli.cli.options import LogFormat, ProjectDir, TargetPath, Vars
 
 
@@ -52,3 +52,4 @@ def compile_command(
         f"in {time.perf_counter() - started:.2f}s -> {path}",
         manifest=str(path),
     )
+    keep_until_exit(compiled, manifest)

@@ -13,7 +13,7 @@ import pytest
 
 from aligned_cli.execute.adapters import open_adapter
 from aligned_cli.execute.quality import run_test
-from aligned_cli.graph.ids import test_id
+from aligned_cli.graph.ids import test_id, view_id
 from aligned_cli.pipeline import load_and_compile
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -61,3 +61,28 @@ def test_a_warm_run_with_tests_imports_no_sql_builder(quality_project: Path) -> 
         )
     assert "drivers__unique" in result.stdout  # the tests ran (and some failed: exit 1)
     assert "sqlglot imported: False" in result.stdout, result.stdout + result.stderr
+
+
+def test_checks_around_compiled_text_are_what_sqlglot_renders(quality_project: Path) -> None:
+    """The count/sample/total queries are rendered once around a slot and the test's
+    text put in it: the same strings as rendering each query with the text as a leaf."""
+    from sqlglot import exp
+
+    from aligned_cli.compile.dialects import get_dialect
+    from aligned_cli.compile.quality import checks_for_test
+
+    dialects = ["duckdb", "postgres", "spark", "bigquery", "snowflake", "trino"]
+    compiled = load_and_compile(quality_project, dialects=dialects)
+    project = compiled.project
+    compared = 0
+    for test in compiled.tests:
+        uid = test_id(project.name, test.name)
+        for dialect, checks in compiled.test_checks.get(uid, {}).items():
+            view_sql = compiled.sql[view_id(project.name, test.view)][dialect]
+            name = get_dialect(dialect).sqlglot_name
+            expected = checks_for_test(
+                test, exp.var(checks.failing), lambda v=view_sql: exp.var(v), name
+            )
+            assert checks == expected, (test.name, dialect)
+            compared += 1
+    assert compared >= len(compiled.tests) * 2  # duckdb and postgres compose text at least
