@@ -75,6 +75,15 @@ class RowCountTest(IRModel):
     location: Location | None = None
 
 
+class UniqueTest(IRModel):
+    """How the view's automatic `unique` test judges (SPEC §6: every test has these)."""
+
+    severity: Severity = "error"
+    warn_if: str | None = None
+    error_if: str | None = None
+    location: Location | None = None
+
+
 class Feature(IRModel):
     name: str
     dtype: DataType | None = None  # None until inferred for derived features
@@ -191,6 +200,7 @@ class FeatureView(IRModel):
     materialized_source: Output | None = None
     tests: list[CustomTest] = Field(default_factory=list)
     row_count: RowCountTest | None = None
+    unique: UniqueTest | None = None  # None: the defaults (error severity, no thresholds)
     freshness: Freshness | None = None
     stream: str | None = None  # Redis stream feeding this view (`stream_source`)
     location: Location | None = None

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from aligned_cli.core.ir import ConstraintKind, IRModel, Project, Severity
+from aligned_cli.core.ir import ConstraintKind, IRModel, Project, Severity, UniqueTest
 from aligned_cli.core.location import Location
 
 TestKind = Literal[ConstraintKind, "unique", "row_count", "custom"]
@@ -51,14 +51,18 @@ def project_tests(project: Project) -> list[DataTest]:
     """Every test of the project, in declaration order."""
     tests: list[DataTest] = []
     for view in project.views.values():
+        unique = view.unique or UniqueTest()
         tests.append(
             DataTest(
                 name=f"{view.name}__unique",
                 view=view.name,
                 kind="unique",
                 value=view.key_columns,
+                severity=unique.severity,
+                warn_if=unique.warn_if,
+                error_if=unique.error_if,
                 tags=list(view.tags),
-                location=view.location,
+                location=unique.location or view.location,
             )
         )
         declared = [(f.name, f.constraints) for f in view.features]

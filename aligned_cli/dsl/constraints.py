@@ -31,7 +31,9 @@ class Constrained:
         return self
 
     def accepted_values(self, values: Iterable[Any]) -> Self:
-        self._checks.append(("accepted_values", list(values), True, "error"))
+        # A string is kept whole (not split into characters): the IR check reports it.
+        kept = values if isinstance(values, str) else list(values)
+        self._checks.append(("accepted_values", kept, True, "error"))
         return self
 
     def is_required(self) -> Self:

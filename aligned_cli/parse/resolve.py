@@ -137,6 +137,15 @@ def _check_source(source: Source) -> None:
             if near
             else "use an IANA zone name such as Europe/Oslo or America/New_York",
         )
+    renamed: dict[str, str] = {}  # new name -> the raw column mapped onto it
+    for raw, name in source.mapping.items():
+        if name in renamed:
+            raise ProjectError(
+                f"source '{source.name}' maps both '{renamed[name]}' and '{raw}' to '{name}'",
+                location=source.location,
+                hint="each column needs a name of its own; map one of them to another name",
+            )
+        renamed[name] = raw
     if source.freshness is not None and not (source.loaded_at_field or source.event_timestamp):
         raise ProjectError(
             f"source '{source.name}' declares freshness but has no time column to measure it on",
@@ -249,6 +258,14 @@ def _check_view(project: Project, view: FeatureView) -> None:
                 location=aggregation.location or view.location,
                 hint="name the feature it aggregates, e.g. `of: fare`",
             )
+        if aggregation.min_rows is not None and aggregation.min_rows < 1:
+            raise ProjectError(
+                f"aggregation '{view.name}:{aggregation.name}' has min_rows "
+                f"{aggregation.min_rows}; it must be at least 1",
+                location=aggregation.location or view.location,
+                hint="min_rows is how many rows a window needs for a value; "
+                "leave it out to need none",
+            )
         _check_aggregated_column(project, view, aggregation)
     seen: set[str] = set()
     for feature in view.features:
@@ -258,6 +275,23 @@ def _check_view(project: Project, view: FeatureView) -> None:
                 location=feature.location or view.location,
             )
         seen.add(feature.name)
+    # An aggregation is a column of the view's rows too: `view:name` must name one thing.
+    aggregated: set[str] = set()
+    for aggregation in view.aggregations:
+        name = aggregation.name
+        clash = (
+            "a feature" if name in seen
+            else "another aggregation" if name in aggregated
+            else "an entity key" if name in view.key_columns
+            else None
+        )  # fmt: skip
+        if clash is not None:
+            raise ProjectError(
+                f"aggregation '{name}' of view '{view.name}' has the name of {clash} of the view",
+                location=aggregation.location or view.location,
+                hint=f"give it a name of its own, e.g. '{name}_{aggregation.function}'",
+            )
+        aggregated.add(name)
     constrained: list[Feature | Aggregation] = [*view.features, *view.aggregations]
     for declared in constrained:
         for constraint in declared.constraints:

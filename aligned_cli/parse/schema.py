@@ -169,6 +169,16 @@ class RowCountSpec(Spec):
     severity: Literal["error", "warn"] = "error"
 
 
+class UniqueSpec(Spec):
+    """The view's automatic `unique` test: `unique: {severity: warn, warn_if: '>10'}`."""
+
+    severity: Literal["error", "warn"] = "error"
+    warn_if: str | None = None
+    error_if: str | None = None
+
+    _threshold = field_validator("warn_if", "error_if")(_threshold_ok)
+
+
 class OutputSpec(Spec):
     file: str | None = None
     format: Literal["csv", "parquet"] | None = None
@@ -197,6 +207,7 @@ class ViewSpec(Spec):
     aggregations: dict[str, AggregationSpec] = Field(default_factory=dict)
     tests: list[CustomTestSpec] = Field(default_factory=list)
     row_count: RowCountSpec | None = None
+    unique: UniqueSpec | None = None
     freshness: FreshnessSpec | None = None
     stream_source: StreamSourceSpec | None = None
 

@@ -21,6 +21,7 @@ from aligned_cli.core.ir import (
     SourceRef,
     Spine,
     Target,
+    UniqueTest,
 )
 from aligned_cli.core.location import Location
 from aligned_cli.core.types import parse_duration
@@ -166,6 +167,9 @@ def view(spec: s.ViewSpec, loaded: LoadedYaml, path: Path_) -> FeatureView:
         row_count = RowCountTest(
             location=loaded.location((*path, "row_count")), **spec.row_count.model_dump()
         )
+    unique = None
+    if spec.unique is not None:
+        unique = UniqueTest(location=loaded.location((*path, "unique")), **spec.unique.model_dump())
     return FeatureView(
         name=spec.name,
         description=spec.description,
@@ -182,6 +186,7 @@ def view(spec: s.ViewSpec, loaded: LoadedYaml, path: Path_) -> FeatureView:
         ),
         tests=tests,
         row_count=row_count,
+        unique=unique,
         freshness=freshness(spec.freshness),
         stream=spec.stream_source.stream if spec.stream_source else None,
         location=loaded.location(path),
