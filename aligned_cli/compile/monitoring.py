@@ -25,7 +25,15 @@ from sqlglot import exp
 from aligned_cli.compile.dialects.base import Dialect, column, ident, sql_type
 from aligned_cli.compile.pit import OutputFeature, features_query
 from aligned_cli.compile.relations import source_query
-from aligned_cli.core.ir import FeatureRef, Model, Predictions, Project, Source
+from aligned_cli.core.ir import (
+    CLASSIFICATION_METRICS,
+    REGRESSION_METRICS,
+    FeatureRef,
+    Model,
+    Predictions,
+    Project,
+    Source,
+)
 
 WINDOW = "__aligned_window"  # bucket index: floor(epoch seconds / window length)
 VERSION = "__aligned_version"  # model version as text; '' when not logged
@@ -42,8 +50,6 @@ NULL_BIN = "<null>"
 POSITIVE_TEXT = ("1", "1.0", "true", "t", "yes")
 
 Kind = Literal["classification", "regression"]
-CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "log_loss", "roc_auc")
-REGRESSION_METRICS = ("mae", "rmse", "bias")
 
 
 def feature_column(index: int) -> str:

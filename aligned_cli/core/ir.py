@@ -272,6 +272,19 @@ MonitorMetric = Literal[
 ]
 
 
+# What each kind of model is judged by (`aligned monitor`); the rest apply to every model.
+CLASSIFICATION_METRICS: tuple[MonitorMetric, ...] = (
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "log_loss",
+    "roc_auc",
+)
+REGRESSION_METRICS: tuple[MonitorMetric, ...] = ("mae", "rmse", "bias")
+PROBABILITY_METRICS: tuple[MonitorMetric, ...] = ("log_loss", "roc_auc")
+
+
 class Predictions(IRModel):
     """Where a deployed model's predictions are logged (for `aligned monitor`)."""
 

@@ -15,6 +15,9 @@ from typing import TypeVar
 from aligned_cli.core.digraph import DiGraph
 from aligned_cli.core.inheritance import resolve_view_inheritance
 from aligned_cli.core.ir import (
+    CLASSIFICATION_METRICS,
+    PROBABILITY_METRICS,
+    REGRESSION_METRICS,
     Aggregation,
     Connection,
     Feature,
@@ -368,11 +371,39 @@ def _check_model(project: Project, model: Model) -> None:
                 location=model.location,
                 hint=did_you_mean(key, [ref.feature for ref in model.features]),
             )
+    _check_alerts(model)
     if model.spine is not None and model.spine.source not in project.sources:
         raise ProjectError(
             f"model '{model.name}' uses spine '{model.spine.source}', which is not a source",
             location=model.location,
             hint=did_you_mean(model.spine.source, project.sources),
+        )
+
+
+def _check_alerts(model: Model) -> None:
+    """An alert on a metric `aligned monitor` never computes for this model would
+    never fire: a regression metric on a classifier, log-loss without probabilities."""
+    kind = model.target.kind if model.target is not None else None
+    for metric in model.alerts:
+        if kind == "classification" and metric in REGRESSION_METRICS:
+            problem = "a regression metric, and the model is a classifier"
+        elif kind == "regression" and metric in CLASSIFICATION_METRICS:
+            problem = "a classification metric, and the model is a regression"
+        elif metric in PROBABILITY_METRICS and (
+            model.predictions is None or model.predictions.probability is None
+        ):
+            problem = "computed from predicted probabilities, and `predictions:` names none"
+        else:
+            continue
+        if metric in PROBABILITY_METRICS and kind != "regression":
+            hint = "add `probability: <column>` to `predictions:`, or remove the alert"
+        else:
+            own = CLASSIFICATION_METRICS if kind == "classification" else REGRESSION_METRICS
+            hint = f"alert on one of {', '.join(own)}, count, psi or prediction_psi"
+        raise ProjectError(
+            f"model '{model.name}' has an alert on '{metric}', {problem}",
+            location=model.location,
+            hint=hint,
         )
 
 

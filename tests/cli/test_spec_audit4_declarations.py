@@ -232,3 +232,52 @@ def test_a_warn_unique_test_does_not_block_a_run(tmp_path: Path) -> None:
     assert_ok(aligned(root, "run"))
     assert results(root)["a"]["status"] == "success"
     assert (root / "target" / "a.parquet").exists()
+
+
+MONITORED = """
+sources:
+  - {name: feat, file: data/feat.csv}
+  - {name: spine, file: data/spine.csv}
+  - {name: preds, file: data/preds.csv}
+feature_views:
+  - name: a
+    source: feat
+    entities: [id]
+    event_timestamp: ts
+    features:
+      id: {type: int32}
+      val: {type: float}
+models:
+  - name: m
+    features: [a:val]
+    target: {feature: a:val, kind: KIND}
+    spine: spine
+    predictions: {source: preds, prediction: p, event_timestamp: ts}
+    alerts:
+      METRIC: {max: 1}
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "metric", "fragment"),
+    [
+        ("classification", "mae", "a regression metric, and the model is a classifier"),
+        ("regression", "accuracy", "a classification metric, and the model is a regression"),
+        ("classification", "roc_auc", "`predictions:` names none"),
+    ],
+)
+def test_an_alert_the_model_never_computes_is_an_error(
+    tmp_path: Path, kind: str, metric: str, fragment: str
+) -> None:
+    """It would never fire: `aligned monitor` computes other metrics for the model."""
+    text = MONITORED.replace("KIND", kind).replace("METRIC", metric)
+    preds = "id,ts,p\n1,2024-01-03 00:00:00,1\n"
+    root = _project(tmp_path, text, **{"data/preds.csv": preds})
+    assert_project_error(_compile(root), "features/f.yml:", fragment)
+    fitting = "rmse" if kind == "regression" else "accuracy"
+    root = _project(
+        tmp_path / "ok",
+        MONITORED.replace("KIND", kind).replace("METRIC", fitting),
+        **{"data/preds.csv": preds},
+    )
+    assert_ok(_compile(root))
