@@ -595,8 +595,12 @@ def _untranslatable(
     node: exp.Expr, sql: str, location: Location | None, written_in: str, target: str
 ) -> ProjectError:
     # An unknown function by the name it was written with, a known one by sqlglot's.
-    name = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
-    name = name.lower()
+    if isinstance(node, exp.Anonymous):
+        name = node.name.lower()
+    elif isinstance(node, exp.Func):
+        name = node.sql_name().lower()
+    else:
+        name = node.key
     form = _PORTABLE_FORMS.get(name)
     hint = (
         f"write {form}, which translates to every dialect"
