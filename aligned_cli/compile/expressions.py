@@ -575,9 +575,9 @@ def translate_expression(
     function is a ProjectError naming it, the target and the location, and so is any
     in `untranslatable`, known functions the target's generator cannot express. DuckDB's
     `date_part('unit', x)` is the exception: it becomes `extract(unit from x)`, which
-    sqlglot translates.
+    sqlglot translates (for PostgreSQL, seconds floored: its seconds keep a fraction).
     """
-    if written_in == target or expression.find(exp.Anonymous, *untranslatable) is None:
+    if written_in == target or expression.find(exp.Anonymous, exp.Extract, *untranslatable) is None:
         return expression
     translated = expression.copy()
     for node in list(translated.find_all(exp.Anonymous, *untranslatable)):
@@ -586,8 +586,18 @@ def translate_expression(
             raise _untranslatable(node, sql, location, written_in, target)
         extract = exp.Extract(this=exp.var(call[0]), expression=call[1])
         if node is translated:
-            return extract
-        node.replace(extract)
+            translated = extract
+        else:
+            node.replace(extract)
+    if target.startswith("postgres") and not written_in.startswith("postgres"):
+        for node in list(translated.find_all(exp.Extract)):
+            if node.name.upper() not in _POSTGRES_FRACTIONAL_PARTS:
+                continue
+            # PostgreSQL's seconds keep their fraction; other engines' are whole.
+            floored = exp.Floor(this=node.copy())
+            if node is translated:
+                return floored
+            node.replace(floored)
     return translated
 
 

@@ -18,7 +18,9 @@ from aligned_cli.cli.app import app
 
 runner = CliRunner()
 
-DATA = "id,ts,val,s,flag\n1,2024-01-01 00:00:00,10,abc,true\n1,2024-01-02 10:20:30,20,def,false\n"
+DATA = (
+    "id,ts,val,s,flag\n1,2024-01-01 00:00:00,10,abc,true\n1,2024-01-02 10:20:30.75,20,def,false\n"
+)
 
 VIEW = """
 sources:
@@ -367,13 +369,15 @@ def test_duckdb_date_functions_run_the_same_on_postgres(tmp_path: Path, postgres
         '      h: {expression: "hour(ts)"}\n'
         '      mi: {expression: "minute(ts)"}\n'
         '      sec: {expression: "second(ts)"}\n'
+        '      xs: {expression: "extract(second from ts)"}\n'
+        "      ds: {expression: \"date_part('second', ts)\"}\n"
         '      q: {expression: "quarter(ts)"}\n'
         '      doy: {expression: "dayofyear(ts)"}\n'
         "      c: {expression: \"contains(s, 'e')\"}\n"
         '      nan: {expression: "isnan(val)"}\n'
     )
     connections = f'  warehouse: {{type: postgres, dsn: "{postgres_dsn}"}}\n'
-    features = "a:h, a:mi, a:sec, a:q, a:doy, a:c, a:nan"
+    features = "a:h, a:mi, a:sec, a:xs, a:ds, a:q, a:doy, a:c, a:nan"
     root = _project(
         tmp_path / "p", extra, connections=connections, model=MODEL.format(features=features)
     )
@@ -382,7 +386,10 @@ def test_duckdb_date_functions_run_the_same_on_postgres(tmp_path: Path, postgres
         result = runner.invoke(app, ["run", "--project-dir", str(root), "--target", target])
         assert result.exit_code == 0, result.output
         parquet = root / "target" / "datasets" / "m.parquet"
-        relation = duckdb.sql(f"select h, mi, sec, q, doy, c, nan from '{parquet}' order by ts")
+        relation = duckdb.sql(
+            f"select h, mi, sec, xs, ds, q, doy, c, nan from '{parquet}' order by ts"
+        )
         rows.append(([str(t) for t in relation.types], relation.fetchall()))
     assert rows[0] == rows[1]
-    assert rows[0][1] == [(0, 0, 0, 1, 1, False, False), (10, 20, 30, 1, 2, True, False)]
+    expected = [(0, 0, 0, 0, 0, 1, 1, False, False), (10, 20, 30, 30, 30, 1, 2, True, False)]
+    assert rows[0][1] == expected
