@@ -11,15 +11,17 @@ ProjectErrors at the feature's location.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect as SqlglotDialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.expressions import DType as T
-from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.annotate_types import TypeAnnotator, annotate_types
 from sqlglot.schema import MappingSchema
 
 from aligned_cli.core.location import Location
@@ -115,6 +117,145 @@ _NUMERIC_FUNCTIONS = (
 )
 # Their arguments that are numbers (`round(x, digits)`, `log(base, x)`, `atan2(y, x)`).
 _NUMERIC_ARGUMENTS = ("this", "expression", "decimals")
+# String functions, which DuckDB and PostgreSQL define for text only (`lower(1.5)`,
+# `contains(ts, 'a')` fail when the query runs), and their arguments that are text.
+_STRING_FUNCTIONS: dict[type[exp.Expr], tuple[str, ...]] = {
+    exp.Lower: ("this",),
+    exp.Upper: ("this",),
+    exp.Initcap: ("this",),
+    exp.Length: ("this",),
+    exp.Reverse: ("this",),
+    exp.MD5: ("this",),
+    exp.Ascii: ("this",),
+    exp.Unicode: ("this",),
+    exp.Trim: ("this",),
+    exp.Substring: ("this",),
+    exp.Left: ("this",),
+    exp.Right: ("this",),
+    exp.Pad: ("this",),
+    exp.Repeat: ("this",),
+    exp.Replace: ("this", "expression", "replacement"),
+    exp.Split: ("this", "expression"),
+    exp.Contains: ("this", "expression"),
+    exp.StartsWith: ("this", "expression"),
+    exp.EndsWith: ("this", "expression"),
+    exp.StrPosition: ("this", "substr"),
+    exp.Levenshtein: ("this", "expression"),
+    exp.Like: ("this", "expression"),
+    exp.ILike: ("this", "expression"),
+    exp.RegexpLike: ("this", "expression"),
+    exp.RegexpFullMatch: ("this", "expression"),
+    exp.RegexpReplace: ("this", "expression", "replacement"),
+    exp.RegexpExtract: ("this", "expression"),
+}
+# Functions of a date or timestamp (`year(1.5)`, `extract(hour from 'abc')` fail), and
+# their argument that is one.
+_TEMPORAL_FUNCTIONS: dict[type[exp.Expr], str] = {
+    exp.Year: "this",
+    exp.Quarter: "this",
+    exp.Month: "this",
+    exp.Week: "this",
+    exp.WeekOfYear: "this",
+    exp.Day: "this",
+    exp.DayOfMonth: "this",
+    exp.DayOfWeek: "this",
+    exp.DayOfWeekIso: "this",
+    exp.DayOfYear: "this",
+    exp.Hour: "this",
+    exp.Minute: "this",
+    exp.Second: "this",
+    exp.Dayname: "this",
+    exp.Monthname: "this",
+    exp.LastDay: "this",
+    exp.TimeToStr: "this",
+    exp.TimeToUnix: "this",
+    exp.TimestampTrunc: "this",
+    exp.DateTrunc: "this",
+    exp.Extract: "expression",
+}
+# Anonymous functions (sqlglot has no class for them in DuckDB) taking a date part's
+# name and a date or timestamp: `date_part('dow', ts)`.
+_DATE_PART_FUNCTIONS = frozenset({"DATE_PART", "DATEPART"})
+
+
+# Date parts whose value has a fraction; every other one is a whole number (DuckDB:
+# BIGINT; PostgreSQL: a numeric, cast to the one declared type like DuckDB's).
+_FRACTIONAL_PARTS = frozenset({"EPOCH", "JULIAN"})
+# PostgreSQL's seconds (and milliseconds) keep their fraction; DuckDB's are whole.
+_POSTGRES_FRACTIONAL_PARTS = frozenset(
+    {"SECOND", "SECONDS", "MILLISECOND", "MILLISECONDS", "MS", "MSEC", "MSECS"}
+)
+# Anonymous functions (no sqlglot class in DuckDB) whose type is plain.
+_ANONYMOUS_TYPES: dict[str, T] = {
+    "STRLEN": T.BIGINT,
+    "NOW": T.TIMESTAMPTZ,
+    "TODAY": T.DATE,
+}
+# Functions sqlglot knows but does not type, whose result is text.
+_TEXT_RESULTS = (exp.Replace, exp.Left, exp.Right, exp.Pad, exp.RegexpReplace, exp.RegexpExtract)
+
+
+def date_part_call(node: exp.Expr) -> tuple[str, exp.Expr] | None:
+    """The unit (upper case) and argument of `date_part('unit', x)` written as a function
+    sqlglot has no class for (DuckDB's `date_part`), else None."""
+    if not isinstance(node, exp.Anonymous) or node.name.upper() not in _DATE_PART_FUNCTIONS:
+        return None
+    if len(node.expressions) != 2:
+        return None
+    unit, argument = node.expressions
+    if not (isinstance(unit, exp.Literal) and unit.is_string):
+        return None
+    return unit.name.upper(), argument
+
+
+def _date_part_type(unit: str, dialect: str) -> T | None:
+    """The type of date part `unit` read in `dialect`, or None for DATE and TIME."""
+    if unit in ("DATE", "TIME"):
+        return None
+    fractional = _FRACTIONAL_PARTS
+    if dialect.startswith("postgres"):
+        fractional = fractional | _POSTGRES_FRACTIONAL_PARTS
+    return T.DOUBLE if unit in fractional else T.BIGINT
+
+
+_metadata: dict[str, dict[type[exp.Expr], dict[str, object]]] = {}
+
+
+def _expression_metadata(dialect: str) -> dict[type[exp.Expr], dict[str, object]]:
+    """sqlglot's typing rules (DuckDB's, for our type names) with what it leaves
+    untyped or types wrongly filled in for expressions read in `dialect`: a date part
+    is a whole number (its fraction kept for epoch, and PostgreSQL's seconds), whatever
+    function spells it (`extract`, DuckDB's `date_part`), so the column it derives has
+    one type on every engine."""
+    found = _metadata.get(dialect)
+    if found is not None:
+        return found
+
+    def extract(annotator: TypeAnnotator, node: exp.Extract) -> exp.Expr:
+        dtype = _date_part_type(node.name.upper(), dialect)
+        if dtype is None:
+            return annotator._annotate_extract(node)
+        return annotator._set_type(node, dtype)
+
+    def anonymous(annotator: TypeAnnotator, node: exp.Anonymous) -> exp.Expr:
+        call = date_part_call(node)
+        dtype = (
+            _date_part_type(call[0], dialect) if call else _ANONYMOUS_TYPES.get(node.name.upper())
+        )
+        return annotator._set_type(node, dtype or annotator.schema.get_udf_type(node))
+
+    def trunc(annotator: TypeAnnotator, node: exp.Trunc) -> exp.Expr:
+        numeric = node.this.is_type(T.UNKNOWN, *_NUMERIC)
+        return annotator._set_type(node, node.this.type if numeric else T.DOUBLE)
+
+    metadata: dict[type[exp.Expr], dict[str, object]] = {
+        **SqlglotDialect.get_or_raise(_TYPE_DIALECT).EXPRESSION_METADATA,
+        exp.Extract: {"annotator": extract},
+        exp.Anonymous: {"annotator": anonymous},
+        exp.Trunc: {"annotator": trunc},
+        **{kind: {"returns": T.VARCHAR} for kind in _TEXT_RESULTS},
+    }
+    return _remember(_metadata, dialect, metadata)
 
 
 def to_sqlglot_type(dtype: DataType) -> exp.DataType:
@@ -405,6 +546,86 @@ def portable_arithmetic(
     return rewritten
 
 
+# How to write a DuckDB function sqlglot does not know so that it does translate.
+_PORTABLE_FORMS: dict[str, str] = {
+    "strlen": "length(x)",
+    "millisecond": "extract(millisecond from ts)",
+    "microsecond": "extract(microsecond from ts)",
+    "epoch_ms": "extract(epoch from ts) * 1000",
+    "now": "current_timestamp",
+    "today": "current_date",
+}
+
+
+def translate_expression(
+    expression: exp.Expr,
+    sql: str,
+    location: Location | None,
+    *,
+    written_in: str,
+    target: str,
+    untranslatable: tuple[type[exp.Expr], ...] = (),
+) -> exp.Expr:
+    """`expression` (read in `written_in`) as a tree sqlglot can generate for `target`
+    (the same tree when it needs nothing; a copy when it changes).
+
+    sqlglot translates the functions it knows; a function it does not know (an
+    `Anonymous` node) it would print unchanged, which the target may not have or may
+    define otherwise (DuckDB's `strlen`). So compiling for another dialect, such a
+    function is a ProjectError naming it, the target and the location, and so is any
+    in `untranslatable`, known functions the target's generator cannot express. DuckDB's
+    `date_part('unit', x)` is the exception: it becomes `extract(unit from x)`, which
+    sqlglot translates (for PostgreSQL, seconds floored: its seconds keep a fraction).
+    """
+    if written_in == target or expression.find(exp.Anonymous, exp.Extract, *untranslatable) is None:
+        return expression
+    translated = expression.copy()
+    for node in list(translated.find_all(exp.Anonymous, *untranslatable)):
+        call = date_part_call(node)
+        if call is None:
+            raise _untranslatable(node, sql, location, written_in, target)
+        extract = exp.Extract(this=exp.var(call[0]), expression=call[1])
+        if node is translated:
+            translated = extract
+        else:
+            node.replace(extract)
+    if target.startswith("postgres") and not written_in.startswith("postgres"):
+        for node in list(translated.find_all(exp.Extract)):
+            if node.name.upper() not in _POSTGRES_FRACTIONAL_PARTS:
+                continue
+            # PostgreSQL's seconds keep their fraction; other engines' are whole.
+            floored = exp.Floor(this=node.copy())
+            if node is translated:
+                return floored
+            node.replace(floored)
+    return translated
+
+
+def _untranslatable(
+    node: exp.Expr, sql: str, location: Location | None, written_in: str, target: str
+) -> ProjectError:
+    # An unknown function by the name it was written with, a known one by sqlglot's.
+    if isinstance(node, exp.Anonymous):
+        name = node.name.lower()
+    elif isinstance(node, exp.Func):
+        name = node.sql_name().lower()
+    else:
+        name = node.key
+    form = _PORTABLE_FORMS.get(name)
+    hint = (
+        f"write {form}, which translates to every dialect"
+        if form
+        else "write it with functions that translate, e.g. extract(hour from ts) or "
+        "date_part('hour', ts) for a date part"
+    )
+    return ProjectError(
+        f"expression '{sql}' uses function '{name}', which cannot be translated from "
+        f"{written_in} to {target}: it would fail when the query runs there",
+        location=location,
+        hint=f"{hint} (derived expressions are {written_in} SQL, the project's dialect)",
+    )
+
+
 def _infer_type(
     expression: exp.Expr,
     schema: Mapping[str, DataType | None],
@@ -424,7 +645,9 @@ def _infer_type(
     select = exp.select(exp.alias_(typed, "value", quoted=True)).from_(
         exp.to_table(_ROW, quoted=True)
     )
-    annotated = annotate_types(select, schema=annotator_schema, dialect=dialect)
+    annotated = annotate_types(
+        select, schema=annotator_schema, expression_metadata=_expression_metadata(dialect)
+    )
     value = annotated.selects[0].this
     _check_types(value, sql, location, dialect)
     return from_sqlglot_type(value.type)
@@ -475,8 +698,23 @@ def _check_types(value: exp.Expr, sql: str, location: Location | None, dialect: 
             _expect(node, [node.this], {"boolean"}, checked)
         elif isinstance(node, _COMPARISON):
             _expect_comparable(node, [node.this, node.expression], checked)
-        elif isinstance(node, exp.Coalesce) or (isinstance(node, exp.In) and node.expressions):
+        elif isinstance(node, exp.In) and node.expressions:
             _expect_comparable(node, [node.this, *node.expressions], checked)
+        elif isinstance(node, (exp.Coalesce, exp.Greatest, exp.Least)):
+            _expect_one_type(node, [node.this, *node.expressions], checked)
+        elif isinstance(node, exp.Nullif):
+            _expect_one_type(node, [node.this, node.expression], checked)
+        elif isinstance(node, exp.Case):
+            results = [branch.args.get("true") for branch in node.args.get("ifs") or []]
+            _expect_one_type(node, [*results, node.args.get("default")], checked)
+        elif isinstance(node, exp.If) and not isinstance(node.parent, exp.Case):
+            _expect_one_type(node, [node.args.get("true"), node.args.get("false")], checked)
+        elif type(node) in _STRING_FUNCTIONS:
+            _expect_text(node, _STRING_FUNCTIONS[type(node)], checked)
+        elif type(node) in _TEMPORAL_FUNCTIONS:
+            _expect_temporal(node, node.args.get(_TEMPORAL_FUNCTIONS[type(node)]), checked)
+        elif (call := date_part_call(node)) is not None:
+            _expect_temporal(node, call[1], checked)
         elif isinstance(node, exp.Between):
             _expect_comparable(node, [node.this, node.args["low"], node.args["high"]], checked)
         elif isinstance(node, _NUMERIC_FUNCTIONS) and not node.args.get("to"):
@@ -514,6 +752,77 @@ def _expect_numbers(node: exp.Func, checked: _Checked) -> None:
             checked,
             hint=f"{name} takes numbers; cast the argument, e.g. CAST(x AS DOUBLE)",
         )
+
+
+def _expect_text(node: exp.Expr, names: tuple[str, ...], checked: _Checked) -> None:
+    """The text arguments of a string function are text (or NULL, or of unknown type).
+
+    Engines do not cast a number, boolean or time to text for these functions
+    (`lower(1.5)` fails when the query runs); `length` also takes a list."""
+    arguments = [a for name in names if isinstance(a := node.args.get(name), exp.Expr)]
+    for argument in arguments:
+        kind = _Kind.of(argument)
+        if kind is None or kind.name not in ("number", "boolean", "temporal"):
+            continue
+        raise _mismatch(
+            node,
+            arguments,
+            checked,
+            hint=f"{_function_name(node, checked.dialect)} takes text; "
+            "cast the argument, e.g. CAST(x AS VARCHAR)",
+        )
+
+
+def _function_name(node: exp.Expr, dialect: str) -> str:
+    """How a message names a function or operator, as the dialect spells it: `lower`,
+    `strpos`, `date_part`, `like`."""
+    spelled = re.match(r"([A-Za-z_][A-Za-z0-9_]*)\(", _display(node, dialect))
+    return (spelled.group(1) if spelled else node.key).lower()
+
+
+def _expect_temporal(node: exp.Expr, argument: exp.Expr | None, checked: _Checked) -> None:
+    """The argument of a date function (`year`, `extract`, `date_part`, `date_trunc`,
+    `strftime`) is a date or timestamp (or NULL, of unknown type, or a string literal,
+    which engines read as one)."""
+    if argument is None:
+        return
+    kind = _Kind.of(argument)
+    if kind is None or kind.name == "temporal":
+        return
+    if kind.name == "string" and isinstance(argument, exp.Literal):
+        return
+    raise _mismatch(
+        node,
+        [argument],
+        checked,
+        hint=f"{_function_name(node, checked.dialect)} takes a date or timestamp; "
+        "cast the argument, e.g. CAST(x AS TIMESTAMP)",
+    )
+
+
+def _expect_one_type(node: exp.Expr, operands: list[exp.Expr | None], checked: _Checked) -> None:
+    """The values a CASE, IF, COALESCE, NULLIF, GREATEST or LEAST may give are of one
+    kind: engines do not unify a number with text, or (PostgreSQL) with a boolean.
+
+    A string literal may stand for any type (engines cast it), so only typed,
+    non-literal string values count. A long list names the first two that clash."""
+    present = [o for o in operands if o is not None]
+    first: tuple[exp.Expr, _Kind] | None = None
+    for operand in present:
+        kind = _Kind.of(operand)
+        if kind is None or (kind.name == "string" and isinstance(operand, exp.Literal)):
+            continue
+        if first is None:
+            first = (operand, kind)
+        elif first[1] != kind:
+            named = present if len(present) <= 3 else [first[0], operand]
+            raise _mismatch(
+                node,
+                named,
+                checked,
+                hint="every value it may give must have one type; cast one, "
+                "e.g. CAST(x AS VARCHAR) or CAST(x AS DOUBLE)",
+            )
 
 
 def _expect_comparable(node: exp.Expr, operands: list[exp.Expr], checked: _Checked) -> None:
@@ -578,6 +887,10 @@ def _display(node: exp.Expr, dialect: str) -> str:
     """SQL for messages, in the expression's own dialect: columns without the
     annotator's table name."""
     shown = node.copy()
+    for part in shown.walk():
+        # Untyped: some generators spell a typed argument with a cast (DuckDB's
+        # `lower(x)` of a number prints as LOWER(CAST(x AS TEXT))).
+        part.type = None
     for col in shown.find_all(exp.Column):
         col.set("table", None)
     return shown.sql(dialect)

@@ -12,13 +12,14 @@ expression) are rendered once the same way (`CompileSession._piece`).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Literal
 
 from sqlglot import exp
 
 from aligned_cli.compile.dialects.base import Dialect, column, ident
+from aligned_cli.compile.expressions import translate_expression
 from aligned_cli.compile.relations import source_query
 from aligned_cli.compile.views import (
     DerivedFeature,
@@ -91,8 +92,22 @@ class CompileSession:
     def derived(self, name: str) -> dict[str, DerivedFeature]:
         """The view's derived features (shared trees: copy before changing them)."""
         if name not in self._derived:
-            self._derived[name] = resolve_derived_features(self.project, self.view(name))
+            derived = resolve_derived_features(self.project, self.view(name))
+            self._derived[name] = {n: self._translated(d) for n, d in derived.items()}
         return self._derived[name]
+
+    def _translated(self, item: DerivedFeature) -> DerivedFeature:
+        """`item` with its expression as this session's dialect can generate it (the
+        same item when the expression needs no change; see `translate_expression`)."""
+        expression = translate_expression(
+            item.expression,
+            item.feature.expression or "",
+            item.feature.location,
+            written_in=self.project.dialect,
+            target=self.dialect.sqlglot_name,
+            untranslatable=self.dialect.untranslatable,
+        )
+        return item if expression is item.expression else replace(item, expression=expression)
 
     def view_sql(self, name: str, *, pit: bool = False) -> str:
         """The view's query as pretty SQL, rendered once per session."""

@@ -22,7 +22,7 @@ from aligned_cli.compile.expressions import (
 from aligned_cli.compile.relations import known_source_columns
 from aligned_cli.core.inheritance import inherit_feature_type, resolve_view_inheritance
 from aligned_cli.core.ir import Aggregation, Feature, FeatureView, Project
-from aligned_cli.core.types import DataType
+from aligned_cli.core.types import NUMERIC_TYPES, DataType
 from aligned_cli.errors import ProjectError, did_you_mean
 
 # --- inheritance (SPEC §4, last bullet) ------------------------------------------
@@ -200,8 +200,34 @@ def _resolve_types(
             for f in view.features
         ]
         view = views[name] = view.model_copy(update={"features": features})
+    if view.aggregations:
+        check_aggregation_types(view, aggregation_input_types(view, input_schema(working, view)))
     if any(a.dtype is None for a in view.aggregations):
         views[name] = view.model_copy(update={"aggregations": _typed_aggregations(working, view)})
+
+
+# Aggregation functions of numbers: DuckDB and PostgreSQL have no sum, avg or stddev of
+# text, times or (PostgreSQL) booleans. min, max, last and the counts take any type.
+_NUMERIC_AGGREGATIONS = frozenset({"sum", "mean", "stddev"})
+
+
+def check_aggregation_types(view: FeatureView, of_types: dict[str, DataType | None]) -> None:
+    """Every sum, mean and stddev reads a number, where its type is known; otherwise
+    the dataset would fail only when `aligned run` builds it."""
+    for aggregation in view.aggregations:
+        if aggregation.function not in _NUMERIC_AGGREGATIONS or aggregation.of is None:
+            continue
+        of_type = of_types.get(aggregation.of)
+        if of_type is None or of_type in NUMERIC_TYPES:
+            continue
+        raise ProjectError(
+            f"type mismatch in aggregation '{view.name}:{aggregation.name}': "
+            f"{aggregation.function} of '{aggregation.of}', which is {of_type.value}; "
+            f"{aggregation.function} takes a number",
+            location=aggregation.location or view.location,
+            hint=f"aggregate a number (e.g. a derived feature CAST({aggregation.of} AS DOUBLE)), "
+            "or use min, max, last, count or count_distinct, which take any type",
+        )
 
 
 def _typed_aggregations(project: Project, view: FeatureView) -> list[Aggregation]:

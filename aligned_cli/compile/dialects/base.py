@@ -128,6 +128,10 @@ class Dialect(ABC):
     # True when a window can be framed by a time offset (`window_frame_offset`): then
     # long-window count/sum/mean aggregate RANGE frames, else running sums.
     frames_by_time: bool = False
+    # Functions sqlglot knows but prints for this engine as a function it does not have
+    # (`split`, `levenshtein` on PostgreSQL): a derived expression written in another
+    # dialect that uses one is a compile error (`compile.expressions.translate_expression`).
+    untranslatable: tuple[type[exp.Expr], ...] = ()
     # The project being compiled, for dialects that name aligned's own objects per
     # project (PostgreSQL's staged file sources); set through `for_project`.
     project_name: str | None = None

@@ -60,11 +60,73 @@ def _numeric_round(node: exp.Expr) -> exp.Expr:
     return exp.Cast(this=rounded, to=exp.DataType.build("DOUBLE PRECISION", dialect="postgres"))
 
 
+# DuckDB's date-part functions, which sqlglot prints for PostgreSQL as functions it does
+# not have (`HOUR(ts)`), and the EXTRACT unit meaning the same there.
+_DATE_PART_UNITS: dict[type[exp.Expr], str] = {
+    exp.Year: "YEAR",
+    exp.Quarter: "QUARTER",
+    exp.Month: "MONTH",
+    exp.Week: "WEEK",  # ISO week on both
+    exp.WeekOfYear: "WEEK",
+    exp.Day: "DAY",
+    exp.DayOfMonth: "DAY",
+    exp.DayOfWeek: "DOW",  # 0 = Sunday on both
+    exp.DayOfWeekIso: "ISODOW",
+    exp.DayOfYear: "DOY",
+    exp.Hour: "HOUR",
+    exp.Minute: "MINUTE",
+    exp.Second: "SECOND",
+}
+
+
+def _postgres_form(node: exp.Expr) -> exp.Expr:
+    """A DuckDB function PostgreSQL spells otherwise, as PostgreSQL computes the same."""
+    unit = _DATE_PART_UNITS.get(type(node))
+    if unit is not None and not (isinstance(node, exp.Week) and node.args.get("mode")):
+        extracted: exp.Expr = exp.Extract(this=exp.var(unit), expression=node.this)
+        if unit == "SECOND":
+            # PostgreSQL's seconds keep their fraction; DuckDB's `second` is whole.
+            extracted = exp.Floor(this=extracted)
+        return extracted
+    if isinstance(node, exp.Contains) and not node.args.get("json_scope"):
+        position = exp.StrPosition(this=node.this, substr=node.expression)
+        return exp.GT(this=position, expression=exp.Literal.number(0))
+    if isinstance(node, (exp.IsNan, exp.IsInf)):
+        special = "NaN" if isinstance(node, exp.IsNan) else "Infinity"
+        value = node.this if isinstance(node, exp.IsNan) else exp.Abs(this=node.this)
+        double = exp.DataType.build("DOUBLE PRECISION", dialect="postgres")
+        return exp.EQ(this=value, expression=exp.Cast(this=exp.Literal.string(special), to=double))
+    return node
+
+
+# Functions of DuckDB that PostgreSQL has not (or not in its core: `levenshtein`).
+_UNTRANSLATABLE = (
+    exp.EndsWith,
+    exp.RegexpExtract,
+    exp.RegexpFullMatch,
+    exp.Split,
+    exp.Levenshtein,
+    exp.Dayname,
+    exp.Monthname,
+    exp.DateFromParts,
+    exp.Typeof,
+    exp.ArrayMax,
+    exp.Hex,
+    exp.SHA2,
+    exp.ToDays,
+)
+_REWRITTEN = (*_DATE_PART_UNITS, exp.Contains, exp.IsNan, exp.IsInf)
+
+
 class PostgresDialect(Dialect):
     name = "postgres"
     sqlglot_name = "postgres"
+    untranslatable = _UNTRANSLATABLE
 
     def derived_value(self, expression: exp.Expr) -> exp.Expr:
+        # DuckDB's functions PostgreSQL spells otherwise (`hour(ts)`: EXTRACT).
+        if expression.find(*_REWRITTEN) is not None:
+            expression = expression.transform(_postgres_form)
         # ROUND of a double: PostgreSQL has no round(double, digits) and rounds a
         # half to even; through NUMERIC it rounds half away from zero, as DuckDB does.
         if expression.find(exp.Round) is None:
