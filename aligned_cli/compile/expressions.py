@@ -25,6 +25,7 @@ from sqlglot.optimizer.annotate_types import TypeAnnotator, annotate_types
 from sqlglot.schema import MappingSchema
 
 from aligned_cli.core.location import Location
+from aligned_cli.core.sql_errors import parse_message
 from aligned_cli.core.statements import holds_statement
 from aligned_cli.core.types import INTEGER_TYPES, DataType
 from aligned_cli.errors import ProjectError, did_you_mean
@@ -519,6 +520,8 @@ def portable_arithmetic(
       PostgreSQL has no integer division of floats.
     - `a / b` of two integers, read in a dialect where that divides integers (sqlglot
       marks it `typed`: PostgreSQL), is `a // b`: DuckDB's `/` would not truncate.
+    - `a % b` of non-integers is `a - b * trunc(a / b)`: DuckDB's remainder of floats
+      (with the dividend's sign), which PostgreSQL has no operator for.
     """
     if expression.find(*_DIVISIONS) is None:
         return expression
@@ -541,6 +544,15 @@ def portable_arithmetic(
             if node is rewritten:
                 return truncated  # the division is the whole expression
             node.replace(truncated)
+        elif isinstance(node, exp.Mod) and not integers:
+            # `a - b * trunc(a / b)`: DuckDB's fmod (the dividend's sign) in plain
+            # arithmetic, since PostgreSQL has no % of floats.
+            divided = exp.Div(this=node.this.copy(), expression=divisor.copy())
+            product = exp.Mul(this=exp.paren(divisor.copy()), expression=exp.func("trunc", divided))
+            remainder = exp.paren(exp.Sub(this=exp.paren(node.this.copy()), expression=product))
+            if node is rewritten:
+                return remainder
+            node.replace(remainder)
         elif divisor is not node.expression:
             node.set("expression", divisor)
     return rewritten
@@ -861,26 +873,6 @@ def _type_name(node: exp.Expr) -> str:
     if ours is not None:
         return ours.value
     return node.type.sql(_TYPE_DIALECT).lower() if node.type else "unknown"
-
-
-def parse_message(error: ParseError | TokenError) -> str:
-    """sqlglot's description and position in words a user reads, not its internals
-    ("Required keyword: 'this' missing for <class Where>" means the SQL stops early)."""
-    details = getattr(error, "errors", None) or []
-    if details:
-        first = details[0]
-        text = str(first.get("description") or "syntax error")
-        if text.startswith("Required keyword") or "missing for <class" in text:
-            text = "the SQL is incomplete"
-        near = str(first.get("highlight") or "").strip()
-        if near:
-            text += f" near '{near}'"
-        if first.get("line") is not None and first.get("col") is not None:
-            text += f" (line {first['line']}, column {first['col']})"
-        elif first.get("col") is not None:
-            text += f" at column {first['col']}"
-        return text
-    return str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
 
 
 def _display(node: exp.Expr, dialect: str) -> str:

@@ -16,10 +16,10 @@ from sqlglot import exp
 
 from aligned_cli.compile.dialects import get_dialect
 from aligned_cli.compile.dialects.base import column, ident, sqlglot_dialect
-from aligned_cli.compile.expressions import parse_message
 from aligned_cli.compile.pit import OutputFeature, features_query
 from aligned_cli.compile.session import CompileSession
 from aligned_cli.core.ir import FeatureRef, Project
+from aligned_cli.core.sql_errors import parse_message
 from aligned_cli.core.tests import DataTest, TestChecks
 from aligned_cli.errors import ProjectError
 

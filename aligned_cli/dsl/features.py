@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 
+from aligned_cli.core.sql_errors import parse_message
 from aligned_cli.core.statements import holds_statement
 from aligned_cli.core.types import DataType
 from aligned_cli.dsl import sql
@@ -339,10 +340,10 @@ def sql_feature(text: str, dtype: DataType | None = None) -> FeatureFactory:
     dialect (DuckDB unless it declares another)."""
     try:
         parsed = sqlglot.parse_one(text, read=sql.dialect())
-    except ParseError as error:
-        first = error.errors[0]["description"] if error.errors else str(error)
+    except (ParseError, TokenError) as error:
         raise ProjectError(
-            f"transform_sql({text!r}) is not a valid SQL expression: {first}"
+            f"transform_sql({text!r}) is not a valid SQL expression: {parse_message(error)}",
+            hint='write what goes in a SELECT list, e.g. "sibsp + parch + 1"',
         ) from None
     if isinstance(parsed, exp.Query) or holds_statement(parsed):
         raise ProjectError(

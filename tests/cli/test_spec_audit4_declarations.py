@@ -281,3 +281,27 @@ def test_an_alert_the_model_never_computes_is_an_error(
         **{"data/preds.csv": preds},
     )
     assert_ok(_compile(root))
+
+
+@pytest.mark.parametrize(
+    ("sql", "fragment"),
+    [
+        ("val +", "the SQL is incomplete near '+'"),
+        ("'abc", "is a quote or a comment left open?"),
+    ],
+)
+def test_transform_sql_errors_read_as_yaml_ones(tmp_path: Path, sql: str, fragment: str) -> None:
+    """No sqlglot internals ("Required keyword: 'expression' missing for <class Add>")
+    and no traceback from the tokenizer."""
+    py = (
+        "from aligned_cli import feature_view, FileSource, Int32, Float, transform_sql\n"
+        'src = FileSource.csv_at("data/feat.csv")\n'
+        '@feature_view(name="p", source=src)\n'
+        "class P:\n"
+        "    id = Int32().as_entity()\n"
+        "    val = Float()\n"
+        f"    x = transform_sql({sql!r})\n"
+    )
+    root = write_project(tmp_path, {"data/feat.csv": DATA, "features/p.py": py}, PROJECT)
+    output = assert_project_error(_compile(root), "p.py:7", fragment)
+    assert "Required keyword" not in output and "Error tokenizing" not in output

@@ -91,12 +91,52 @@ def _postgres_form(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Contains) and not node.args.get("json_scope"):
         position = exp.StrPosition(this=node.this, substr=node.expression)
         return exp.GT(this=position, expression=exp.Literal.number(0))
+    if isinstance(node, (exp.Ln, exp.Log, exp.Sqrt)):
+        return _real_math(node)
     if isinstance(node, (exp.IsNan, exp.IsInf)):
         special = "NaN" if isinstance(node, exp.IsNan) else "Infinity"
         value = node.this if isinstance(node, exp.IsNan) else exp.Abs(this=node.this)
         double = exp.DataType.build("DOUBLE PRECISION", dialect="postgres")
         return exp.EQ(this=value, expression=exp.Cast(this=exp.Literal.string(special), to=double))
     return node
+
+
+def _real_math(node: exp.Ln | exp.Log | exp.Sqrt) -> exp.Expr:
+    """A logarithm or square root computed on doubles as DuckDB does: PostgreSQL has
+    log(b, x) only for NUMERIC and raises an error at 0 or below, where DuckDB gives
+    -inf (a logarithm of 0) or NaN (of a negative number)."""
+    double = exp.DataType.build("DOUBLE PRECISION", dialect="postgres")
+
+    def real(value: exp.Expr) -> exp.Expr:
+        return exp.Cast(this=value.copy(), to=double)
+
+    def special(text: str) -> exp.Expr:
+        return exp.Cast(this=exp.Literal.string(text), to=double)
+
+    base: exp.Expr | None = None
+    if isinstance(node, exp.Log) and node.expression is not None:
+        base, x = node.this, real(node.expression)
+    else:
+        x = real(node.this)
+    value: exp.Expr
+    at_zero: exp.Expr = special("-Infinity")  # a logarithm's
+    if isinstance(node, exp.Sqrt):
+        value, at_zero = exp.Sqrt(this=x), exp.Literal.number(0)
+    elif isinstance(node, exp.Ln):
+        value = exp.Ln(this=x)
+    elif base is None or (isinstance(base, exp.Literal) and base.name == "10"):
+        value = exp.Log(this=x)  # PostgreSQL's log(double) is base 10
+    else:
+        value = exp.Div(this=exp.Ln(this=x.copy()), expression=exp.Ln(this=real(base)))
+    below = special("NaN")
+    zero = exp.Literal.number(0)
+    return exp.Case(
+        ifs=[
+            exp.If(this=exp.GT(this=x.copy(), expression=zero), true=value),
+            exp.If(this=exp.EQ(this=x.copy(), expression=zero), true=at_zero),
+            exp.If(this=exp.LT(this=x.copy(), expression=zero), true=below),
+        ]
+    )
 
 
 # Functions of DuckDB that PostgreSQL has not (or not in its core: `levenshtein`).
@@ -115,7 +155,15 @@ _UNTRANSLATABLE = (
     exp.SHA2,
     exp.ToDays,
 )
-_REWRITTEN = (*_DATE_PART_UNITS, exp.Contains, exp.IsNan, exp.IsInf)
+_REWRITTEN = (
+    *_DATE_PART_UNITS,
+    exp.Contains,
+    exp.IsNan,
+    exp.IsInf,
+    exp.Ln,
+    exp.Log,
+    exp.Sqrt,
+)
 
 
 class PostgresDialect(Dialect):
