@@ -77,7 +77,7 @@ def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A hint naming the closest candidates, or None when nothing is close."""
-    pool = list(candidates)
+    pool = list(dict.fromkeys(candidates))  # a name may come from several places
     matches = closest(name, pool)
     if matches:
         return "did you mean " + " or ".join(f"'{m}'" for m in matches) + "?"
