@@ -203,6 +203,9 @@ class FeatureView(IRModel):
     unique: UniqueTest | None = None  # None: the defaults (error severity, no thresholds)
     freshness: Freshness | None = None
     stream: str | None = None  # Redis stream feeding this view (`stream_source`)
+    # Where `aligned worker` also appends the rows it writes online (`stream_source:
+    # {sink: ...}`): a parquet dataset directory (`file`) or a table on a connection.
+    stream_sink: Output | None = None
     location: Location | None = None
 
     def feature(self, name: str) -> Feature | None:

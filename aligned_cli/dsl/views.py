@@ -58,6 +58,7 @@ class ViewDecl:
     ttl: int | None = None
     materialized_source: Output | None = None
     stream: str | None = None  # the Redis stream `aligned worker` reads into this view
+    stream_sink: Output | None = None  # where the worker also appends the rows it writes
     features: list[ViewFeature] = field(default_factory=list)
     aggregations: list[tuple[str, AggregationDecl]] = field(default_factory=list)
     entities: list[str] = field(default_factory=list)
@@ -107,8 +108,25 @@ class ViewDecl:
             aggregations=aggregations,
             materialized_source=self.materialized_source,
             stream=self.stream,
+            stream_sink=self._stream_sink(locate),
             location=locate(self.site),
         )
+
+    def _stream_sink(self, locate: Locate) -> Output | None:
+        if self.stream_sink is None:
+            return None
+        from aligned_cli.parse.to_ir import stream_sink_problem
+
+        problem = stream_sink_problem(self.stream_sink)
+        if problem is None and self.stream is None:
+            problem = (
+                f"feature view '{self.name}' declares a stream_sink but no stream_source",
+                'the sink receives what `aligned worker` reads; add stream_source="NAME"',
+            )
+        if problem is not None:
+            message, hint = problem
+            raise ProjectError(message, location=locate(self.site), hint=hint)
+        return self.stream_sink
 
 
 def view_decl(obj: object) -> ViewDecl | None:
@@ -162,14 +180,20 @@ def feature_view(
     ttl: str | timedelta | int | None = None,
     materialized_source: OutputLike | None = None,
     stream_source: str | None = None,
+    stream_sink: OutputLike | None = None,
 ) -> Callable[[T], T]:
     """Declare a feature view; the class attributes are its features.
 
     `stream_source="trips"` names the Redis stream `aligned worker` consumes into the
-    view (YAML: `stream_source: {stream: trips}`)."""
+    view (YAML: `stream_source: {stream: trips}`). `stream_sink` is where the worker
+    also appends every row it writes: a directory of parquet part files (a path or
+    `FileSource.parquet_at("target/streams/trips/")`) or a table
+    (`PostgreSQLConfig(...).table("trips_log")`); YAML: `stream_source: {stream: trips,
+    sink: {file: target/streams/trips/}}`."""
     site = user_call_site()
     ttl_seconds = window_seconds(ttl) if ttl is not None else None
     materialized = output_of(materialized_source)
+    sink = output_of(stream_sink)
 
     def decorate(cls: T) -> T:
         decl = ViewDecl(
@@ -181,6 +205,7 @@ def feature_view(
             ttl=ttl_seconds,
             materialized_source=materialized,
             stream=stream_source,
+            stream_sink=sink,
         )
         _read_class_body(cls, decl)
         setattr(cls, _VIEW_ATTRIBUTE, decl)

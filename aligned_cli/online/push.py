@@ -12,6 +12,7 @@ from aligned_cli.online.rows import row_writes
 from aligned_cli.online.transform import ViewTransformer
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     import redis
 
     from aligned_cli.core.ir import Project
@@ -28,11 +29,18 @@ class PushService:
         self._writer = CasWriter(client, force=force)
 
     def push(self, view: str, rows: Sequence[Mapping[str, Any]]) -> WriteCounts:
-        online = self.catalog.view(view)  # UnknownNameError for an unknown view
+        self.catalog.view(view)  # UnknownNameError for an unknown view
         if not rows:
             return WriteCounts()
-        table = self.transformer.transform(view, rows)
-        return self._writer.write(row_writes(online, table))
+        return self.write(view, self.transform(view, rows))
+
+    def transform(self, view: str, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
+        """The view's rows computed from raw `rows` (RowsError when they cannot be)."""
+        return self.transformer.transform(view, rows)
+
+    def write(self, view: str, table: pa.Table) -> WriteCounts:
+        """CAS-write rows `transform` computed (the worker also sinks the same table)."""
+        return self._writer.write(row_writes(self.catalog.view(view), table))
 
     def close(self) -> None:
         self.transformer.close()

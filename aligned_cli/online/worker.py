@@ -6,6 +6,13 @@ worker first re-reads its own pending entries (XREADGROUP id 0) and claims entri
 other consumers left pending too long (XAUTOCLAIM), so a crash loses nothing. Writes
 go through the CAS script, so a message applied twice changes nothing.
 
+A view may also declare an offline sink (`stream_source: {stream: S, sink: ...}`):
+the same rows, one per message with its id in `_stream_id`, appended to a parquet
+directory or a table (`online.sink`). A batch is acknowledged only after both
+writes; the sink de-duplicates by message id, so a batch re-delivered after a crash
+(however it is regrouped) leaves each message in it once. Messages that cannot be
+transformed go to `<stream>:dead` and never reach the sink.
+
 Message fields are the row's columns. Values are text on the wire: columns declared
 string/json/timestamp keep it as is; others are read as JSON where they parse
 (`1`, `0.5`, `true`, `null`, `NaN`), an empty value is NULL.
@@ -18,13 +25,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aligned_cli.core.ir import Project
+from aligned_cli.core.ir import Output, Project
 from aligned_cli.core.types import DataType
-from aligned_cli.errors import UsageError
+from aligned_cli.errors import ExecutionError, UsageError
 from aligned_cli.online.push import PushService
+from aligned_cli.online.sink import StreamSink, open_sink
 from aligned_cli.online.transform import RowsError
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     import redis
 
 _TEXT_TYPES = {DataType.STRING, DataType.JSON, DataType.TIMESTAMP, DataType.DATE}
@@ -41,6 +50,8 @@ class StreamView:
     stream: str
     group: str
     text_columns: frozenset[str]
+    sink: Output | None = None  # the view's offline sink (`stream_source: {sink: ...}`)
+    entities: tuple[str, ...] = ()
 
 
 @dataclass
@@ -49,6 +60,7 @@ class WorkerStats:
     written: int = 0
     ignored_older: int = 0
     dead: int = 0
+    sunk: int = 0  # rows appended to offline sinks
     per_view: dict[str, int] = field(default_factory=dict)
 
 
@@ -80,7 +92,9 @@ def stream_views(project: Project, names: list[str] | None) -> list[StreamView]:
         text = frozenset(f.name for f in view.features if f.dtype in _TEXT_TYPES) | frozenset(
             c for c in (view.event_timestamp, view.created_timestamp) if c
         )
-        found.append(StreamView(name, stream, group_name(project.name, name), text))
+        group = group_name(project.name, name)
+        entities = tuple(view.entities)
+        found.append(StreamView(name, stream, group, text, view.stream_sink, entities))
     if not found:
         raise UsageError(
             "no selected view reads a stream",
@@ -123,6 +137,19 @@ class Worker:
         self._service = PushService(project, root, client)
         self._on_batch = on_batch
         self.stats = WorkerStats()
+        self._sinks: dict[str, StreamSink] = {}
+        try:
+            for view in views:
+                if view.sink is not None:
+                    self._sinks[view.view] = open_sink(project, root, view.view, view.sink)
+        except BaseException:
+            self._close()
+            raise
+
+    def _close(self) -> None:
+        for sink in self._sinks.values():
+            sink.close()
+        self._service.close()
 
     def run(self) -> WorkerStats:
         try:
@@ -135,7 +162,7 @@ class Worker:
                 if read == 0 and self._options.once:
                     break
         finally:
-            self._service.close()
+            self._close()
         return self.stats
 
     def _done(self) -> bool:
@@ -208,36 +235,88 @@ class Worker:
     def _apply(self, view: StreamView, entries: list[tuple[Any, Any]]) -> None:
         ids = [entry_id for entry_id, _ in entries]
         rows = [decode_message(fields, view.text_columns) for _, fields in entries]
+        dead: list[tuple[Any, Any, str]] = []
         try:
-            counts = self._service.push(view.view, rows)
-            self.stats.written += counts.written
-            self.stats.ignored_older += counts.ignored_older
+            table = self._service.transform(view.view, rows)
+            good = ids
         except RowsError:
-            self._apply_one_by_one(view, entries)  # find the bad message(s)
-            return
-        # Only now, with every row written, may the messages be acknowledged.
-        self._client.xack(view.stream, view.group, *ids)
+            table, good, dead = self._sort_out(view, entries)  # find the bad message(s)
+        if good:
+            self._write(view, table, good)
+        for entry_id, fields, error in dead:
+            # A message that can never apply would block the group forever: park it.
+            self._client.xadd(
+                view.stream + DEAD_SUFFIX, {b"stream_id": entry_id, b"error": error, **fields}
+            )
+            self.stats.dead += 1
+        # Only now, with every row written online and to the sink, may the messages
+        # be acknowledged.
+        self._ack(view, ids)
         self._count(view, len(ids))
 
-    def _apply_one_by_one(self, view: StreamView, entries: list[tuple[Any, Any]]) -> None:
+    def _sort_out(
+        self, view: StreamView, entries: list[tuple[Any, Any]]
+    ) -> tuple[pa.Table | None, list[Any], list[tuple[Any, Any, str]]]:
+        """Transform message by message: the rows of the good ones (one table) and
+        their ids, and the bad ones with their error."""
+        import pyarrow as pa
+
+        tables: list[pa.Table] = []
+        good: list[Any] = []
+        dead: list[tuple[Any, Any, str]] = []
         for entry_id, fields in entries:
+            row = decode_message(fields, view.text_columns)
             try:
-                counts = self._service.push(view.view, [decode_message(fields, view.text_columns)])
-                self.stats.written += counts.written
-                self.stats.ignored_older += counts.ignored_older
+                tables.append(self._service.transform(view.view, [row]))
+                good.append(entry_id)
             except RowsError as error:
-                # A message that can never apply would block the group forever: park it.
-                dead = {b"stream_id": entry_id, b"error": error.message.encode(), **fields}
-                self._client.xadd(view.stream + DEAD_SUFFIX, dead)
-                self.stats.dead += 1
-            self._client.xack(view.stream, view.group, entry_id)
-            self._count(view, 1)
+                dead.append((entry_id, fields, error.message))
+        table = pa.concat_tables(tables, promote_options="default") if tables else None
+        return table, good, dead
+
+    def _write(self, view: StreamView, table: pa.Table | None, ids: list[Any]) -> None:
+        """The online write, then the sink's, of the rows of messages `ids`."""
+        assert table is not None
+        if table.num_rows != len(ids):
+            raise ExecutionError(
+                f"view '{view.view}': {len(ids)} messages became {table.num_rows} rows"
+            )
+        counts = self._service.write(view.view, table)
+        self.stats.written += counts.written
+        self.stats.ignored_older += counts.ignored_older
+        sink = self._sinks.get(view.view)
+        if sink is not None:
+            table, kept = _with_keys(table, [_text(i) for i in ids], view.entities)
+            self.stats.sunk += sink.write(table, kept)
+
+    def _ack(self, view: StreamView, ids: list[Any]) -> None:
+        self._client.xack(view.stream, view.group, *ids)
 
     def _count(self, view: StreamView, n: int) -> None:
         self.stats.messages += n
         self.stats.per_view[view.view] = self.stats.per_view.get(view.view, 0) + n
         if self._on_batch is not None:
             self._on_batch(view.view, n, self.stats)
+
+
+def _text(entry_id: Any) -> str:
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
+def _with_keys(
+    table: pa.Table, ids: list[str], entities: tuple[str, ...]
+) -> tuple[pa.Table, list[str]]:
+    """The rows the online store takes (`rows.row_writes` drops a NULL entity key)."""
+    import pyarrow.compute as pc
+
+    masks = [pc.is_valid(table.column(name)) for name in entities if name in table.column_names]
+    if all(pc.all(m).as_py() for m in masks):
+        return table, ids
+    keep = masks[0]
+    for mask in masks[1:]:
+        keep = pc.and_(keep, mask)
+    kept = [i for i, k in zip(ids, keep.to_pylist(), strict=True) if k]
+    return table.filter(keep), kept
 
 
 def _entries(reply: Any) -> list[tuple[Any, Any]]:

@@ -102,6 +102,9 @@ def merge(project: Project, declared: Declarations) -> Project:
         _check_output(
             project, view.materialized_source, f"feature view '{view.name}'", view.location
         )
+        _check_output(
+            project, view.stream_sink, f"feature view '{view.name}' stream sink", view.location
+        )
     for model in project.models.values():
         _check_model(project, model)
         _check_output(project, model.output, f"model '{model.name}'", model.location)

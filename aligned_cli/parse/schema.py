@@ -188,9 +188,12 @@ class OutputSpec(Spec):
 
 
 class StreamSourceSpec(Spec):
-    """`stream_source: {stream: NAME}`: the Redis stream `aligned worker` reads (SPEC §10)."""
+    """`stream_source: {stream: NAME, sink: ...}`: the Redis stream `aligned worker`
+    reads (SPEC §10), and optionally the offline sink it appends the written rows to:
+    `{file: DIR}` (a parquet dataset directory) or `{table: T, schema: S, connection: C}`."""
 
     stream: str
+    sink: OutputSpec | None = None
 
 
 class ViewSpec(Spec):

@@ -130,6 +130,48 @@ def output(spec: s.OutputSpec | None, loaded: LoadedYaml, path: Path_) -> Output
     return Output(**spec.model_dump())
 
 
+def stream_sink(spec: s.StreamSourceSpec | None, loaded: LoadedYaml, path: Path_) -> Output | None:
+    """`stream_source: {sink: ...}` of a view, checked (`stream_sink_problem`)."""
+    if spec is None or spec.sink is None:
+        return None
+    sink = Output(**spec.sink.model_dump())
+    problem = stream_sink_problem(sink)
+    if problem is not None:
+        message, hint = problem
+        raise ProjectError(message, location=loaded.location((*path, "sink")), hint=hint)
+    return sink
+
+
+def stream_sink_problem(sink: Output) -> tuple[str, str] | None:
+    """What is wrong with a stream sink, as (message, hint); None: nothing.
+
+    A file sink is a directory of parquet part files (one per batch the worker
+    writes), so csv and object-store URLs are out; a table sink lives on a connection."""
+    example = "e.g. `sink: {file: target/streams/trips/}` or `sink: {table: trips_log}`"
+    if (sink.file is None) == (sink.table is None):
+        return "a stream sink declares exactly one of `file` or `table`", example
+    if sink.file is not None:
+        if sink.format == "csv" or sink.file.lower().endswith(".csv"):
+            return (
+                f"stream sink '{sink.file}': a stream sink writes parquet part files, not csv",
+                "name a directory, e.g. `sink: {file: target/streams/trips/}`",
+            )
+        if "://" in sink.file:
+            return (
+                f"stream sink '{sink.file}' is not a local directory",
+                "the worker appends part files to a local directory; use a `table` sink to "
+                "write to a database",
+            )
+        if sink.connection is not None or sink.schema_name is not None:
+            return (
+                "a stream sink's `connection` and `schema` apply to a `table` sink only",
+                example,
+            )
+    elif sink.format is not None:
+        return "a stream sink's `format` applies to a `file` sink only", example
+    return None
+
+
 def source_ref(text: str) -> SourceRef:
     kind, sep, name = text.partition(":")
     if sep and kind.strip() == "view":
@@ -189,6 +231,7 @@ def view(spec: s.ViewSpec, loaded: LoadedYaml, path: Path_) -> FeatureView:
         unique=unique,
         freshness=freshness(spec.freshness),
         stream=spec.stream_source.stream if spec.stream_source else None,
+        stream_sink=stream_sink(spec.stream_source, loaded, (*path, "stream_source")),
         location=loaded.location(path),
     )
 

@@ -42,7 +42,8 @@ def worker_command(
     vars: Vars = None,
     log_format: LogFormat = "text",
 ) -> None:
-    """Apply stream messages (Redis streams declared by sources) to the online store."""
+    """Apply stream messages (Redis streams declared by sources) to the online store,
+    and to each view's offline sink where it declares one."""
     from redis.exceptions import ConnectionError, TimeoutError
 
     from aligned_cli.cli.context import compiled_project, selection_args
@@ -70,7 +71,7 @@ def worker_command(
     def on_batch(view: str, n: int, stats: WorkerStats) -> None:
         info(f"view {view}: applied {n} messages", view=view, messages=n, total=stats.messages)
 
-    listed = ", ".join(f"{v.view} <- {v.stream}" for v in views)
+    listed = ", ".join(f"{v.view} <- {v.stream}" + (" (+ sink)" if v.sink else "") for v in views)
     info(f"worker {options.consumer}: {listed}", consumer=options.consumer)
     try:
         stats = Worker(project, Path(project.root), client, views, options, on_batch).run()
@@ -78,11 +79,13 @@ def worker_command(
         raise unavailable(url, error) from None
     finally:
         client.close()
+    sunk = f", {stats.sunk} appended to sinks" if any(v.sink for v in views) else ""
     info(
         f"worker done: {stats.messages} messages, {stats.written} written, "
-        f"{stats.ignored_older} older ignored, {stats.dead} dead-lettered",
+        f"{stats.ignored_older} older ignored, {stats.dead} dead-lettered{sunk}",
         messages=stats.messages,
         written=stats.written,
         ignored_older=stats.ignored_older,
         dead=stats.dead,
+        sunk=stats.sunk,
     )
