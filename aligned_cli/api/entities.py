@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aligned_cli.core.ir import FeatureView
+from aligned_cli.core.types import INTEGER_TYPES, NUMERIC_TYPES, DataType
 from aligned_cli.errors import UsageError, did_you_mean
 
 if TYPE_CHECKING:
@@ -46,6 +47,94 @@ def check_entity_columns(columns: Sequence[str], views: Sequence[FeatureView]) -
                     f"'{view.name}' needs (its entities: {', '.join(view.entities)})",
                     hint=did_you_mean(key, columns),
                 )
+
+
+def key_types(views: Sequence[FeatureView]) -> dict[str, DataType]:
+    """Each entity key's declared type (the first view declaring it), where declared."""
+    found: dict[str, DataType] = {}
+    for view in views:
+        for key in view.entities:
+            feature = view.feature(key)
+            if key not in found and feature is not None and feature.dtype is not None:
+                found[key] = feature.dtype
+    return found
+
+
+# Canonical integer text: what an integer key's value is written as ("1", not "01").
+_INTEGER_TEXT = r"^-?(0|[1-9][0-9]*)$"
+
+
+def typed_keys(table: pa.Table, types: Mapping[str, DataType]) -> pa.Table:
+    """`table` with each entity key column in its declared type, so every engine joins
+    it the same way: an empty or all-NULL column gets the type, an integer key takes
+    integral floats and canonical integer text (as `aligned serve` does); a value no
+    key of that type can have is a UsageError, not an engine's implicit cast ("01"
+    matching 1 on one engine, a type error on another)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for name, dtype in types.items():
+        index = table.column_names.index(name)
+        column = table.column(index)
+        kind = column.type
+        if pa.types.is_null(kind):
+            arrow_type = _arrow_type(dtype)
+            if arrow_type is None:
+                continue
+            typed = column.cast(arrow_type)
+        elif dtype in INTEGER_TYPES and pa.types.is_floating(kind):
+            values = pc.if_else(pc.is_nan(column), None, column)  # NaN matches nothing
+            if pc.all(pc.equal(values, pc.floor(values))).as_py() not in (True, None):
+                _mistyped(name, dtype, "numbers with a fraction")
+            typed = _to_int64(values, name, dtype)
+        elif dtype in INTEGER_TYPES and pa.types.is_string(kind):
+            canonical = pc.match_substring_regex(column, _INTEGER_TEXT)
+            if pc.all(canonical).as_py() not in (True, None):
+                _mistyped(name, dtype, "text that is not a whole number written plainly ('01')")
+            typed = _to_int64(column, name, dtype)
+        elif dtype in INTEGER_TYPES and pa.types.is_boolean(kind):
+            _mistyped(name, dtype, "booleans")
+        elif dtype is DataType.STRING and not pa.types.is_string(kind):
+            _mistyped(name, dtype, f"{kind} values; pass them as text, e.g. '1'")
+        elif dtype in NUMERIC_TYPES and pa.types.is_string(kind):
+            _mistyped(name, dtype, "text")
+        else:
+            continue
+        table = table.set_column(index, name, typed)
+    return table
+
+
+def _to_int64(column: pa.ChunkedArray, name: str, dtype: DataType) -> pa.ChunkedArray:
+    import pyarrow as pa
+
+    try:
+        return column.cast(pa.int64())
+    except (pa.ArrowInvalid, OverflowError):
+        _mistyped(name, dtype, "numbers out of the 64-bit integer range")
+        raise  # unreachable: _mistyped raises
+
+
+def _mistyped(name: str, dtype: DataType, what: str) -> None:
+    raise UsageError(
+        f"entity key '{name}' is declared {dtype}, but the entities hold {what}",
+        hint=f"pass '{name}' as {dtype} values",
+    )
+
+
+def _arrow_type(dtype: DataType) -> pa.DataType | None:
+    """The Arrow type an entity key of `dtype` is sent to the engine in."""
+    import pyarrow as pa
+
+    if dtype in INTEGER_TYPES:
+        return pa.int64()
+    return {
+        DataType.FLOAT: pa.float64(),
+        DataType.FLOAT32: pa.float32(),
+        DataType.STRING: pa.string(),
+        DataType.BOOL: pa.bool_(),
+        DataType.DATE: pa.date32(),
+        DataType.TIMESTAMP: pa.timestamp("us", tz="UTC"),
+    }.get(dtype)
 
 
 def _to_arrow(entities: Entities) -> pa.Table:

@@ -12,6 +12,8 @@ from aligned_cli.api.entities import (
     Entities,
     check_entity_columns,
     entities_table,
+    key_types,
+    typed_keys,
 )
 from aligned_cli.api.job import RetrievalJob
 from aligned_cli.api.queries import entity_query, view_checks, view_rows_query
@@ -41,7 +43,9 @@ def entity_job(
     outputs = output_features(refs, columns, target, target_name)
     project = engine.project
     view_names = list(dict.fromkeys(o.ref.view for o in outputs))
-    check_entity_columns(columns, [project.views[n] for n in view_names])
+    views = [project.views[n] for n in view_names]
+    check_entity_columns(columns, views)
+    table = typed_keys(table, key_types(views))
     timestamp = EVENT_TIMESTAMP if EVENT_TIMESTAMP in columns else None
     dialect = engine.dialect
     # Row order is the contract: number the rows ourselves and sort the result by

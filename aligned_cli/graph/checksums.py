@@ -26,7 +26,7 @@ _ALWAYS_SKIPPED = frozenset({"location"})
 _SKIPPED_BY_TYPE: dict[type[BaseModel], frozenset[str]] = {
     Feature: frozenset({"constraints"}),
     Aggregation: frozenset({"constraints"}),
-    FeatureView: frozenset({"tests", "row_count", "unique"}),
+    FeatureView: frozenset({"tests", "row_count", "unique", "stream_sink"}),
 }
 
 
