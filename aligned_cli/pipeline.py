@@ -280,7 +280,18 @@ def _read_headers(
     from aligned_cli.execute.adapters.file_io import source_file_columns
 
     root, sources = request
-    return {s.name: source_file_columns(Path(root), s, con) for s in sources}
+    if len(sources) < 2:
+        return {s.name: source_file_columns(Path(root), s, con) for s in sources}
+    from concurrent.futures import ThreadPoolExecutor
+
+    # DuckDB sniffs each csv's types from a sample, releasing the GIL: a cursor per
+    # file on two threads reads them about 1.5x as fast, while the compile waits.
+    def read(source: Source) -> dict[str, str] | None:
+        with con.cursor() as cursor:
+            return source_file_columns(Path(root), source, cursor)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip((s.name for s in sources), pool.map(read, sources), strict=True))
 
 
 def _is_remote(source: Source) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aligned_cli.compile.expressions import duckdb_type
 from aligned_cli.compile.views import output_types
-from aligned_cli.core.ir import Model, Project
+from aligned_cli.core.ir import FeatureView, Model, Project
 from aligned_cli.core.types import NUMERIC_TYPES, DataType
 from aligned_cli.errors import ProjectError
 
@@ -24,6 +24,7 @@ _FAMILIES = {
 def check_spine_keys(project: Project) -> None:
     """Raise a located ProjectError for the first model whose spine holds an entity
     key of another kind of type than the key of a view the model reads."""
+    keys_of: dict[str, dict[str, DataType | None]] = {}  # view -> its columns' types
     for model in project.models.values():
         if model.spine is None:
             continue
@@ -35,9 +36,8 @@ def check_spine_keys(project: Project) -> None:
             view = project.views.get(view_name)
             if view is None:
                 continue
-            keys = output_types(project, view)
             for key in view.entities:
-                ours, theirs = spine.get(key), keys.get(key)
+                ours, theirs = spine.get(key), _key_type(project, view, key, keys_of)
                 if ours is None or theirs is None or _family(ours) == _family(theirs):
                     continue
                 raise ProjectError(
@@ -47,6 +47,18 @@ def check_spine_keys(project: Project) -> None:
                     hint=f"give '{key}' one type in both: fix the spine's file, or declare "
                     f"the view's key as `{key}: {{type: {ours}}}`",
                 )
+
+
+def _key_type(
+    project: Project, view: FeatureView, key: str, known: dict[str, dict[str, DataType | None]]
+) -> DataType | None:
+    """The key's declared type, else the type the view's query gives it."""
+    feature = view.feature(key)
+    if feature is not None and feature.dtype is not None:
+        return feature.dtype
+    if view.name not in known:
+        known[view.name] = output_types(project, view)
+    return known[view.name].get(key)
 
 
 def _views_read(model: Model) -> list[str]:
