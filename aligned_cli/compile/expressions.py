@@ -494,6 +494,13 @@ def widen_small_integers(expression: exp.Expr, schema: Mapping[str, DataType | N
     return widened
 
 
+def _grouped(operand: exp.Expr) -> exp.Expr:
+    """`operand` in parentheses unless it is one term (a column, number or call)."""
+    if isinstance(operand, exp.Column | exp.Literal | exp.Paren | exp.Func):
+        return operand
+    return exp.paren(operand)
+
+
 def _nonzero(divisor: exp.Expr) -> exp.Expr:
     """`NULLIF(divisor, 0)`, unless it is a non-zero number or already that."""
     if isinstance(divisor, exp.Literal) and divisor.is_number and float(divisor.name) != 0:
@@ -528,10 +535,14 @@ def portable_arithmetic(
     rewritten = expression.copy()
     # Innermost first: an outer division is rebuilt from already rewritten operands.
     for node in reversed(list(rewritten.find_all(*_DIVISIONS))):
-        operands = (node.this, node.expression)
-        integers = all(
-            infer_type(o, schema, sql, location, dialect=dialect) in INTEGER_TYPES for o in operands
-        )
+        types = [
+            infer_type(o, schema, sql, location, dialect=dialect)
+            for o in (node.this, node.expression)
+        ]
+        integers = all(t in INTEGER_TYPES for t in types)
+        # `%` is rewritten for non-integers only when known: an operand of unknown type
+        # (a table source's column) may be an integer, which float arithmetic rounds.
+        fractional = any(t is not None and t not in INTEGER_TYPES for t in types)
         divisor = _nonzero(node.expression)  # the same node when it needs no guard
         if isinstance(node, exp.Div) and node.args.get("typed") and integers:
             truncating = exp.IntDiv(this=node.this.copy(), expression=divisor.copy())
@@ -544,15 +555,15 @@ def portable_arithmetic(
             if node is rewritten:
                 return truncated  # the division is the whole expression
             node.replace(truncated)
-        elif isinstance(node, exp.Mod) and not integers:
+        elif isinstance(node, exp.Mod) and fractional:
             # `a - b * trunc(a / b)`: DuckDB's fmod (the dividend's sign) in plain
             # arithmetic, since PostgreSQL has no % of floats.
             divided = exp.Div(this=node.this.copy(), expression=divisor.copy())
-            product = exp.Mul(this=exp.paren(divisor.copy()), expression=exp.func("trunc", divided))
-            remainder = exp.paren(exp.Sub(this=exp.paren(node.this.copy()), expression=product))
+            product = exp.Mul(this=_grouped(divisor.copy()), expression=exp.func("trunc", divided))
+            remainder = exp.Sub(this=_grouped(node.this.copy()), expression=product)
             if node is rewritten:
                 return remainder
-            node.replace(remainder)
+            node.replace(exp.paren(remainder))
         elif divisor is not node.expression:
             node.set("expression", divisor)
     return rewritten

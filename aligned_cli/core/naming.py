@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 
 STAGING_SCHEMA = "aligned_staging"
+# The column of a stream sink naming the stream message each row came from.
+STREAM_ID_COLUMN = "_stream_id"
 # PostgreSQL keeps the first NAMEDATALEN - 1 bytes of an identifier and silently
 # drops the rest, so two long names could otherwise become one table.
 MAX_IDENTIFIER_BYTES = 63

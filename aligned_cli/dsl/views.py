@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -16,8 +16,10 @@ from aligned_cli.core.ir import (
     FeatureView,
     Output,
     SourceRef,
+    UniqueTest,
 )
 from aligned_cli.core.location import Location
+from aligned_cli.core.tests import parse_threshold
 from aligned_cli.dsl import sql
 from aligned_cli.dsl.aggregations import AggregationDecl, window_seconds
 from aligned_cli.dsl.callsite import CallSite, class_line, user_call_site
@@ -29,7 +31,7 @@ from aligned_cli.dsl.features import (
 )
 from aligned_cli.dsl.registry import register
 from aligned_cli.dsl.sources import FileSourceDecl, SourceDecl, TableSourceDecl
-from aligned_cli.errors import ProjectError
+from aligned_cli.errors import ProjectError, did_you_mean
 
 T = TypeVar("T", bound=type)
 Locate = Callable[[CallSite], Location]
@@ -59,6 +61,7 @@ class ViewDecl:
     materialized_source: Output | None = None
     stream: str | None = None  # the Redis stream `aligned worker` reads into this view
     stream_sink: Output | None = None  # where the worker also appends the rows it writes
+    unique: UniqueTest | None = None  # how the automatic key test judges
     features: list[ViewFeature] = field(default_factory=list)
     aggregations: list[tuple[str, AggregationDecl]] = field(default_factory=list)
     entities: list[str] = field(default_factory=list)
@@ -109,6 +112,9 @@ class ViewDecl:
             materialized_source=self.materialized_source,
             stream=self.stream,
             stream_sink=self._stream_sink(locate),
+            unique=self.unique.model_copy(update={"location": locate(self.site)})
+            if self.unique is not None
+            else None,
             location=locate(self.site),
         )
 
@@ -167,6 +173,30 @@ def output_of(value: OutputLike | None) -> Output | None:
     )
 
 
+def _unique_test(settings: Mapping[str, str] | None) -> UniqueTest | None:
+    """`unique={...}` checked as YAML's `unique:` is (keys, severity, thresholds)."""
+    if settings is None:
+        return None
+    allowed = ("severity", "warn_if", "error_if")
+    unknown = [key for key in settings if key not in allowed]
+    if unknown:
+        raise ProjectError(
+            f"unique= takes {', '.join(allowed)}, not '{unknown[0]}'",
+            hint=did_you_mean(str(unknown[0]), allowed),
+        )
+    if settings.get("severity", "error") not in ("error", "warn"):
+        raise ProjectError(
+            f"unique= severity must be 'error' or 'warn', not {settings['severity']!r}"
+        )
+    for key in ("warn_if", "error_if"):
+        if settings.get(key) is not None:
+            try:
+                parse_threshold(str(settings[key]))
+            except ValueError as error:
+                raise ProjectError(f"unique= {key}: {error}") from None
+    return UniqueTest(**settings)
+
+
 def _snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
@@ -181,6 +211,7 @@ def feature_view(
     materialized_source: OutputLike | None = None,
     stream_source: str | None = None,
     stream_sink: OutputLike | None = None,
+    unique: Mapping[str, str] | None = None,
 ) -> Callable[[T], T]:
     """Declare a feature view; the class attributes are its features.
 
@@ -189,11 +220,13 @@ def feature_view(
     also appends every row it writes: a directory of parquet part files (a path or
     `FileSource.parquet_at("target/streams/trips/")`) or a table
     (`PostgreSQLConfig(...).table("trips_log")`); YAML: `stream_source: {stream: trips,
-    sink: {file: target/streams/trips/}}`."""
+    sink: {file: target/streams/trips/}}`. `unique={"severity": "warn", "warn_if": ">10"}`
+    sets how the view's automatic `unique` test judges (YAML: `unique: {...}`)."""
     site = user_call_site()
     ttl_seconds = window_seconds(ttl) if ttl is not None else None
     materialized = output_of(materialized_source)
     sink = output_of(stream_sink)
+    unique_test = _unique_test(unique)
 
     def decorate(cls: T) -> T:
         decl = ViewDecl(
@@ -206,6 +239,7 @@ def feature_view(
             materialized_source=materialized,
             stream=stream_source,
             stream_sink=sink,
+            unique=unique_test,
         )
         _read_class_body(cls, decl)
         setattr(cls, _VIEW_ATTRIBUTE, decl)

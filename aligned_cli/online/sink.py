@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aligned_cli.core.ir import Output, Project
+from aligned_cli.core.naming import STREAM_ID_COLUMN
 from aligned_cli.errors import ExecutionError, UsageError
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 
     from aligned_cli.execute.adapters import Adapter
 
-STREAM_ID = "_stream_id"  # the sink column naming the message each row came from
+STREAM_ID = STREAM_ID_COLUMN  # the sink column naming the message each row came from
 _PART = re.compile(r"^part-(\d+)-(\d+)_(\d+)-(\d+)\.parquet$")
 _INPUT = "__aligned_sink_rows"
 
@@ -123,7 +124,9 @@ class ParquetDirectorySink(StreamSink):
         tmp = self.directory / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
         try:
             pq.write_table(with_stream_ids(table, ids), tmp)
+            _sync(tmp)  # on disk before the messages are acknowledged
             os.replace(tmp, path)
+            _sync(self.directory)  # and the rename too
         finally:
             tmp.unlink(missing_ok=True)
         return len(ids)
@@ -146,6 +149,15 @@ class ParquetDirectorySink(StreamSink):
             column = pq.read_table(entry.path, columns=[STREAM_ID]).column(STREAM_ID)
             found.update(i for i in column.to_pylist() if i in wanted)
         return found
+
+
+def _sync(path: Path) -> None:
+    """fsync a file, or a directory's entries."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 class TableSink(StreamSink):
@@ -207,6 +219,11 @@ class TableSink(StreamSink):
                 adapter.execute(
                     f"CREATE TABLE IF NOT EXISTS {target} AS SELECT * FROM {source} WHERE 1 = 0"
                 )
+                if dialect == "postgres":
+                    # The DELETE below finds a batch's ids by index, not by a scan of
+                    # a table that only grows.
+                    index = ident(_index_name(target), dialect)
+                    adapter.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {target} ({stream_id})")
                 adapter.execute(
                     f"DELETE FROM {target} WHERE {stream_id} IN (SELECT {stream_id} FROM {source})"
                 )
@@ -220,6 +237,13 @@ class TableSink(StreamSink):
             ) from None
         finally:
             adapter.unregister(_INPUT)
+
+
+def _index_name(target: str) -> str:
+    """A stable index name per sink table, within PostgreSQL's 63 bytes."""
+    import hashlib
+
+    return f"aligned_sink_{hashlib.sha256(target.encode()).hexdigest()[:16]}"
 
 
 @contextmanager

@@ -60,7 +60,7 @@ class WorkerStats:
     written: int = 0
     ignored_older: int = 0
     dead: int = 0
-    sunk: int = 0  # rows appended to offline sinks
+    sunk: int = 0  # rows written to offline sinks (a re-delivered row rewritten counts)
     per_view: dict[str, int] = field(default_factory=dict)
 
 

@@ -7,6 +7,7 @@ and the closest names), and views built on views inherit what they don't restate
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from aligned_cli.core.ir import (
     Source,
 )
 from aligned_cli.core.location import Location
+from aligned_cli.core.naming import STREAM_ID_COLUMN
 from aligned_cli.errors import ProjectError, closest, did_you_mean
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -105,10 +107,42 @@ def merge(project: Project, declared: Declarations) -> Project:
         _check_output(
             project, view.stream_sink, f"feature view '{view.name}' stream sink", view.location
         )
+    _check_stream_sinks(project)
     for model in project.models.values():
         _check_model(project, model)
         _check_output(project, model.output, f"model '{model.name}'", model.location)
     return project
+
+
+def _check_stream_sinks(project: Project) -> None:
+    """Each view's stream sink is its own, and has room for the message id column: a
+    sink de-duplicates re-delivered messages by id, and ids of two streams (or two
+    views of one stream) coincide, so a shared sink would drop or delete rows."""
+    owners: dict[tuple[str | None, ...], str] = {}
+    for view in project.views.values():
+        sink = view.stream_sink
+        if sink is None:
+            continue
+        if STREAM_ID_COLUMN in view.feature_names or STREAM_ID_COLUMN in view.key_columns:
+            raise ProjectError(
+                f"feature view '{view.name}' has a column named '{STREAM_ID_COLUMN}', which "
+                "its stream sink adds (the id of the message each row came from)",
+                location=view.location,
+                hint=f"rename the '{STREAM_ID_COLUMN}' column",
+            )
+        if sink.file is not None:
+            where: tuple[str | None, ...] = ("file", posixpath.normpath(sink.file))
+        else:
+            connection = sink.connection or project.default_connection
+            where = ("table", connection, sink.schema_name, sink.table)
+        other = owners.setdefault(where, view.name)
+        if other != view.name:
+            raise ProjectError(
+                f"feature views '{other}' and '{view.name}' write the same stream sink",
+                location=view.location,
+                hint="give each view a sink of its own: messages are told apart by their "
+                "stream id, which two streams can share",
+            )
 
 
 def _check_connection(

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import duckdb
+import pytest
 from _audit import write_project
 from typer.testing import CliRunner
 
@@ -73,3 +74,33 @@ def test_remainders_and_logarithms_match_on_both_engines(tmp_path: Path, postgre
     assert l10[2] == -math.inf and ln1[2] == -math.inf and sq[2] == 0.0  # of 0
     assert l2[2] == -2.0 and lg[0] != lg[0]  # log2(0.25); log(-7.5) is NaN
     assert l10[3] == math.log10(3) and sa[5] == math.inf
+
+
+def test_a_logarithm_to_a_base_read_from_data(tmp_path: Path, postgres_dsn: str) -> None:
+    """log(b, x) with b from a column: PostgreSQL raised at b <= 0 and b = 1."""
+    project = (
+        "name: pm\nconnections:\n  local: {type: duckdb, path: target/pm.duckdb}\n"
+        f'  warehouse: {{type: postgres, dsn: "{postgres_dsn}"}}\n'
+    )
+    features = """
+sources:
+  - {name: s, file: data/s.csv}
+feature_views:
+  - name: v
+    source: s
+    entities: [id]
+    features:
+      id: {type: int32}
+      b: {type: float}
+      lb: {expression: "log(b, 8)"}
+models:
+  - {name: m, features: [v:lb], spine: s}
+"""
+    data = "id,b\n1,2\n2,0\n3,-2\n4,1\n"
+    root = write_project(tmp_path, {"data/s.csv": data, "features/f.yml": features}, project)
+    result = runner.invoke(app, ["run", "--project-dir", str(root), "--target", "warehouse"])
+    assert result.exit_code == 0, result.output
+    parquet = root / "target" / "datasets" / "m.parquet"
+    rows = duckdb.sql(f"select lb from '{parquet}' order by id").fetchall()
+    assert rows[0][0] == pytest.approx(3.0)
+    assert rows[1:] == [(None,), (None,), (None,)]  # no base: NULL, not an error

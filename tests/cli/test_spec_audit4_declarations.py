@@ -305,3 +305,95 @@ def test_transform_sql_errors_read_as_yaml_ones(tmp_path: Path, sql: str, fragme
     root = write_project(tmp_path, {"data/feat.csv": DATA, "features/p.py": py}, PROJECT)
     output = assert_project_error(_compile(root), "p.py:7", fragment)
     assert "Required keyword" not in output and "Error tokenizing" not in output
+
+
+def test_remainder_of_columns_of_unknown_type_stays_an_integer_remainder(tmp_path: Path) -> None:
+    """`id % 100` over a table source's column (type unknown at compile time) is left
+    to the engine: rewritten into float arithmetic it would round big integers."""
+    features = """
+sources:
+  - {name: t, table: users}
+feature_views:
+  - name: u
+    source: t
+    entities: [uid]
+    features:
+      uid: {type: int64}
+      raw_id:
+      score: {type: float}
+      bucket: {expression: "raw_id % 100"}
+      half: {expression: "score % 0.5"}
+"""
+    root = write_project(tmp_path, {"features/f.yml": features}, PROJECT)
+    assert_ok(_compile(root))
+    sql = (root / "target" / "compiled" / "duckdb" / "view.d.u.sql").read_text()
+    bucket = next(line for line in sql.splitlines() if 'AS "bucket"' in line)
+    assert '"row"."raw_id" % 100' in bucket and "TRUNC" not in bucket
+    half = next(line for line in sql.splitlines() if 'AS "half"' in line)
+    assert "TRUNC" in half  # a float's remainder: the portable form
+
+
+SINK_VIEW = """
+  - name: {name}
+    source: feat
+    entities: [id]
+    event_timestamp: ts
+    stream_source: {{stream: {stream}, sink: {sink}}}
+    features:
+      id: {{type: int32}}
+      {column}: {{type: float}}
+"""
+
+
+@pytest.mark.parametrize(
+    "sinks",
+    [
+        ("{file: target/streams/x/}", "{file: target/streams/x}"),
+        ("{table: log}", "{table: log, connection: local}"),
+    ],
+)
+def test_two_views_may_not_share_a_stream_sink(tmp_path: Path, sinks: tuple[str, str]) -> None:
+    """Messages are told apart by their stream id, which two streams can share: a
+    shared sink would drop or delete the other view's rows."""
+    views = SINK_VIEW.format(name="a", stream="s1", sink=sinks[0], column="val")
+    views += SINK_VIEW.format(name="b", stream="s2", sink=sinks[1], column="val")
+    text = "sources:\n  - {name: feat, file: data/feat.csv}\nfeature_views:" + views
+    root = _project(tmp_path, text)
+    assert_project_error(
+        _compile(root), "features/f.yml:", "feature views 'a' and 'b' write the same stream sink"
+    )
+
+
+def test_a_stream_sink_view_may_not_have_a_stream_id_column(tmp_path: Path) -> None:
+    views = SINK_VIEW.format(name="a", stream="s1", sink="{file: target/x/}", column="_stream_id")
+    text = "sources:\n  - {name: feat, file: data/feat.csv}\nfeature_views:" + views
+    root = _project(tmp_path, text, **{"data/feat.csv": "id,ts,_stream_id\n1,2024-01-01,1\n"})
+    assert_project_error(_compile(root), "has a column named '_stream_id'")
+
+
+UNIQUE_PY = """
+from aligned_cli import feature_view, FileSource, Int32, Float, EventTimestamp
+
+src = FileSource.csv_at("data/feat.csv")
+
+@feature_view(name="p", source=src, unique={settings})
+class P:
+    id = Int32().as_entity()
+    ts = EventTimestamp()
+    val = Float()
+"""
+
+
+def test_python_views_set_the_unique_test_too(tmp_path: Path) -> None:
+    duplicated = "id,ts,val,s\n1,2024-01-01 00:00:00,10,abc\n1,2024-01-01 00:00:00,20,def\n"
+    py = UNIQUE_PY.format(settings='{"severity": "warn"}')
+    root = write_project(tmp_path, {"data/feat.csv": duplicated, "features/p.py": py}, PROJECT)
+    assert_ok(aligned(root, "test"))
+    assert results(root)["p__unique"]["status"] == "warn"
+    for settings, fragment in [
+        ('{"severity": "fatal"}', "severity must be 'error' or 'warn'"),
+        ('{"warn_iff": ">1"}', "not 'warn_iff'"),
+        ('{"error_if": "lots"}', "error_if"),
+    ]:
+        (root / "features" / "p.py").write_text(UNIQUE_PY.format(settings=settings))
+        assert_project_error(_compile(root), "p.py:", fragment)

@@ -79,7 +79,7 @@ def worker_command(
         raise unavailable(url, error) from None
     finally:
         client.close()
-    sunk = f", {stats.sunk} appended to sinks" if any(v.sink for v in views) else ""
+    sunk = f", {stats.sunk} written to sinks" if any(v.sink for v in views) else ""
     info(
         f"worker done: {stats.messages} messages, {stats.written} written, "
         f"{stats.ignored_older} older ignored, {stats.dead} dead-lettered{sunk}",

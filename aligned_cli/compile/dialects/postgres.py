@@ -118,6 +118,7 @@ def _real_math(node: exp.Ln | exp.Log | exp.Sqrt) -> exp.Expr:
         base, x = node.this, real(node.expression)
     else:
         x = real(node.this)
+    zero = exp.Literal.number(0)
     value: exp.Expr
     at_zero: exp.Expr = special("-Infinity")  # a logarithm's
     if isinstance(node, exp.Sqrt):
@@ -127,9 +128,16 @@ def _real_math(node: exp.Ln | exp.Log | exp.Sqrt) -> exp.Expr:
     elif base is None or (isinstance(base, exp.Literal) and base.name == "10"):
         value = exp.Log(this=x)  # PostgreSQL's log(double) is base 10
     else:
-        value = exp.Div(this=exp.Ln(this=x.copy()), expression=exp.Ln(this=real(base)))
+        divisor: exp.Expr = exp.Ln(this=real(base))
+        if not (isinstance(base, exp.Literal) and base.is_number and float(base.name) > 0):
+            # A base read from data: PostgreSQL raises at ln(b <= 0) and at a division
+            # by ln(1) = 0; NULL there instead.
+            guarded = exp.Case(
+                ifs=[exp.If(this=exp.GT(this=real(base), expression=zero), true=divisor)]
+            )
+            divisor = exp.Nullif(this=guarded, expression=exp.Literal.number(0))
+        value = exp.Div(this=exp.Ln(this=x.copy()), expression=divisor)
     below = special("NaN")
-    zero = exp.Literal.number(0)
     return exp.Case(
         ifs=[
             exp.If(this=exp.GT(this=x.copy(), expression=zero), true=value),
