@@ -23,6 +23,13 @@ NULL = "n"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+# The epoch microseconds a datetime can hold (years 1 to 9999); engines store later ones.
+FIRST_MICROS = (datetime(1, 1, 1) - datetime(1970, 1, 1)) // timedelta(microseconds=1)
+LAST_MICROS = (datetime(9999, 12, 31, 23, 59, 59, 999999) - datetime(1970, 1, 1)) // timedelta(
+    microseconds=1
+)
+
+
 def encode_column(values: pa.Array | pa.ChunkedArray) -> Any:
     """Every value of one Arrow column as its tagged text: a string array, no nulls."""
     import pyarrow as pa

@@ -23,7 +23,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from aligned_cli.core.ir import FeatureRef
 from aligned_cli.online.catalog import Catalog, OnlineView
-from aligned_cli.online.codec import datetime_to_micros, decode, to_json_value
+from aligned_cli.online.codec import (
+    FIRST_MICROS,
+    LAST_MICROS,
+    datetime_to_micros,
+    decode,
+    to_json_value,
+)
 from aligned_cli.online.keys import TS_FIELD, key_suffixes
 
 if TYPE_CHECKING:
@@ -237,10 +243,7 @@ def _datetimes(micros: list[int]) -> list[datetime]:
 
 
 # The microseconds datetime holds (numpy gives plain ints outside them).
-_FIRST_US = (datetime(1, 1, 1) - datetime(1970, 1, 1)) // timedelta(microseconds=1)
-_LAST_US = (datetime(9999, 12, 31, 23, 59, 59, 999999) - datetime(1970, 1, 1)) // timedelta(
-    microseconds=1
-)
+_FIRST_US, _LAST_US = FIRST_MICROS, LAST_MICROS
 
 
 def _fill_rows(
@@ -263,7 +266,9 @@ def _fill_rows(
         stamp: datetime | None = None  # a row stored without its time: undated
         if ts_raw:
             ts = int(ts_raw)
-            stamp = _NAIVE_EPOCH + timedelta(0, 0, ts)
+            # An instant no datetime holds (year > 9999, from a source's data): served
+            # undated rather than failing the whole request.
+            stamp = _NAIVE_EPOCH + timedelta(0, 0, ts) if _FIRST_US <= ts <= _LAST_US else None
             if oldest is not None and ts < oldest:
                 for label in labels:
                     target[label] = {

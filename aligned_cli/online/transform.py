@@ -8,13 +8,16 @@ view's source swapped for that table. One implementation, offline and online.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aligned_cli.core.ir import Connection, Project, Source, SourceRef
+from aligned_cli.core.types import DataType
 from aligned_cli.errors import AlignedError, ExecutionError
+from aligned_cli.online.codec import FIRST_MICROS, LAST_MICROS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -58,17 +61,21 @@ class ViewTransformer:
     def transform(self, view: str, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
         """The view's rows (keys, timestamps, features) computed from raw `rows`."""
         sql, inputs, required = self._compile(view)
-        event = self._project.views[view].event_timestamp
-        table = _input_table(_time_alias(rows, event, inputs), inputs, required)
+        declared = self._project.views[view]
+        types = {f.name: f.dtype for f in declared.features}
+        rows = _time_alias(rows, declared.event_timestamp, inputs)
+        table = _input_table(rows, inputs, required, types)
         with self._lock:
             adapter = self._session()
             adapter.register_arrow(INPUT_TABLE, table)
             try:
-                return adapter.fetch_arrow(sql)
+                computed = adapter.fetch_arrow(sql)
             except ExecutionError as error:  # e.g. 'abc' for an int feature
                 raise RowsError(f"rows cannot be read as view '{view}': {error}", "rows") from None
             finally:
                 adapter.unregister(INPUT_TABLE)
+        _check_instants(computed)
+        return computed
 
     def _session(self) -> Adapter:
         if self._adapter is None:
@@ -143,10 +150,21 @@ def _time_alias(
     ]
 
 
+# Types whose values are one JSON scalar: an object or a list is no value of theirs.
+_SCALAR_TYPES = frozenset(DataType) - {DataType.JSON, DataType.EMBEDDING}
+
+
 def _input_table(
-    rows: Sequence[Mapping[str, Any]], inputs: Sequence[str], required: Sequence[str]
+    rows: Sequence[Mapping[str, Any]],
+    inputs: Sequence[str],
+    required: Sequence[str],
+    types: Mapping[str, DataType | None],
 ) -> pa.Table:
-    """An Arrow table with exactly `inputs` as columns (absent ones all NULL)."""
+    """An Arrow table with exactly `inputs` as columns (absent ones all NULL).
+
+    A column whose values Arrow types differently (`0.5` and `"NaN"`, `1` and `"2"`) is
+    passed as text, which the view's query casts to the declared type, as it would each
+    value of a single row: whether a row is accepted never depends on its batch."""
     import pyarrow as pa
 
     known = set(inputs)
@@ -161,13 +179,46 @@ def _input_table(
         for name in required:
             if row.get(name) is None:
                 raise RowsError(f"rows[{index}] needs a value for '{name}'", f"rows.{index}.{name}")
+        for name, value in row.items():
+            if isinstance(value, Mapping | list) and types.get(name) in _SCALAR_TYPES:
+                raise RowsError(
+                    f"rows[{index}].{name} is {type(value).__name__}, not a {types[name]} value",
+                    f"rows.{index}.{name}",
+                )
     arrays = []
     for name in inputs:
         values = [row.get(name) for row in rows]
         try:
             arrays.append(pa.array(values))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as error:
-            raise RowsError(
-                f"column '{name}' mixes values of different types: {error}", field=f"rows.*.{name}"
-            ) from None
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            arrays.append(pa.array([_as_text(v) for v in values], pa.string()))
     return pa.Table.from_arrays(arrays, names=list(inputs))
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping | list):
+        return json.dumps(value)
+    return str(value)
+
+
+def _check_instants(table: pa.Table) -> None:
+    """Every time a row holds must be one a datetime can hold (years 1 to 9999): the
+    engine stores later ones, which no client could then be served."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if not pa.types.is_timestamp(column.type) or column.null_count == len(column):
+            continue
+        micros = column.cast(pa.timestamp("us", tz=column.type.tz)).cast(pa.int64())
+        outside = pc.or_(pc.less(micros, FIRST_MICROS), pc.greater(micros, LAST_MICROS))
+        if pc.any(outside).as_py():
+            index = pc.index(outside, True).as_py()
+            raise RowsError(
+                f"rows[{index}].{name} lies outside the years 1 to 9999",
+                f"rows.{index}.{name}",
+            )
