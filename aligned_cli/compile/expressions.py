@@ -12,7 +12,7 @@ ProjectErrors at the feature's location.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -825,34 +825,32 @@ def _expect_temporal(node: exp.Expr, argument: exp.Expr | None, checked: _Checke
 
 def _expect_one_type(node: exp.Expr, operands: list[exp.Expr | None], checked: _Checked) -> None:
     """The values a CASE, IF, COALESCE, NULLIF, GREATEST or LEAST may give are of one
-    kind: engines do not unify a number with text, or (PostgreSQL) with a boolean.
-
-    A string literal may stand for any type (engines cast it), so only typed,
-    non-literal string values count. A long list names the first two that clash."""
+    kind: engines do not unify a number with text, or (PostgreSQL) with a boolean."""
     present = [o for o in operands if o is not None]
-    first: tuple[exp.Expr, _Kind] | None = None
-    for operand in present:
-        kind = _Kind.of(operand)
-        if kind is None or (kind.name == "string" and isinstance(operand, exp.Literal)):
-            continue
-        if first is None:
-            first = (operand, kind)
-        elif first[1] != kind:
-            named = present if len(present) <= 3 else [first[0], operand]
-            raise _mismatch(
-                node,
-                named,
-                checked,
-                hint="every value it may give must have one type; cast one, "
-                "e.g. CAST(x AS VARCHAR) or CAST(x AS DOUBLE)",
-            )
+    clash = _first_clash(present, lambda a, b: a == b)
+    if clash is not None:
+        raise _mismatch(
+            node,
+            present if len(present) <= 3 else list(clash),
+            checked,
+            hint="every value it may give must have one type; cast one, "
+            "e.g. CAST(x AS VARCHAR) or CAST(x AS DOUBLE)",
+        )
 
 
 def _expect_comparable(node: exp.Expr, operands: list[exp.Expr], checked: _Checked) -> None:
-    """Operands compared with each other (`=`, IN, BETWEEN, COALESCE) are of one kind.
+    """Operands compared with each other (`=`, IN, BETWEEN, COALESCE) are of one kind."""
+    clash = _first_clash(operands, lambda a, b: a.comparable(b))
+    if clash is not None:
+        raise _mismatch(node, operands if len(operands) <= 3 else list(clash), checked)
 
-    A string literal may stand for any type (DuckDB casts it), so only typed,
-    non-literal string operands count. A long list names the first two that clash."""
+
+def _first_clash(
+    operands: list[exp.Expr], agree: Callable[[_Kind, _Kind], bool]
+) -> tuple[exp.Expr, exp.Expr] | None:
+    """The first typed operand and the first later one whose kind does not `agree` with
+    it, or None. A string literal may stand for any type (engines cast it), so only
+    typed, non-literal string operands count."""
     first: tuple[exp.Expr, _Kind] | None = None
     for operand in operands:
         kind = _Kind.of(operand)
@@ -860,9 +858,9 @@ def _expect_comparable(node: exp.Expr, operands: list[exp.Expr], checked: _Check
             continue
         if first is None:
             first = (operand, kind)
-        elif not first[1].comparable(kind):
-            named = operands if len(operands) <= 3 else [first[0], operand]
-            raise _mismatch(node, named, checked)
+        elif not agree(first[1], kind):
+            return first[0], operand
+    return None
 
 
 def _mismatch(

@@ -46,6 +46,14 @@ models:
 COLUMNS = ["m", "m2", "m3", "m4", "l10", "l2", "ln1", "lg", "sq", "sa"]
 
 
+def _project_yml(postgres_dsn: str) -> str:
+    """A DuckDB connection (the default) and a PostgreSQL one, `warehouse`."""
+    return (
+        "name: pm\nconnections:\n  local: {type: duckdb, path: target/pm.duckdb}\n"
+        f'  warehouse: {{type: postgres, dsn: "{postgres_dsn}"}}\n'
+    )
+
+
 def _same(x: object, y: object) -> bool:
     if isinstance(x, float) and isinstance(y, float):
         return (math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=1e-15)
@@ -53,11 +61,9 @@ def _same(x: object, y: object) -> bool:
 
 
 def test_remainders_and_logarithms_match_on_both_engines(tmp_path: Path, postgres_dsn: str) -> None:
-    project = (
-        "name: pm\nconnections:\n  local: {type: duckdb, path: target/pm.duckdb}\n"
-        f'  warehouse: {{type: postgres, dsn: "{postgres_dsn}"}}\n'
+    root = write_project(
+        tmp_path, {"data/s.csv": DATA, "features/f.yml": FEATURES}, _project_yml(postgres_dsn)
     )
-    root = write_project(tmp_path, {"data/s.csv": DATA, "features/f.yml": FEATURES}, project)
     datasets = []
     for target in ("local", "warehouse"):
         result = runner.invoke(app, ["run", "--project-dir", str(root), "--target", target])
@@ -78,10 +84,6 @@ def test_remainders_and_logarithms_match_on_both_engines(tmp_path: Path, postgre
 
 def test_a_logarithm_to_a_base_read_from_data(tmp_path: Path, postgres_dsn: str) -> None:
     """log(b, x) with b from a column: PostgreSQL raised at b <= 0 and b = 1."""
-    project = (
-        "name: pm\nconnections:\n  local: {type: duckdb, path: target/pm.duckdb}\n"
-        f'  warehouse: {{type: postgres, dsn: "{postgres_dsn}"}}\n'
-    )
     features = """
 sources:
   - {name: s, file: data/s.csv}
@@ -97,7 +99,8 @@ models:
   - {name: m, features: [v:lb], spine: s}
 """
     data = "id,b\n1,2\n2,0\n3,-2\n4,1\n"
-    root = write_project(tmp_path, {"data/s.csv": data, "features/f.yml": features}, project)
+    files = {"data/s.csv": data, "features/f.yml": features}
+    root = write_project(tmp_path, files, _project_yml(postgres_dsn))
     result = runner.invoke(app, ["run", "--project-dir", str(root), "--target", "warehouse"])
     assert result.exit_code == 0, result.output
     parquet = root / "target" / "datasets" / "m.parquet"
