@@ -48,6 +48,7 @@ LOG_LOSS_EPS = 1e-15
 NULL_BIN = "<null>"
 # Text values that count as the positive class (labels and predictions).
 POSITIVE_TEXT = ("1", "1.0", "true", "t", "yes")
+NEGATIVE_TEXT = ("0", "0.0", "false", "f", "no")
 
 Kind = Literal["classification", "regression"]
 
@@ -218,12 +219,14 @@ def _classification(scored: exp.Query, has_probability: bool) -> exp.Query:
         return _double(exp.Sum(this=_labelled_only(hit)))
 
     tp = count_where(exp.and_(y.copy(), yhat.copy()))
-    tn = count_where(exp.and_(exp.Not(this=y.copy()), exp.Not(this=yhat.copy())))
+    # Accuracy compares the classes themselves (any labels: `cat`/`dog`, 0/1/2); the
+    # other metrics are of the positive class (true, 1) against the rest.
+    agree = count_where(exp.EQ(this=_class(column(LABEL)), expression=_class(column(PREDICTION))))
     fp = count_where(exp.and_(exp.Not(this=y.copy()), yhat.copy()))
     fn = count_where(exp.and_(y.copy(), exp.Not(this=yhat.copy())))
     labelled = _double(exp.Count(this=column(LABEL)))
     metrics = [
-        exp.alias_(_ratio(exp.Add(this=tp.copy(), expression=tn), labelled), ident("accuracy")),
+        exp.alias_(_ratio(agree, labelled), ident("accuracy")),
         exp.alias_(
             _ratio(tp.copy(), exp.Add(this=tp.copy(), expression=fp.copy())), ident("precision")
         ),
@@ -489,10 +492,7 @@ def _bin(drift: DriftColumn, name: str) -> exp.Expr:
     is_null = exp.Is(this=value.copy(), expression=exp.Null())
     null_bin = exp.If(this=is_null, true=exp.Literal.string(NULL_BIN))
     if drift.binary:
-        label: exp.Expr = exp.Case(
-            ifs=[null_bin, exp.If(this=_positive(value), true=exp.Literal.string("positive"))],
-            default=exp.Literal.string("negative"),
-        )
+        label: exp.Expr = exp.Case(ifs=[null_bin], default=_class(value, "positive", "negative"))
     elif drift.edges is None:
         label = exp.Case(ifs=[null_bin], default=_text(value))
     else:
@@ -522,6 +522,24 @@ def _shares(rows: exp.Query, keys: list[str], total_by: list[str]) -> exp.Query:
 
 
 # --- helpers --------------------------------------------------------------------
+
+
+def _class(value: exp.Expr, positive: str = "true", negative: str = "false") -> exp.Expr:
+    """A label or prediction as its class: `positive`/`negative` for the two classes of
+    a boolean target however written (true/1/yes, false/0/no), else its own text."""
+    lowered = exp.Lower(this=_text(value))
+    return exp.Case(
+        ifs=[
+            exp.If(this=_positive(value), true=exp.Literal.string(positive)),
+            exp.If(
+                this=exp.In(
+                    this=lowered, expressions=[exp.Literal.string(t) for t in NEGATIVE_TEXT]
+                ),
+                true=exp.Literal.string(negative),
+            ),
+        ],
+        default=_text(value.copy()),
+    )
 
 
 def _positive(value: exp.Expr) -> exp.Expr:

@@ -168,3 +168,59 @@ def test_bad_window_is_a_usage_error(project: Path) -> None:
     result = _cli("monitor", "--project-dir", str(project), "--window", "soon")
     assert result.exit_code == 2
     assert "duration" in result.output
+
+
+MULTICLASS = """
+sources:
+  - {name: feats, file: data/feats.csv}
+  - {name: spine, file: data/spine.csv}
+  - {name: preds, file: data/preds.csv}
+feature_views:
+  - name: f
+    source: feats
+    entities: [id]
+    event_timestamp: ts
+    features:
+      x: {type: float}
+models:
+  - name: clf
+    features: [f:x]
+    target: {column: label, kind: classification}
+    spine: spine
+    predictions: {source: preds, prediction: pred, event_timestamp: at}
+    alerts:
+      accuracy: {min: 0.9}
+"""
+
+
+@pytest.mark.parametrize(
+    ("classes", "predicted"),
+    [(["cat", "dog", "cat"], ["dog", "cat", "cat"]), (["0", "2", "1"], ["2", "0", "1"])],
+)
+def test_accuracy_compares_the_classes_whatever_their_labels(
+    tmp_path: Path, classes: list[str], predicted: list[str]
+) -> None:
+    """`cat`/`dog` or 0/1/2: accuracy is the share of predictions equal to the label
+    (it was 1.0 for all-wrong predictions: every class but true/1 counted as negative)."""
+    from sklearn.metrics import accuracy_score
+
+    root = tmp_path / "multi"
+    (root / "features").mkdir(parents=True)
+    (root / "data").mkdir()
+    (root / "aligned_project.yml").write_text(
+        "name: multi\nconnections:\n  local: {type: duckdb, path: target/multi.duckdb}\n"
+    )
+    (root / "features" / "m.yml").write_text(MULTICLASS)
+    (root / "data" / "feats.csv").write_text("id,ts,x\n1,2024-01-01,1.0\n2,2024-01-01,2.0\n")
+    spine = "".join(f"{i % 2 + 1},2024-01-02,{c}\n" for i, c in enumerate(classes))
+    (root / "data" / "spine.csv").write_text("id,event_timestamp,label\n" + spine)
+    preds = "".join(
+        f"{i % 2 + 1},2024-03-01 1{i}:00:00,{p},{c}\n"
+        for i, (p, c) in enumerate(zip(predicted, classes, strict=True))
+    )
+    (root / "data" / "preds.csv").write_text("id,at,pred,label\n" + preds)
+    result, report = _run_and_monitor(root, "local")
+    (window,) = _model(report, "clf")["windows"]
+    expected = accuracy_score(classes, predicted)
+    assert window["metrics"]["accuracy"] == pytest.approx(expected)
+    assert result.exit_code == 1  # accuracy 1/3 < 0.9: the alert fires
