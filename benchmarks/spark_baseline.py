@@ -43,6 +43,7 @@ SPARK_CONF = {
     "spark.ui.enabled": "false",
     "spark.sql.shuffle.partitions": "4",
     "spark.driver.memory": "4g",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
 PARTITIONS = SPARK_CONF["spark.sql.shuffle.partitions"]
 

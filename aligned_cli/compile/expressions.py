@@ -600,9 +600,19 @@ def translate_expression(
     `date_part('unit', x)` is the exception: it becomes `extract(unit from x)`, which
     sqlglot translates (for PostgreSQL, seconds floored: its seconds keep a fraction).
     """
-    if written_in == target or expression.find(exp.Anonymous, exp.Extract, *untranslatable) is None:
+    if (
+        written_in == target
+        or expression.find(exp.Anonymous, exp.Extract, exp.Log, *untranslatable) is None
+    ):
         return expression
     translated = expression.copy()
+    if written_in.startswith("duckdb"):
+        # DuckDB's one-argument log is base 10; elsewhere it may be ln (Spark,
+        # BigQuery) or not exist (Trino): say the base.
+        for log in list(translated.find_all(exp.Log)):
+            if log.expression is None:
+                log.set("expression", log.this)
+                log.set("this", exp.Literal.number(10))
     for node in list(translated.find_all(exp.Anonymous, *untranslatable)):
         call = date_part_call(node)
         if call is None:

@@ -59,8 +59,12 @@ def compile_test_sql(
         session = CompileSession(project, get_dialect(dialect), compose_text=True)
     engine = session.dialect
     query = test_query(project, test, dialect, session=session)
-    # Plain sqlglot rendering (not `engine.sql`, which some dialects check or rewrite),
-    # without its defensive copy: the query is ours and discarded.
+    if not engine.composes_text:
+        # Spark and the warehouses rewrite whole trees (Spark: no `AS MATERIALIZED`, an
+        # unordered ROW_NUMBER numbered by scan order): the test runs what a model would.
+        return engine.sql(query, copy=False)
+    # Plain sqlglot rendering, without its defensive copy: the query is ours and
+    # discarded (the engines that compose text need no rewrite of it).
     return query.sql(dialect=sqlglot_dialect(engine.sqlglot_name), pretty=True, copy=False)
 
 
@@ -105,18 +109,17 @@ def checks_for_test(
     test: DataTest,
     failing: exp.Expr,
     view_rows: Callable[[], exp.Expr],
-    dialect: str,
-    failing_sql: str | None = None,
+    render: Callable[[exp.Expr], str],
 ) -> TestChecks:
-    """What running `test` executes, in sqlglot dialect `dialect`: the failing rows
-    (`failing`, already rendered as `failing_sql` when given), their count and sample,
-    and the row count of `view_rows()` (asked for only with a percent threshold)."""
+    """What running `test` executes, each query rendered by `render` (the engine's
+    SQL): the failing rows (`failing`), their count and sample, and the row count of
+    `view_rows()` (asked for only with a percent threshold)."""
     total = row_count_query(view_rows()) if needs_row_count(test) else None
     return TestChecks(
-        failing=failing_sql if failing_sql is not None else failing.sql(dialect=dialect),
-        count=failing_count_query(failing).sql(dialect=dialect),
-        sample=failing_sample_query(failing).sql(dialect=dialect),
-        total=total.sql(dialect=dialect) if total is not None else None,
+        failing=render(failing),
+        count=render(failing_count_query(failing)),
+        sample=render(failing_sample_query(failing)),
+        total=render(total) if total is not None else None,
     )
 
 

@@ -135,7 +135,9 @@ def _build_checks(
     def view_rows() -> exp.Expr:
         return relation if relation is not None else view_query(project, test.view, engine)
 
-    return checks_for_test(test, query, view_rows, engine.sqlglot_name)
+    # The engine's own rendering: Spark's drops `AS MATERIALIZED` and numbers
+    # unordered rows by scan order, which plain sqlglot output would not.
+    return checks_for_test(test, query, view_rows, lambda tree: engine.sql(tree, pretty=False))
 
 
 def _run_drift(adapter: Adapter, project: Project, test: DataTest, sql: str) -> TestOutcome:

@@ -19,6 +19,7 @@ from aligned_cli.compile.dialects.base import (
     ident,
     sql_type,
 )
+from aligned_cli.compile.dialects.real_math import real_math
 from aligned_cli.core.ir import Source
 from aligned_cli.core.naming import STAGING_SCHEMA, staging_table
 from aligned_cli.core.types import DataType
@@ -79,6 +80,9 @@ _DATE_PART_UNITS: dict[type[exp.Expr], str] = {
 }
 
 
+_DOUBLE = exp.DataType.build("DOUBLE PRECISION", dialect="postgres")
+
+
 def _postgres_form(node: exp.Expr) -> exp.Expr:
     """A DuckDB function PostgreSQL spells otherwise, as PostgreSQL computes the same."""
     unit = _DATE_PART_UNITS.get(type(node))
@@ -92,59 +96,14 @@ def _postgres_form(node: exp.Expr) -> exp.Expr:
         position = exp.StrPosition(this=node.this, substr=node.expression)
         return exp.GT(this=position, expression=exp.Literal.number(0))
     if isinstance(node, (exp.Ln, exp.Log, exp.Sqrt)):
-        return _real_math(node)
+        # PostgreSQL's log(double) is base 10; log(b, x) takes only NUMERIC.
+        return real_math(node, _DOUBLE, base_ten=lambda x: exp.Log(this=x))
     if isinstance(node, (exp.IsNan, exp.IsInf)):
         special = "NaN" if isinstance(node, exp.IsNan) else "Infinity"
         value = node.this if isinstance(node, exp.IsNan) else exp.Abs(this=node.this)
         double = exp.DataType.build("DOUBLE PRECISION", dialect="postgres")
         return exp.EQ(this=value, expression=exp.Cast(this=exp.Literal.string(special), to=double))
     return node
-
-
-def _real_math(node: exp.Ln | exp.Log | exp.Sqrt) -> exp.Expr:
-    """A logarithm or square root computed on doubles as DuckDB does: PostgreSQL has
-    log(b, x) only for NUMERIC and raises an error at 0 or below, where DuckDB gives
-    -inf (a logarithm of 0) or NaN (of a negative number)."""
-    double = exp.DataType.build("DOUBLE PRECISION", dialect="postgres")
-
-    def real(value: exp.Expr) -> exp.Expr:
-        return exp.Cast(this=value.copy(), to=double)
-
-    def special(text: str) -> exp.Expr:
-        return exp.Cast(this=exp.Literal.string(text), to=double)
-
-    base: exp.Expr | None = None
-    if isinstance(node, exp.Log) and node.expression is not None:
-        base, x = node.this, real(node.expression)
-    else:
-        x = real(node.this)
-    zero = exp.Literal.number(0)
-    value: exp.Expr
-    at_zero: exp.Expr = special("-Infinity")  # a logarithm's
-    if isinstance(node, exp.Sqrt):
-        value, at_zero = exp.Sqrt(this=x), exp.Literal.number(0)
-    elif isinstance(node, exp.Ln):
-        value = exp.Ln(this=x)
-    elif base is None or (isinstance(base, exp.Literal) and base.name == "10"):
-        value = exp.Log(this=x)  # PostgreSQL's log(double) is base 10
-    else:
-        divisor: exp.Expr = exp.Ln(this=real(base))
-        if not (isinstance(base, exp.Literal) and base.is_number and float(base.name) > 0):
-            # A base read from data: PostgreSQL raises at ln(b <= 0) and at a division
-            # by ln(1) = 0; NULL there instead.
-            guarded = exp.Case(
-                ifs=[exp.If(this=exp.GT(this=real(base), expression=zero), true=divisor)]
-            )
-            divisor = exp.Nullif(this=guarded, expression=exp.Literal.number(0))
-        value = exp.Div(this=exp.Ln(this=x.copy()), expression=divisor)
-    below = special("NaN")
-    return exp.Case(
-        ifs=[
-            exp.If(this=exp.GT(this=x.copy(), expression=zero), true=value),
-            exp.If(this=exp.EQ(this=x.copy(), expression=zero), true=at_zero),
-            exp.If(this=exp.LT(this=x.copy(), expression=zero), true=below),
-        ]
-    )
 
 
 # Functions of DuckDB that PostgreSQL has not (or not in its core: `levenshtein`).

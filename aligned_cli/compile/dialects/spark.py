@@ -50,6 +50,7 @@ from aligned_cli.compile.dialects.pit_forms import (
     has_union_window_join,
     union_window_join,
 )
+from aligned_cli.compile.dialects.real_math import real_math
 from aligned_cli.core.ir import Source
 from aligned_cli.core.naming import source_view_name
 from aligned_cli.core.types import DataType
@@ -70,6 +71,42 @@ _TYPES = {
 }
 
 
+_DOUBLE = exp.DataType.build("DOUBLE", dialect="spark")
+_WEEK_PARTS = (exp.DayOfWeek, exp.DayOfWeekIso, exp.Week, exp.Extract)
+_REWRITTEN = (*_WEEK_PARTS, exp.Ln, exp.Log, exp.Sqrt)
+
+
+def _spark_form(node: exp.Expr) -> exp.Expr:
+    """A DuckDB function Spark spells or counts otherwise, as Spark computes the same.
+
+    Spark's DAYOFWEEK and EXTRACT(DOW) count Sunday as 1 (DuckDB: 0), and sqlglot's
+    ISO day built on it is off by one; WEEKDAY (Monday 0) gives both. DuckDB's `week`
+    is the ISO week: Spark's WEEKOFYEAR. Logarithms of 0 and below are NULL in Spark."""
+    if isinstance(node, exp.Extract):
+        unit = node.name.upper()
+        if unit not in ("DOW", "DAYOFWEEK", "ISODOW"):
+            return node
+        day = node.expression
+        iso = unit == "ISODOW"
+    elif isinstance(node, exp.DayOfWeek | exp.DayOfWeekIso):
+        day, iso = node.this, isinstance(node, exp.DayOfWeekIso)
+    elif isinstance(node, exp.Week) and not node.args.get("mode"):
+        return exp.Anonymous(this="WEEKOFYEAR", expressions=[node.this])
+    elif isinstance(node, exp.Ln | exp.Log | exp.Sqrt):
+        ten = exp.Literal.number(10)
+        return real_math(node, _DOUBLE, base_ten=lambda x: exp.Log(this=ten, expression=x))
+    else:
+        return node
+    monday_zero = exp.Anonymous(this="WEEKDAY", expressions=[day])
+    one = exp.Literal.number(1)
+    if iso:
+        return exp.paren(exp.Add(this=monday_zero, expression=one))
+    sunday_zero = exp.Mod(
+        this=exp.paren(exp.Add(this=monday_zero, expression=one)), expression=exp.Literal.number(7)
+    )
+    return exp.paren(sunday_zero)
+
+
 class SparkDialect(Dialect):
     name = "spark"
     sqlglot_name = "spark"
@@ -78,6 +115,11 @@ class SparkDialect(Dialect):
     # Point-in-time joins compare TIMESTAMP_NTZ values holding UTC wall times (see
     # `pit_instant`), not TIMESTAMPs.
     separate_pit_times = True
+
+    def derived_value(self, expression: exp.Expr) -> exp.Expr:
+        if expression.find(*_REWRITTEN) is None:
+            return expression
+        return expression.transform(_spark_form)
 
     def file_scan(self, source: Source) -> exp.Expr:
         return exp.Table(this=ident(source_view_name(source.name)))

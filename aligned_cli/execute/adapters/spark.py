@@ -47,7 +47,13 @@ _DEFAULT_CONF = {
     "spark.ui.enabled": "false",
     "spark.sql.shuffle.partitions": "4",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # Instants written as Parquet's UTC-adjusted microseconds (what DuckDB writes), not
+    # INT96, which readers take as naive times.
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
+
+
+_TIMESTAMP_TYPE = "spark.sql.parquet.outputTimestampType"
 
 
 def spark_session(connection: Connection, project_root: Path) -> tuple[SparkSession, bool]:
@@ -80,7 +86,20 @@ def spark_session(connection: Connection, project_root: Path) -> tuple[SparkSess
         ) from error
     # An existing session (a notebook's, a test session's) keeps its own settings.
     session.conf.set("spark.sql.session.timeZone", "UTC")
+    session.conf.set(_TIMESTAMP_TYPE, _DEFAULT_CONF[_TIMESTAMP_TYPE])
+    _quiet_query_context_logs()
     return session, existing is None
+
+
+def _quiet_query_context_logs() -> None:
+    """PySpark logs every failed query's context as one JSON line with a Java stack
+    trace (~15 kB) before raising; aligned reports the error itself, in one line."""
+    try:
+        from pyspark.logger import PySparkLogger
+    except ImportError:  # older PySpark: no such logs
+        return
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).disabled = True
 
 
 def warehouse_dir(connection: Connection, project_root: Path) -> Path:

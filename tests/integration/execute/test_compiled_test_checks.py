@@ -81,7 +81,10 @@ def test_checks_around_compiled_text_are_what_sqlglot_renders(quality_project: P
             view_sql = compiled.sql[view_id(project.name, test.view)][dialect]
             name = get_dialect(dialect).sqlglot_name
             expected = checks_for_test(
-                test, exp.var(checks.failing), lambda v=view_sql: exp.var(v), name
+                test,
+                exp.var(checks.failing),
+                lambda v=view_sql: exp.var(v),
+                lambda tree, n=name: tree.sql(dialect=n),
             )
             assert checks == expected, (test.name, dialect)
             compared += 1
