@@ -122,3 +122,21 @@ def test_project_without_freshness_warns_instead_of_printing_an_empty_table(
     assert "Freshness" not in result.output  # no empty table
     written = json.loads((tmp_path / "demo" / "target" / "freshness.json").read_text())
     assert written["results"] == []
+
+
+def test_why_a_node_could_not_be_measured_is_shown(tmp_path: Path) -> None:
+    """A runtime error says why on screen and in JSON logs, not only in freshness.json."""
+    project = _project(tmp_path / "p", {"broken": 1})
+    features = project / "features" / "f.yml"
+    features.write_text(
+        features.read_text().replace("loaded_at_field: loaded", "loaded_at_field: nope")
+    )
+    result = CliRunner().invoke(app, ["freshness", "--project-dir", str(project), "-s", "broken"])
+    assert result.exit_code == 1, result.output
+    assert "source broken: runtime error — " in result.output and "nope" in result.output
+    result = CliRunner().invoke(
+        app,
+        ["freshness", "--project-dir", str(project), "-s", "broken", "--log-format", "json"],
+    )
+    (log,) = [json.loads(x) for x in result.output.splitlines() if '"source.fresh.broken"' in x]
+    assert log["status"] == "runtime error" and "nope" in log["reason"]

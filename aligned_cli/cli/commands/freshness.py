@@ -153,16 +153,18 @@ def _age(seconds: float | None) -> str:
 
 
 def _print(rows: list[FreshnessResult]) -> None:
-    from aligned_cli.cli.output import STATUS_STYLE, console, json_logs, log_event
+    from aligned_cli.cli.output import STATUS_STYLE, console, json_logs, line, log_event
 
     if json_logs():
         for r in rows:
+            problem = f" — {r.message}" if r.message and r.status in _PROBLEMS else ""
             log_event(
                 _LOG_LEVEL.get(r.status, "error"),
-                f"{r.kind} {r.name}: {r.status}",
+                f"{r.kind} {r.name}: {r.status}{problem}",
                 unique_id=r.unique_id,
                 age_seconds=r.age_seconds,
                 status=r.status,
+                reason=r.message,
             )
         return
     from rich.table import Table
@@ -180,6 +182,15 @@ def _print(rows: list[FreshnessResult]) -> None:
             _limit(r.error_after),
         )
     console().print(table)
+    # Why a node could not be measured (a missing column, an empty source): the table
+    # has no room for it, and dbt prints it too.
+    for r in rows:
+        if r.message and r.status in _PROBLEMS:
+            line(f"{r.kind} {r.name}: {r.status} — {r.message}", STATUS_STYLE[r.status])
+
+
+# Statuses whose message says what went wrong (others' messages are informative).
+_PROBLEMS = ("error", "runtime error")
 
 
 def _write(compiled: CompiledProject, rows: list[FreshnessResult]) -> None:
