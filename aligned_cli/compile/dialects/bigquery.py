@@ -52,6 +52,7 @@ class BigQueryDialect(Dialect):
     sqlglot_name = "bigquery"
     # Rendered through `render_checked`, which must see whole trees (no text pieces).
     composes_text = False
+    materialized_ctes = False  # no `AS MATERIALIZED` in its grammar
 
     def file_scan(self, source: Source) -> exp.Expr:
         return exp.Table(this=ident(source.name), db=ident(STAGED_DATASET))

@@ -1,4 +1,4 @@
-WITH `__aligned_spine` AS MATERIALIZED (
+WITH `__aligned_spine` AS (
   SELECT
     `__aligned_spine_source`.*,
     ROW_NUMBER() OVER () AS `__aligned_row`,
