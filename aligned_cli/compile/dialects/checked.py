@@ -59,3 +59,41 @@ def unsupported(dialect: str, construct: str) -> ProjectError:
         f"dialect '{dialect}' cannot express {construct}, which this SQL needs",
         hint="compile this node for another dialect (duckdb, postgres, spark)",
     )
+
+
+# --- day of the week ------------------------------------------------------------------
+
+# DuckDB's date parts counting 0 = Sunday .. 6 = Saturday, and 1 = Monday .. 7 = Sunday.
+_SUNDAY_ZERO_PARTS = frozenset({"DOW", "DAYOFWEEK", "WEEKDAY"})
+_ISO_PARTS = frozenset({"ISODOW"})
+
+DayForm = Callable[[exp.Expr], exp.Expr]
+
+
+def day_of_week_forms(expression: exp.Expr, *, sunday_zero: DayForm, iso: DayForm) -> exp.Expr:
+    """`expression` with DuckDB's day-of-week numbers in an engine's own spelling.
+
+    DuckDB's `dayofweek(ts)`, `date_part('dow', ts)` (an EXTRACT by now, see
+    `translate_expression`) and `extract(dow from ts)` count 0 = Sunday .. 6 =
+    Saturday; `isodow` counts 1 = Monday .. 7 = Sunday. sqlglot prints each engine's
+    nearest function, which numbers the days otherwise (BigQuery's DAYOFWEEK 1 =
+    Sunday, Trino's ISO day_of_week, Snowflake's session-dependent DAYOFWEEK), so the
+    forms are given per engine: `sunday_zero(ts)` and `iso(ts)`. A copy when it changes.
+    """
+    if expression.find(exp.DayOfWeek, exp.DayOfWeekIso, exp.Extract) is None:
+        return expression
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.DayOfWeek):
+            return exp.Paren(this=sunday_zero(node.this))
+        if isinstance(node, exp.DayOfWeekIso):
+            return exp.Paren(this=iso(node.this))
+        if isinstance(node, exp.Extract):
+            part = node.name.upper()
+            if part in _SUNDAY_ZERO_PARTS:
+                return exp.Paren(this=sunday_zero(node.expression))
+            if part in _ISO_PARTS:
+                return exp.Paren(this=iso(node.expression))
+        return node
+
+    return expression.transform(rewrite)
