@@ -24,7 +24,11 @@ from aligned_cli.compile.dialects.base import (
     sql_type,
     time_kind,
 )
-from aligned_cli.compile.dialects.checked import day_of_week_forms, render_checked
+from aligned_cli.compile.dialects.checked import (
+    day_of_week_forms,
+    number_rows_by_content,
+    render_checked,
+)
 from aligned_cli.compile.dialects.pit_forms import union_window_join
 from aligned_cli.core.ir import Source
 from aligned_cli.core.types import DataType
@@ -98,7 +102,14 @@ class BigQueryDialect(Dialect):
 
     def sql(self, expression: exp.Expr, pretty: bool = True, *, copy: bool = True) -> str:
         tree = expression.copy() if copy else expression
+        # A CTE read twice is evaluated twice: number the spine by its values.
+        tree = number_rows_by_content(tree, self.name, self.ascending, whole_row=_row_text)
         return render_checked(self.name, self.sqlglot_name, tree, pretty)
+
+
+def _row_text(alias: str) -> exp.Expr:
+    """A table alias's whole row as JSON text: equal text, equal rows."""
+    return exp.Anonymous(this="TO_JSON_STRING", expressions=[exp.Column(this=ident(alias))])
 
 
 def _day_of_week(value: exp.Expr) -> exp.Expr:

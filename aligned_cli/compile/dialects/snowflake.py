@@ -23,7 +23,11 @@ from aligned_cli.compile.dialects.base import (
     sql_type,
     time_kind,
 )
-from aligned_cli.compile.dialects.checked import day_of_week_forms, render_checked
+from aligned_cli.compile.dialects.checked import (
+    day_of_week_forms,
+    number_rows_by_content,
+    render_checked,
+)
 from aligned_cli.compile.dialects.pit_forms import range_join
 from aligned_cli.core.ir import Source
 from aligned_cli.core.types import DataType
@@ -104,6 +108,10 @@ class SnowflakeDialect(Dialect):
 
     def sql(self, expression: exp.Expr, pretty: bool = True, *, copy: bool = True) -> str:
         tree = expression.copy() if copy else expression
+        # ROW_NUMBER needs an ORDER BY here; the spine's is its values.
+        tree = number_rows_by_content(
+            tree, self.name, self.ascending, whole_row=None, order_partitions=True
+        )
         return render_checked(self.name, self.sqlglot_name, tree, pretty)
 
 

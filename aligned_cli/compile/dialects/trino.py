@@ -22,7 +22,12 @@ from aligned_cli.compile.dialects.base import (
     sql_type,
     time_kind,
 )
-from aligned_cli.compile.dialects.checked import day_of_week_forms, render_checked, unsupported
+from aligned_cli.compile.dialects.checked import (
+    day_of_week_forms,
+    number_rows_by_content,
+    render_checked,
+    unsupported,
+)
 from aligned_cli.compile.dialects.pit_forms import range_join
 from aligned_cli.core.ir import Source
 from aligned_cli.core.types import DataType
@@ -98,6 +103,8 @@ class TrinoDialect(Dialect):
 
     def sql(self, expression: exp.Expr, pretty: bool = True, *, copy: bool = True) -> str:
         tree = expression.copy() if copy else expression
+        # A WITH query is inlined at each reference: number the spine by its values.
+        tree = number_rows_by_content(tree, self.name, self.ascending, whole_row=None)
         return render_checked(self.name, self.sqlglot_name, tree, pretty)
 
 

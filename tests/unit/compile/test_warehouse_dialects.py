@@ -11,6 +11,7 @@ from sqlglot import exp
 from aligned_cli.compile import compile_model_sql, compile_view_sql
 from aligned_cli.core.ir import Feature, FeatureView, Project, Source, SourceRef
 from aligned_cli.core.types import DataType
+from aligned_cli.errors import ProjectError
 from aligned_cli.parse import load_project
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
@@ -128,3 +129,36 @@ LOG10 = {
 @pytest.mark.parametrize("expression", ["log(10, x)", "log10(x)"])
 def test_base_ten_log_keeps_its_base(dialect: str, expression: str) -> None:
     assert _feature_sql(dialect, expression) == LOG10[dialect]
+
+
+@pytest.mark.parametrize("dialect", WAREHOUSES)
+def test_spine_numbered_by_its_columns(dialect: str) -> None:
+    # Read by the output and by each join (joined back by row number), the spine must
+    # be numbered alike in every read: by its own columns, not its scan.
+    select = sqlglot.parse_one(_rides_model(dialect), read=dialect)
+    numbering = [
+        w
+        for w in select.find_all(exp.Window)
+        if isinstance(w.this, exp.RowNumber) and not w.args.get("partition_by")
+    ]
+    assert numbering
+    for window in numbering:
+        order = [o.this.name for o in window.args["order"].expressions]
+        assert order == ["driver_id", "event_timestamp", "label"]
+
+
+def test_snowflake_row_numbers_always_ordered() -> None:
+    select = sqlglot.parse_one(_rides_model("snowflake"), read="snowflake")
+    windows = [w for w in select.find_all(exp.Window) if isinstance(w.this, exp.RowNumber)]
+    assert windows
+    assert all(w.args.get("order") for w in windows)
+
+
+def test_bigquery_unknown_spine_numbered_by_whole_row() -> None:
+    sql = compile_model_sql(load_project(FIXTURES / "aggregations"), "eta", "bigquery")
+    assert "ROW_NUMBER() OVER (ORDER BY TO_JSON_STRING(`__aligned_spine_source`))" in sql
+
+
+def test_snowflake_unknown_spine_is_a_compile_error() -> None:
+    with pytest.raises(ProjectError, match="cannot express a spine whose columns are unknown"):
+        compile_model_sql(load_project(FIXTURES / "aggregations"), "eta", "snowflake")
