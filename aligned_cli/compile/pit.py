@@ -172,8 +172,10 @@ def features_query(
         select = select.select(exp.alias_(value, ident(output.name), copy=False), copy=False)
     select = select.order_by(column(ROW_NUMBER, "s"), copy=False)
     # Aggregations read the spine more than once: its row numbers must be computed
-    # once (MATERIALIZED), or two scans could number the rows differently.
-    select = select.with_(ident(SPINE), as_=numbered, materialized=bool(ctes) or None, copy=False)
+    # once (MATERIALIZED, where the engine has it), or two scans could number the
+    # rows differently.
+    materialized = (bool(ctes) and dialect.materialized_ctes) or None
+    select = select.with_(ident(SPINE), as_=numbered, materialized=materialized, copy=False)
     for name, query in ctes:
         select = select.with_(ident(name), as_=query, copy=False)
     return select

@@ -148,6 +148,11 @@ EXPECTED_ERRORS: dict[tuple[str, str], str] = {
     ("aggregations__model__eta_windows", "trino"): "dialect 'trino' cannot express a spine",
     ("synthetic__model__eta", "trino"): "dialect 'trino' cannot express a spine",
     ("titanic__model__titanic", "trino"): "dialect 'trino' cannot express a spine",
+    # Snowflake cannot number the rows of a spine whose columns are unknown in one
+    # order for every read of it (ROW_NUMBER needs an ORDER BY; no MATERIALIZED).
+    ("aggregations__model__eta_windows", "snowflake"): "dialect 'snowflake' cannot express a spine",
+    ("synthetic__model__eta", "snowflake"): "dialect 'snowflake' cannot express a spine",
+    ("titanic__model__titanic", "snowflake"): "dialect 'snowflake' cannot express a spine",
 }
 
 

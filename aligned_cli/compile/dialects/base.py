@@ -128,6 +128,11 @@ class Dialect(ABC):
     # True when a window can be framed by a time offset (`window_frame_offset`): then
     # long-window count/sum/mean aggregate RANGE frames, else running sums.
     frames_by_time: bool = False
+    # True when the engine accepts `WITH x AS MATERIALIZED (...)` (PostgreSQL, DuckDB):
+    # then a CTE read more than once whose rows must not change between reads is
+    # marked so. BigQuery, Snowflake and Trino have no such syntax; their spine
+    # numbering is deterministic instead (`checked.number_rows_by_content`).
+    materialized_ctes: bool = True
     # Functions sqlglot knows but prints for this engine as a function it does not have
     # (`split`, `levenshtein` on PostgreSQL): a derived expression written in another
     # dialect that uses one is a compile error (`compile.expressions.translate_expression`).

@@ -24,7 +24,11 @@ from aligned_cli.compile.dialects.base import (
     sql_type,
     time_kind,
 )
-from aligned_cli.compile.dialects.checked import render_checked
+from aligned_cli.compile.dialects.checked import (
+    day_of_week_forms,
+    number_rows_by_content,
+    render_checked,
+)
 from aligned_cli.compile.dialects.pit_forms import union_window_join
 from aligned_cli.core.ir import Source
 from aligned_cli.core.types import DataType
@@ -52,6 +56,11 @@ class BigQueryDialect(Dialect):
     sqlglot_name = "bigquery"
     # Rendered through `render_checked`, which must see whole trees (no text pieces).
     composes_text = False
+    materialized_ctes = False  # no `AS MATERIALIZED` in its grammar
+
+    def derived_value(self, expression: exp.Expr) -> exp.Expr:
+        # EXTRACT(DAYOFWEEK) counts 1 = Sunday .. 7 = Saturday; `%` is MOD here.
+        return day_of_week_forms(expression, sunday_zero=_sunday_zero, iso=_iso_day)
 
     def file_scan(self, source: Source) -> exp.Expr:
         return exp.Table(this=ident(source.name), db=ident(STAGED_DATASET))
@@ -93,7 +102,29 @@ class BigQueryDialect(Dialect):
 
     def sql(self, expression: exp.Expr, pretty: bool = True, *, copy: bool = True) -> str:
         tree = expression.copy() if copy else expression
+        # A CTE read twice is evaluated twice: number the spine by its values.
+        tree = number_rows_by_content(tree, self.name, self.ascending, whole_row=_row_text)
         return render_checked(self.name, self.sqlglot_name, tree, pretty)
+
+
+def _row_text(alias: str) -> exp.Expr:
+    """A table alias's whole row as JSON text: equal text, equal rows."""
+    return exp.Anonymous(this="TO_JSON_STRING", expressions=[exp.Column(this=ident(alias))])
+
+
+def _day_of_week(value: exp.Expr) -> exp.Expr:
+    return exp.Extract(this=exp.var("DAYOFWEEK"), expression=value)
+
+
+def _sunday_zero(value: exp.Expr) -> exp.Expr:
+    return exp.Sub(this=_day_of_week(value), expression=exp.Literal.number(1))
+
+
+def _iso_day(value: exp.Expr) -> exp.Expr:
+    # Sunday 1 -> 7, Monday 2 -> 1, ..., Saturday 7 -> 6.
+    shifted = exp.Add(this=_day_of_week(value), expression=exp.Literal.number(5))
+    monday_zero = exp.Anonymous(this="MOD", expressions=[shifted, exp.Literal.number(7)])
+    return exp.Add(this=monday_zero, expression=exp.Literal.number(1))
 
 
 __all__ = ["STAGED_DATASET", "BigQueryDialect", "column"]

@@ -59,3 +59,103 @@ def unsupported(dialect: str, construct: str) -> ProjectError:
         f"dialect '{dialect}' cannot express {construct}, which this SQL needs",
         hint="compile this node for another dialect (duckdb, postgres, spark)",
     )
+
+
+# --- day of the week ------------------------------------------------------------------
+
+# DuckDB's date parts counting 0 = Sunday .. 6 = Saturday, and 1 = Monday .. 7 = Sunday.
+_SUNDAY_ZERO_PARTS = frozenset({"DOW", "DAYOFWEEK", "WEEKDAY"})
+_ISO_PARTS = frozenset({"ISODOW"})
+
+DayForm = Callable[[exp.Expr], exp.Expr]
+
+
+def day_of_week_forms(expression: exp.Expr, *, sunday_zero: DayForm, iso: DayForm) -> exp.Expr:
+    """`expression` with DuckDB's day-of-week numbers in an engine's own spelling.
+
+    DuckDB's `dayofweek(ts)`, `date_part('dow', ts)` (an EXTRACT by now, see
+    `translate_expression`) and `extract(dow from ts)` count 0 = Sunday .. 6 =
+    Saturday; `isodow` counts 1 = Monday .. 7 = Sunday. sqlglot prints each engine's
+    nearest function, which numbers the days otherwise (BigQuery's DAYOFWEEK 1 =
+    Sunday, Trino's ISO day_of_week, Snowflake's session-dependent DAYOFWEEK), so the
+    forms are given per engine: `sunday_zero(ts)` and `iso(ts)`. A copy when it changes.
+    """
+    if expression.find(exp.DayOfWeek, exp.DayOfWeekIso, exp.Extract) is None:
+        return expression
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.DayOfWeek):
+            return exp.Paren(this=sunday_zero(node.this))
+        if isinstance(node, exp.DayOfWeekIso):
+            return exp.Paren(this=iso(node.this))
+        if isinstance(node, exp.Extract):
+            part = node.name.upper()
+            if part in _SUNDAY_ZERO_PARTS:
+                return exp.Paren(this=sunday_zero(node.expression))
+            if part in _ISO_PARTS:
+                return exp.Paren(this=iso(node.expression))
+        return node
+
+    return expression.transform(rewrite)
+
+
+# --- row numbers that do not depend on the scan ---------------------------------------
+
+WholeRow = Callable[[str], exp.Expr]
+
+
+def number_rows_by_content(
+    tree: exp.Expr,
+    dialect: str,
+    ascending: Callable[[exp.Expr], exp.Ordered],
+    *,
+    whole_row: WholeRow | None,
+    order_partitions: bool = False,
+) -> exp.Expr:
+    """`tree` with each `ROW_NUMBER() OVER ()` (the spine's numbering) ordered by the
+    rows' own values, in place.
+
+    The spine CTE is read more than once (the output and each point-in-time join,
+    joined back by row number). BigQuery evaluates a CTE once per reference, Trino
+    inlines it, and none of them has `AS MATERIALIZED`: an unordered numbering could
+    differ between the reads and join features to the wrong rows (Snowflake rejects
+    it outright). Ordered by all the spine's columns, left to right, every read
+    numbers the rows alike; rows that tie are equal in every column, so whichever
+    number each gets, it gets the same features. A warehouse table has no row order
+    of its own, so this is also the output order. Where the columns are unknown at
+    compile time (`* `), `whole_row(alias)` is one orderable value of the whole row;
+    None: a ProjectError.
+
+    `order_partitions`: a partitioned unordered ROW_NUMBER (one row per duplicate
+    key: any) gets its partition as ORDER BY, for engines requiring one (Snowflake).
+    """
+    for window in list(tree.find_all(exp.Window)):
+        if not isinstance(window.this, exp.RowNumber) or window.args.get("order"):
+            continue
+        partition = window.args.get("partition_by")
+        if partition:
+            if order_partitions:
+                keys = [ascending(p.copy()) for p in partition]
+                window.set("order", exp.Order(expressions=keys))
+            continue
+        select = window.find_ancestor(exp.Select)
+        if select is None:
+            raise unsupported(dialect, "a numbering of rows in no SELECT")
+        items = [e.unalias() for e in select.expressions]
+        if any(isinstance(e, exp.Star) or isinstance(e.this, exp.Star) for e in items):
+            source = select.args.get("from_")
+            alias = source.this.alias if source is not None else ""
+            if whole_row is None or not alias:
+                raise unsupported(
+                    dialect,
+                    "a spine whose columns are unknown at compile time (a table or query"
+                    " spine: its rows must be numbered in one order however often they"
+                    " are read; use a file spine, whose header is read when compiling)",
+                )
+            values: list[exp.Expr] = [whole_row(alias)]
+        else:
+            values = [e.copy() for e in items if isinstance(e, exp.Column)]
+        if not values:
+            raise unsupported(dialect, "a numbering of rows without columns to order them by")
+        window.set("order", exp.Order(expressions=[ascending(v) for v in values]))
+    return tree

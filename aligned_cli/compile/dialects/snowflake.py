@@ -23,7 +23,11 @@ from aligned_cli.compile.dialects.base import (
     sql_type,
     time_kind,
 )
-from aligned_cli.compile.dialects.checked import render_checked
+from aligned_cli.compile.dialects.checked import (
+    day_of_week_forms,
+    number_rows_by_content,
+    render_checked,
+)
 from aligned_cli.compile.dialects.pit_forms import range_join
 from aligned_cli.core.ir import Source
 from aligned_cli.core.types import DataType
@@ -51,6 +55,16 @@ class SnowflakeDialect(Dialect):
     sqlglot_name = "snowflake"
     # Rendered through `render_checked`, which must see whole trees (no text pieces).
     composes_text = False
+    materialized_ctes = False  # no `AS MATERIALIZED` in its grammar
+
+    def derived_value(self, expression: exp.Expr) -> exp.Expr:
+        # DAYOFWEEK and DATE_PART(DAYOFWEEK) depend on the session's WEEK_START;
+        # DAYOFWEEKISO is always 1 = Monday .. 7 = Sunday.
+        return day_of_week_forms(
+            expression,
+            sunday_zero=lambda ts: exp.Mod(this=_iso_day(ts), expression=exp.Literal.number(7)),
+            iso=_iso_day,
+        )
 
     def file_scan(self, source: Source) -> exp.Expr:
         return exp.Table(this=ident(source.name), db=ident(STAGED_SCHEMA))
@@ -94,4 +108,12 @@ class SnowflakeDialect(Dialect):
 
     def sql(self, expression: exp.Expr, pretty: bool = True, *, copy: bool = True) -> str:
         tree = expression.copy() if copy else expression
+        # ROW_NUMBER needs an ORDER BY here; the spine's is its values.
+        tree = number_rows_by_content(
+            tree, self.name, self.ascending, whole_row=None, order_partitions=True
+        )
         return render_checked(self.name, self.sqlglot_name, tree, pretty)
+
+
+def _iso_day(value: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this="DAYOFWEEKISO", expressions=[value])

@@ -22,7 +22,12 @@ from aligned_cli.compile.dialects.base import (
     sql_type,
     time_kind,
 )
-from aligned_cli.compile.dialects.checked import render_checked, unsupported
+from aligned_cli.compile.dialects.checked import (
+    day_of_week_forms,
+    number_rows_by_content,
+    render_checked,
+    unsupported,
+)
 from aligned_cli.compile.dialects.pit_forms import range_join
 from aligned_cli.core.ir import Source
 from aligned_cli.core.types import DataType
@@ -50,6 +55,15 @@ class TrinoDialect(Dialect):
     sqlglot_name = "trino"
     # Rendered through `render_checked`, which must see whole trees (no text pieces).
     composes_text = False
+    materialized_ctes = False  # no `AS MATERIALIZED` in its grammar
+
+    def derived_value(self, expression: exp.Expr) -> exp.Expr:
+        # day_of_week (and EXTRACT(DOW)) is ISO here: 1 = Monday .. 7 = Sunday.
+        return day_of_week_forms(
+            expression,
+            sunday_zero=lambda ts: exp.Mod(this=_iso_day(ts), expression=exp.Literal.number(7)),
+            iso=_iso_day,
+        )
 
     def file_scan(self, source: Source) -> exp.Expr:
         return exp.Table(this=ident(source.name), db=ident(STAGED_SCHEMA))
@@ -89,4 +103,10 @@ class TrinoDialect(Dialect):
 
     def sql(self, expression: exp.Expr, pretty: bool = True, *, copy: bool = True) -> str:
         tree = expression.copy() if copy else expression
+        # A WITH query is inlined at each reference: number the spine by its values.
+        tree = number_rows_by_content(tree, self.name, self.ascending, whole_row=None)
         return render_checked(self.name, self.sqlglot_name, tree, pretty)
+
+
+def _iso_day(value: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this="day_of_week", expressions=[value])

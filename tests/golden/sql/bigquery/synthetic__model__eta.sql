@@ -1,7 +1,7 @@
 WITH `__aligned_spine` AS (
   SELECT
     `__aligned_spine_source`.*,
-    ROW_NUMBER() OVER () AS `__aligned_row`,
+    ROW_NUMBER() OVER (ORDER BY TO_JSON_STRING(`__aligned_spine_source`)) AS `__aligned_row`,
     CAST(`__aligned_spine_source`.`requested_at` AS TIMESTAMP) AS `__aligned_time`
   FROM (
     SELECT
