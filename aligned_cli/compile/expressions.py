@@ -438,7 +438,11 @@ def resolve_columns(
                 location=location,
                 hint=did_you_mean(name, schema) if col.table == "" else None,
             )
-        col.replace(exp.Column(this=exp.to_identifier(found, quoted=True)))
+        quoted = exp.Column(this=exp.to_identifier(found, quoted=True))
+        if col is resolved:
+            resolved = quoted  # the column is the whole expression: no parent to replace in
+        else:
+            col.replace(quoted)
     return resolved
 
 

@@ -329,10 +329,14 @@ def _inline(derived: dict[str, DerivedFeature]) -> dict[str, exp.Expr]:
         if name not in inlined:
             tree = derived[name].expression.copy()
             for col in list(tree.find_all(exp.Column)):
-                if col.name in derived:
-                    col.replace(exp.Paren(this=expand(col.name).copy()))
-                else:
+                if col.name not in derived:
                     col.set("table", ident(ROW_ALIAS))
+                    continue
+                expanded = exp.Paren(this=expand(col.name).copy())
+                if col is tree:
+                    tree = expanded  # the expression is the other feature's name alone
+                else:
+                    col.replace(expanded)
             inlined[name] = tree
         return inlined[name]
 
