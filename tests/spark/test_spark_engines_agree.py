@@ -129,3 +129,41 @@ def test_date_parts_logarithms_and_instants_on_spark_equal_duckdb(
     assert [r["iso"] for r in expected] == [7, 1, 6, 7]
     assert expected[0]["lg"] == 2.0 and expected[1]["lg"] == -math.inf
     assert math.isnan(expected[2]["ln1"])
+
+
+@pytest.mark.spark
+def test_float_integer_division_past_the_bigint_range(spark: Any, tmp_path: Path) -> None:
+    """`a // b` of floats truncates in DOUBLE: Spark's CAST to BIGINT failed at 1e20."""
+    import pyarrow as pa
+
+    features = """
+sources:
+  - {name: s, file: data/s.parquet}
+feature_views:
+  - name: v
+    source: s
+    entities: [id]
+    features:
+      id: {type: int64}
+      a: {type: float}
+      b: {type: float}
+      q: {expression: "a // b"}
+models:
+  - {name: m, features: [v:q], spine: s}
+"""
+    data = pa.table({"id": [1, 2, 3], "a": [1e10, -7.5, 7.5], "b": [1e-10, 2.0, 0.0]})
+    rows = []
+    for engine in ("spark", "duckdb"):
+        project = tmp_path / engine
+        (project / "features").mkdir(parents=True)
+        (project / "data").mkdir()
+        (project / "aligned_project.yml").write_text(
+            "name: q\nconnections:\n  local: {type: duckdb, path: target/q.duckdb}\n"
+        )
+        _with_spark(project)
+        (project / "features" / "f.yml").write_text(features)
+        pq.write_table(data, project / "data" / "s.parquet")
+        _run(project, *(["--target", "spark"] if engine == "spark" else []))
+        table = pq.read_table(project / "target" / "datasets" / "m.parquet")
+        rows.append(table.column("q").to_pylist())
+    assert rows[0] == rows[1] == [pytest.approx(1e20), -3.0, None]

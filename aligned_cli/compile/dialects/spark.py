@@ -73,7 +73,7 @@ _TYPES = {
 
 _DOUBLE = exp.DataType.build("DOUBLE", dialect="spark")
 _WEEK_PARTS = (exp.DayOfWeek, exp.DayOfWeekIso, exp.Week, exp.Extract)
-_REWRITTEN = (*_WEEK_PARTS, exp.Ln, exp.Log, exp.Sqrt)
+_REWRITTEN = (*_WEEK_PARTS, exp.Ln, exp.Log, exp.Sqrt, exp.Trunc)
 
 
 def _spark_form(node: exp.Expr) -> exp.Expr:
@@ -92,6 +92,12 @@ def _spark_form(node: exp.Expr) -> exp.Expr:
         day, iso = node.this, isinstance(node, exp.DayOfWeekIso)
     elif isinstance(node, exp.Week) and not node.args.get("mode"):
         return exp.Anonymous(this="WEEKOFYEAR", expressions=[node.this])
+    elif isinstance(node, exp.Trunc) and not node.args.get("decimals"):
+        # sqlglot's Spark TRUNC is a CAST to BIGINT, which overflows (an error in ANSI
+        # mode) past 9.2e18; minus the remainder by 1 truncates a double in place.
+        value = exp.paren(node.this.copy())
+        remainder = exp.Mod(this=value.copy(), expression=exp.Literal.number(1))
+        return exp.paren(exp.Sub(this=value, expression=remainder))
     elif isinstance(node, exp.Ln | exp.Log | exp.Sqrt):
         ten = exp.Literal.number(10)
         return real_math(node, _DOUBLE, base_ten=lambda x: exp.Log(this=ten, expression=x))
