@@ -11,14 +11,16 @@ from aligned_cli.errors import UsageError, did_you_mean
 def get_view(project: Project, name: str) -> FeatureView:
     view = project.views.get(name)
     if view is None:
-        raise UsageError(f"unknown feature view '{name}'", hint=did_you_mean(name, project.views))
+        raise UsageError(
+            f"unknown feature view '{name}'", hint=did_you_mean(str(name), project.views)
+        )
     return view
 
 
 def get_model(project: Project, name: str) -> Model:
     model = project.models.get(name)
     if model is None:
-        raise UsageError(f"unknown model '{name}'", hint=did_you_mean(name, project.models))
+        raise UsageError(f"unknown model '{name}'", hint=did_you_mean(str(name), project.models))
     return model
 
 

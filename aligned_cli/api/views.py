@@ -35,8 +35,10 @@ class FeatureViewStore:
 
     def all(self, limit: int | None = None) -> RetrievalJob:
         """Every row of the view (at most `limit`): keys, timestamps, features."""
-        if limit is not None and limit < 0:
-            raise UsageError(f"limit must be 0 or more, not {limit}")
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise UsageError(f"limit must be a whole number, 0 or more, not {limit!r}")
         return view_rows_job(self.engine, self.name, limit=limit)
 
     def between(self, start: datetime, end: datetime) -> RetrievalJob:

@@ -421,6 +421,20 @@ def _check_alerts(model: Model) -> None:
     """An alert on a metric `aligned monitor` never computes for this model would
     never fire: a regression metric on a classifier, log-loss without probabilities."""
     kind = model.target.kind if model.target is not None else None
+    for metric, alert in model.alerts.items():
+        if alert.min is None and alert.max is None:
+            raise ProjectError(
+                f"model '{model.name}' has an alert on '{metric}' with no bound",
+                location=model.location,
+                hint=f"give it a `min:` or a `max:`, e.g. `{metric}: {{max: 0.2}}`",
+            )
+        if alert.min is not None and alert.max is not None and alert.min > alert.max:
+            raise ProjectError(
+                f"model '{model.name}' has an alert on '{metric}' whose min {alert.min} "
+                f"is above its max {alert.max}",
+                location=model.location,
+                hint="no value could pass it; swap the bounds",
+            )
     for metric in model.alerts:
         if kind == "classification" and metric in REGRESSION_METRICS:
             problem = "a regression metric, and the model is a classifier"

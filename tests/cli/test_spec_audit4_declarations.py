@@ -397,3 +397,18 @@ def test_python_views_set_the_unique_test_too(tmp_path: Path) -> None:
     ]:
         (root / "features" / "p.py").write_text(UNIQUE_PY.format(settings=settings))
         assert_project_error(_compile(root), "p.py:", fragment)
+
+
+@pytest.mark.parametrize(
+    ("bounds", "fragment"),
+    [("{}", "with no bound"), ("{min: 0.9, max: 0.1}", "whose min 0.9 is above its max 0.1")],
+)
+def test_an_alert_no_value_could_pass_or_fail_is_an_error(
+    tmp_path: Path, bounds: str, fragment: str
+) -> None:
+    text = MONITORED.replace("KIND", "classification").replace(
+        "METRIC: {max: 1}", f"accuracy: {bounds}"
+    )
+    preds = "id,ts,p\n1,2024-01-03 00:00:00,1\n"
+    root = _project(tmp_path, text, **{"data/preds.csv": preds})
+    assert_project_error(_compile(root), "features/f.yml:", fragment)

@@ -55,3 +55,21 @@ def test_bad_entities_and_missing_manifest(store: FeatureStore, tmp_path: Path) 
         store.model("titanic").features_for([1, 2, 3])
     with pytest.raises(AlignedError, match="no manifest"):
         FeatureStore.from_manifest(tmp_path / "target" / "manifest.json")
+
+
+def test_odd_arguments_are_usage_errors(tmp_path: Path) -> None:
+    """`all(limit=1.5)` returned 2 rows; `model(None)` raised a bare TypeError."""
+    from api_helpers import write_temporal_project
+
+    from aligned_cli import FeatureStore
+    from aligned_cli.errors import UsageError
+
+    store = FeatureStore.from_manifest(write_temporal_project(tmp_path / "rides"))
+    view = next(iter(store.project.views))
+    for limit in (1.5, -1, True):
+        with pytest.raises(UsageError, match="limit must be a whole number"):
+            store.feature_view(view).all(limit=limit)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="unknown model 'None'"):
+        store.model(None)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="unknown feature view 'None'"):
+        store.feature_view(None)  # type: ignore[arg-type]
