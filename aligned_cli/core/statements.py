@@ -12,6 +12,7 @@ STATEMENTS: tuple[type[exp.Expr], ...] = tuple(
     getattr(exp, name)
     for name in (
         "Block",
+        "Values",  # `values (1)`: a table of rows, not a value of one
         "DDL",
         "DML",
         "Command",

@@ -67,6 +67,11 @@ def render(
         return text
 
     def env_var(name: str, default: Any = _MISSING) -> Any:
+        if not isinstance(name, str):
+            raise _MissingValue(
+                f"env_var() takes a variable's name as text, not {name!r}",
+                "write env_var('NAME') or env_var('NAME', 'default')",
+            )
         if defer_env:
             arguments = repr(name) if default is _MISSING else f"{name!r}, {default!r}"
             return "{{ env_var(" + arguments + ") }}"
@@ -113,6 +118,14 @@ def render(
         ) from None
     except jinja2.TemplateError as error:
         raise ProjectError(f"template error in '{text}': {error}", location=location) from None
+    except Exception as error:
+        # The template's own expression failed (`1/0`, `'a' + 1`, a huge range, a
+        # filter given the wrong value): the user's template, so a located error.
+        raise ProjectError(
+            f"template error in '{text}': {type(error).__name__}: {error}",
+            location=location,
+            hint="fix the expression inside {{ ... }}",
+        ) from None
 
 
 def render_deferred(text: str, what: str) -> str:

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from aligned_cli.core.ir import Connection, FeatureView, Model, Source
 from aligned_cli.core.location import Location
 from aligned_cli.dsl.callsite import CallSite
@@ -85,10 +87,20 @@ def _execute(text: str, path: Path, root: Path, locator: _Locator) -> None:
         location = locator.file(file, error.lineno, error.offset)
         message = f"{type(error).__name__}: {error.msg}"
         raise ProjectError(message, location=location, hint=_HINT) from None
-    except (Exception, SystemExit) as error:
-        message = f"{type(error).__name__}: {error}".rstrip(": ")
+    except KeyboardInterrupt:
+        raise  # Ctrl-C (or SIGTERM) while the file ran: the command stops as usual
+    except BaseException as error:  # the user's code may raise anything
+        message = f"{type(error).__name__}: {_text_of(error)}".rstrip(": ")
         location = locator.from_traceback(error.__traceback__, path)
         raise ProjectError(message, location=location, hint=_HINT) from None
+
+
+def _text_of(error: BaseException) -> str:
+    """`str(error)`, which a user's exception class may itself break."""
+    try:
+        return str(error)
+    except Exception:
+        return "(its message could not be shown)"
 
 
 @contextmanager
@@ -122,14 +134,36 @@ def _is_project_module(module: types.ModuleType, root: Path) -> bool:
     return Path(file).resolve().is_relative_to(root)
 
 
+@contextmanager
+def _declaration(decl: object, locator: _Locator) -> Iterator[None]:
+    """A DSL argument of the wrong type (`mapping={"x": 1}`) fails pydantic's check of
+    the IR: a ProjectError at the declaration, in a sentence, not a ValidationError."""
+    site = getattr(decl, "site", None)
+    location = locator.site(site) if site is not None else None
+    hint = "check the argument's type against the DSL's signature"
+    try:
+        yield
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ProjectError(
+            f"invalid {error.title.lower()} declaration: {where}: {first['msg']}",
+            location=location,
+            hint=hint,
+        ) from None
+    except TypeError as error:  # e.g. a number where a path goes
+        raise ProjectError(f"invalid declaration: {error}", location=location, hint=hint) from None
+
+
 def _collect(declared: list[object], locator: _Locator) -> PythonDeclarations:
     found = PythonDeclarations()
     # Views and models first: they name the inline sources they read.
     for decl in declared:
-        if isinstance(decl, ViewDecl):
-            found.views.append(decl.to_ir(locator.site))
-        elif isinstance(decl, ModelDecl):
-            found.models.append(decl.to_ir(locator.site))
+        with _declaration(decl, locator):
+            if isinstance(decl, ViewDecl):
+                found.views.append(decl.to_ir(locator.site))
+            elif isinstance(decl, ModelDecl):
+                found.models.append(decl.to_ir(locator.site))
     for decl in declared:
         if not isinstance(decl, SourceDecl):
             continue
@@ -143,7 +177,8 @@ def _collect(declared: list[object], locator: _Locator) -> PythonDeclarations:
                 location=location,
                 hint="assign it to a variable, pass name=..., or use it as a view's source",
             )
-        found.sources.append(decl.to_source(name, location))
+        with _declaration(decl, locator):
+            found.sources.append(decl.to_source(name, location))
         connection = decl.implied_connection()
         if connection is not None and all(c.name != connection.name for c in found.connections):
             found.connections.append(connection)

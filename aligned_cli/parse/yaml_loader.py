@@ -147,6 +147,7 @@ class _Builder:
         self.file = file
         self.marks = marks
         self.budget = _MAX_NODES
+        self.open: set[int] = set()  # the collections being built: an alias's ancestors
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self.budget -= 1
@@ -163,10 +164,20 @@ class _Builder:
                 location=_location(self.file, node.start_mark),
                 hint="aligned loads YAML safely: only plain values, lists and mappings",
             )
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            if id(node) in self.open:  # `&a [*a]`: an alias of its own ancestor
+                raise ProjectError(
+                    "a YAML alias refers to a value that contains it (an endless value)",
+                    location=_location(self.file, node.start_mark),
+                    hint="an alias (*name) may repeat an anchored value, not sit inside it",
+                )
+            self.open.add(id(node))
+            try:
+                if isinstance(node, yaml.MappingNode):
+                    return self._mapping(node, path)
+                return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+            finally:
+                self.open.discard(id(node))
         if node.tag == _STR_TAG:
             return node.value  # what the safe constructor gives a string scalar
         if node.tag == "tag:yaml.org,2002:timestamp":
@@ -176,7 +187,7 @@ class _Builder:
             if construct is not None and isinstance(node, yaml.ScalarNode):
                 return construct(_SCALARS, node)
             return yaml.SafeLoader("").construct_object(node)  # anything else: the long way
-        except (ValueError, KeyError, yaml.YAMLError):
+        except (ValueError, KeyError, IndexError, TypeError, yaml.YAMLError):
             # An explicit tag on a value it cannot hold (`!!int x`, `!!map text`).
             tag = str(node.tag).removeprefix("tag:yaml.org,2002:")
             raise ProjectError(
@@ -204,11 +215,20 @@ class _Builder:
             result[key] = self.build(value_node, (*path, key))
         return result
 
-    def _flatten_merges(self, node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
+    def _flatten_merges(
+        self, node: yaml.MappingNode, merging: frozenset[int] = frozenset()
+    ) -> list[tuple[yaml.Node, yaml.Node]]:
         """Expand `<<: *anchor` merge keys; explicit keys win over merged ones."""
         pairs: list[tuple[yaml.Node, yaml.Node]] = node.value
         if all(key.tag != _MERGE_TAG for key, _ in pairs):
             return pairs  # most mappings: nothing to merge
+        if id(node) in merging:  # `&a {<<: *a}`: merges itself
+            raise ProjectError(
+                "a YAML merge key `<<` merges a mapping into itself",
+                location=_location(self.file, node.start_mark),
+                hint="merge another anchored mapping, not the one being defined",
+            )
+        merging = merging | {id(node)}
         own: list[tuple[yaml.Node, yaml.Node]] = []
         merged: list[tuple[yaml.Node, yaml.Node]] = []
         for key_node, value_node in node.value:
@@ -223,7 +243,7 @@ class _Builder:
                             location=_location(self.file, source.start_mark),
                         )
                     self.budget -= len(source.value)
-                    merged.extend(self._flatten_merges(source))
+                    merged.extend(self._flatten_merges(source, merging))
             else:
                 own.append((key_node, value_node))
         own_keys = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
