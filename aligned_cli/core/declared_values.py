@@ -10,6 +10,7 @@ DSL build the same IR, so the check is made here, on the IR, for both.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from typing import Any
@@ -19,6 +20,8 @@ from aligned_cli.core.types import INTEGER_TYPES, NUMERIC_TYPES, DataType
 from aligned_cli.errors import ProjectError
 
 _BOUNDS = ("lower_bound", "upper_bound")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_DOUBLE_MAX = 1.7976931348623157e308
 _TEMPORAL = frozenset({DataType.DATE, DataType.TIMESTAMP})
 # Types a bound or an accepted value can be compared with.
 _COMPARABLE = NUMERIC_TYPES | _TEMPORAL | {DataType.STRING}
@@ -93,10 +96,13 @@ def _fits(value: Any, dtype: DataType) -> bool:
         return isinstance(value, bool)
     if isinstance(value, bool):
         return False  # YAML's `yes`, a DSL `True`: not a number, date or text
+    if isinstance(value, float) and not math.isfinite(value):
+        return False  # NaN or infinity: no SQL literal holds it as a bound
     if dtype in INTEGER_TYPES:
-        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        return whole and _INT64_MIN <= value <= _INT64_MAX
     if dtype in NUMERIC_TYPES:
-        return isinstance(value, int | float)
+        return isinstance(value, int | float) and abs(value) <= _DOUBLE_MAX
     if dtype in _TEMPORAL:
         return isinstance(value, date) or (isinstance(value, str) and _is_instant(value))
     return isinstance(value, str)  # string
@@ -112,9 +118,9 @@ def _is_instant(text: str) -> bool:
 
 def _kind_of(dtype: DataType) -> str:
     if dtype in INTEGER_TYPES:
-        return "whole number"
+        return "whole number within 64 bits"
     if dtype in NUMERIC_TYPES:
-        return "number"
+        return "finite number"
     if dtype in _TEMPORAL:
         return f"{dtype} (ISO 8601 text, e.g. '2024-01-31')"
     if dtype is DataType.BOOL:

@@ -44,7 +44,18 @@ def parse_duration(text: str | int) -> int:
         raise ValueError(
             f"'{text}' is not a duration; write a number and a unit, e.g. 30s, 15m, 2h, 30d, 1w"
         )
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_DURATION_SECONDS:
+        raise ValueError(
+            f"'{text}' is longer than engines can count (more than 10,000 years); "
+            "write a shorter duration"
+        )
+    return seconds
+
+
+# Engines count durations in 64-bit microseconds (~292,000 years); any real window or
+# ttl is far below this bound, which keeps every arithmetic on it in range.
+MAX_DURATION_SECONDS = 10_000 * 366 * 86_400
 
 
 def format_duration(seconds: int) -> str:

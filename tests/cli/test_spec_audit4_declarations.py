@@ -51,12 +51,17 @@ def _compile(root: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("feature", "fragments"),
     [
-        ("val: {type: float, lower_bound: {value: abc}}", ["bound 'abc' is not a number"]),
+        ("val: {type: float, lower_bound: {value: abc}}", ["bound 'abc' is not a finite number"]),
         ("val: {type: int64, upper_bound: {value: 2.5}}", ["not a whole number"]),
-        ("val: {type: float, accepted_values: [a, b]}", ["accepted value 'a' is not a number"]),
+        (
+            "val: {type: float, accepted_values: [a, b]}",
+            ["accepted value 'a' is not a finite number"],
+        ),
         ("s: {type: string, accepted_values: [1, 2]}", ["accepted value 1 is not a string"]),
         ("s: {type: string, accepted_values: [x, null]}", ["accepted_values lists null"]),
         ("val: {type: bool, lower_bound: 0}", ["has no order to bound"]),
+        ("val: {type: float, lower_bound: .nan}", ["bound nan is not a finite number"]),
+        ("val: {type: int64, upper_bound: {value: 1e30}}", ["whole number within 64 bits"]),
         ("ts2: {expression: ts, lower_bound: {value: soon}}", ["ISO 8601"]),
     ],
 )
@@ -97,10 +102,10 @@ class P:
     [
         (
             '.lower_bound("abc")',
-            ["features/p.py:", "bound 'abc' is not a number", ".lower_bound(0)"],
+            ["features/p.py:", "bound 'abc' is not a finite number", ".lower_bound(0)"],
         ),
         (".upper_bound(None)", ["the bound has no value"]),
-        (".upper_bound([1, 2])", ["bound [1, 2] is not a number"]),
+        (".upper_bound([1, 2])", ["bound [1, 2] is not a finite number"]),
         ('.accepted_values("ab")', ["accepted_values needs a list, not 'ab'"]),
     ],
 )
@@ -117,7 +122,7 @@ def test_a_model_default_must_fit_the_feature_type(tmp_path: Path) -> None:
     models = "models:\n  - {name: m, features: [a:val], spine: spine, defaults: {val: abc}}\n"
     root = _project(tmp_path, _view("      val: {type: float}", models=models))
     assert_project_error(
-        _compile(root), "features/f.yml:", "default 'abc' for 'a:val'", "not a number"
+        _compile(root), "features/f.yml:", "default 'abc' for 'a:val'", "not a finite number"
     )
     good = models.replace("abc", "-1.5")
     root = _project(tmp_path / "ok", _view("      val: {type: float}", models=good))
@@ -412,3 +417,9 @@ def test_an_alert_no_value_could_pass_or_fail_is_an_error(
     preds = "id,ts,p\n1,2024-01-03 00:00:00,1\n"
     root = _project(tmp_path, text, **{"data/preds.csv": preds})
     assert_project_error(_compile(root), "features/f.yml:", fragment)
+
+
+def test_a_window_longer_than_engines_count_is_an_error(tmp_path: Path) -> None:
+    extra = "    aggregations:\n      n: {function: count, window: 999999999w}\n"
+    root = _project(tmp_path, _view("      val: {type: float}", extra=extra))
+    assert_project_error(_compile(root), "features/f.yml:", "longer than engines can count")
