@@ -37,6 +37,25 @@ def _run(project: Path, *args: str) -> str:
     return result.output
 
 
+def _model_m_on_both(tmp_path: Path, features: str, data: Any) -> list[Any]:
+    """Model `m`'s dataset of a project reading `data` as data/s.parquet, built on Spark
+    and on DuckDB (in that order)."""
+    datasets = []
+    for engine in ("spark", "duckdb"):
+        project = tmp_path / engine
+        (project / "features").mkdir(parents=True)
+        (project / "data").mkdir()
+        (project / "aligned_project.yml").write_text(
+            "name: p\nconnections:\n  local: {type: duckdb, path: target/p.duckdb}\n"
+        )
+        _with_spark(project)
+        (project / "features" / "f.yml").write_text(features)
+        pq.write_table(data, project / "data" / "s.parquet")
+        _run(project, *(["--target", "spark"] if engine == "spark" else []))
+        datasets.append(pq.read_table(project / "target" / "datasets" / "m.parquet"))
+    return datasets
+
+
 def _same(x: Any, y: Any) -> bool:
     if isinstance(x, float) and isinstance(y, float):
         return (math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=1e-12)
@@ -106,20 +125,7 @@ def test_date_parts_logarithms_and_instants_on_spark_equal_duckdb(
             "x": pa.array([100.0, 0.0, -5.0, 8.0]),
         }
     )
-    datasets = []
-    for engine in ("spark", "duckdb"):
-        project = tmp_path / engine
-        (project / "features").mkdir(parents=True)
-        (project / "data").mkdir()
-        (project / "aligned_project.yml").write_text(
-            "name: parts\nconnections:\n  local: {type: duckdb, path: target/p.duckdb}\n"
-        )
-        _with_spark(project)
-        (project / "features" / "f.yml").write_text(FEATURES)
-        pq.write_table(data, project / "data" / "s.parquet")
-        _run(project, *(["--target", "spark"] if engine == "spark" else []))
-        datasets.append(pq.read_table(project / "target" / "datasets" / "m.parquet"))
-    on_spark, on_duckdb = datasets
+    on_spark, on_duckdb = _model_m_on_both(tmp_path, FEATURES, data)
     assert on_spark.schema.field("ts").type == on_duckdb.schema.field("ts").type
     assert str(on_spark.schema.field("ts").type) == "timestamp[us, tz=UTC]"
     got, expected = on_spark.to_pylist(), on_duckdb.to_pylist()
@@ -152,18 +158,5 @@ models:
   - {name: m, features: [v:q], spine: s}
 """
     data = pa.table({"id": [1, 2, 3], "a": [1e10, -7.5, 7.5], "b": [1e-10, 2.0, 0.0]})
-    rows = []
-    for engine in ("spark", "duckdb"):
-        project = tmp_path / engine
-        (project / "features").mkdir(parents=True)
-        (project / "data").mkdir()
-        (project / "aligned_project.yml").write_text(
-            "name: q\nconnections:\n  local: {type: duckdb, path: target/q.duckdb}\n"
-        )
-        _with_spark(project)
-        (project / "features" / "f.yml").write_text(features)
-        pq.write_table(data, project / "data" / "s.parquet")
-        _run(project, *(["--target", "spark"] if engine == "spark" else []))
-        table = pq.read_table(project / "target" / "datasets" / "m.parquet")
-        rows.append(table.column("q").to_pylist())
+    rows = [t.column("q").to_pylist() for t in _model_m_on_both(tmp_path, features, data)]
     assert rows[0] == rows[1] == [pytest.approx(1e20), -3.0, None]

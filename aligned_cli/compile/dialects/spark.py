@@ -44,7 +44,7 @@ from aligned_cli.compile.dialects.base import (
     sql_type,
     time_kind,
 )
-from aligned_cli.compile.dialects.checked import render_checked
+from aligned_cli.compile.dialects.checked import day_of_week_forms, render_checked
 from aligned_cli.compile.dialects.pit_forms import (
     fuse_union_windows,
     has_union_window_join,
@@ -72,45 +72,36 @@ _TYPES = {
 
 
 _DOUBLE = exp.DataType.build("DOUBLE", dialect="spark")
-_WEEK_PARTS = (exp.DayOfWeek, exp.DayOfWeekIso, exp.Week, exp.Extract)
-_REWRITTEN = (*_WEEK_PARTS, exp.Ln, exp.Log, exp.Sqrt, exp.Trunc)
+_REWRITTEN = (exp.Week, exp.Ln, exp.Log, exp.Sqrt, exp.Trunc)
+
+
+def _iso_day(ts: exp.Expr) -> exp.Expr:
+    """1 = Monday .. 7 = Sunday from Spark's WEEKDAY (0 = Monday): Spark's DAYOFWEEK and
+    EXTRACT(DOW) count Sunday as 1, and sqlglot's ISO day built on them is off by one."""
+    weekday = exp.Anonymous(this="WEEKDAY", expressions=[ts])
+    return exp.Add(this=weekday, expression=exp.Literal.number(1))
+
+
+def _sunday_zero(ts: exp.Expr) -> exp.Expr:
+    return exp.Mod(this=exp.paren(_iso_day(ts)), expression=exp.Literal.number(7))
 
 
 def _spark_form(node: exp.Expr) -> exp.Expr:
-    """A DuckDB function Spark spells or counts otherwise, as Spark computes the same.
-
-    Spark's DAYOFWEEK and EXTRACT(DOW) count Sunday as 1 (DuckDB: 0), and sqlglot's
-    ISO day built on it is off by one; WEEKDAY (Monday 0) gives both. DuckDB's `week`
-    is the ISO week: Spark's WEEKOFYEAR. Logarithms of 0 and below are NULL in Spark."""
-    if isinstance(node, exp.Extract):
-        unit = node.name.upper()
-        if unit not in ("DOW", "DAYOFWEEK", "ISODOW"):
-            return node
-        day = node.expression
-        iso = unit == "ISODOW"
-    elif isinstance(node, exp.DayOfWeek | exp.DayOfWeekIso):
-        day, iso = node.this, isinstance(node, exp.DayOfWeekIso)
-    elif isinstance(node, exp.Week) and not node.args.get("mode"):
+    """A DuckDB function Spark spells or computes otherwise, as Spark computes the same:
+    DuckDB's `week` is the ISO week (Spark's WEEKOFYEAR), sqlglot's TRUNC is a CAST to
+    BIGINT, and logarithms of 0 and below are NULL in Spark."""
+    if isinstance(node, exp.Week) and not node.args.get("mode"):
         return exp.Anonymous(this="WEEKOFYEAR", expressions=[node.this])
-    elif isinstance(node, exp.Trunc) and not node.args.get("decimals"):
-        # sqlglot's Spark TRUNC is a CAST to BIGINT, which overflows (an error in ANSI
-        # mode) past 9.2e18; minus the remainder by 1 truncates a double in place.
+    if isinstance(node, exp.Trunc) and not node.args.get("decimals"):
+        # The CAST overflows (an error in ANSI mode) past 9.2e18; minus the remainder
+        # by 1 truncates a double in place.
         value = exp.paren(node.this.copy())
         remainder = exp.Mod(this=value.copy(), expression=exp.Literal.number(1))
         return exp.paren(exp.Sub(this=value, expression=remainder))
-    elif isinstance(node, exp.Ln | exp.Log | exp.Sqrt):
+    if isinstance(node, exp.Ln | exp.Log | exp.Sqrt):
         ten = exp.Literal.number(10)
         return real_math(node, _DOUBLE, base_ten=lambda x: exp.Log(this=ten, expression=x))
-    else:
-        return node
-    monday_zero = exp.Anonymous(this="WEEKDAY", expressions=[day])
-    one = exp.Literal.number(1)
-    if iso:
-        return exp.paren(exp.Add(this=monday_zero, expression=one))
-    sunday_zero = exp.Mod(
-        this=exp.paren(exp.Add(this=monday_zero, expression=one)), expression=exp.Literal.number(7)
-    )
-    return exp.paren(sunday_zero)
+    return node
 
 
 class SparkDialect(Dialect):
@@ -123,6 +114,7 @@ class SparkDialect(Dialect):
     separate_pit_times = True
 
     def derived_value(self, expression: exp.Expr) -> exp.Expr:
+        expression = day_of_week_forms(expression, sunday_zero=_sunday_zero, iso=_iso_day)
         if expression.find(*_REWRITTEN) is None:
             return expression
         return expression.transform(_spark_form)
