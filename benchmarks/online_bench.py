@@ -9,6 +9,12 @@ Targets: materialize >= 0.8x the bare pipelined HSET rate; serve p99 <= 1.5x the
 read, `aligned serve` over HTTP/1.1 keep-alive against a bare redis-py pipelined read
 of the same keys, request by request in the same run.
 
+`serve` keeps the hashes it reads in memory until Redis reports them changed (its
+near cache, on by default): the same entities read request after request are
+answered without a Redis round trip, as a hot entity is in production; the bare read
+goes to Redis every time. The same requests against `serve --cache-size 0` (every
+read a round trip to Redis) are shown too, with the lean client.
+
 Serve is timed with three HTTP clients (see CLIENTS): the target is set against the
 one as lean as redis-py (a socket and httptools' C parser, as redis-py is a socket
 and hiredis' C parser); httpx and the standard library's http.client spend more
@@ -178,7 +184,13 @@ CLIENTS = ("httpx", "http.client", "httptools")
 FEATURES = ["trips:rate", "trips:n", "ratings:score"]
 
 
-def bench_serve(root: Path, client: Any, requests: int) -> dict[int, dict[str, list[float]]]:
+def bench_serve(
+    root: Path,
+    client: Any,
+    requests: int,
+    options: tuple[str, ...] = (),
+    clients: tuple[str, ...] = CLIENTS,
+) -> dict[int, dict[str, list[float]]]:
     """Per entity count: the latencies of the bare redis-py pipelined read and of
     each HTTP client's POST /features, interleaved request by request (so all see
     the same conditions; each goes first in turn), after a warm-up. Every HTTP
@@ -195,7 +207,9 @@ def bench_serve(root: Path, client: Any, requests: int) -> dict[int, dict[str, l
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.Popen([ALIGNED, "serve", "--project-dir", root, "--port", str(port)])
+    proc = subprocess.Popen(
+        [ALIGNED, "serve", "--project-dir", root, "--port", str(port), *options]
+    )
     out: dict[int, dict[str, list[float]]] = {}
     try:
         base = f"http://127.0.0.1:{port}"
@@ -226,8 +240,8 @@ def bench_serve(root: Path, client: Any, requests: int) -> dict[int, dict[str, l
             for size in (1, 100):
                 ids = list(range(size))
                 body = orjson.dumps({"entities": {"driver_id": ids}, "features": FEATURES})
-                times: dict[str, list[float]] = {name: [] for name in ("bare", *CLIENTS)}
-                names = ["bare", *CLIENTS]
+                times: dict[str, list[float]] = {name: [] for name in ("bare", *clients)}
+                names = ["bare", *clients]
                 warmup = 50
                 for i in range(warmup + requests):
                     # Each in turn goes first: the first read of a round finds the
@@ -242,7 +256,7 @@ def bench_serve(root: Path, client: Any, requests: int) -> dict[int, dict[str, l
                         else:
                             answers[name] = posts[name](body)
                         elapsed[name] = time.perf_counter() - t
-                    for name in CLIENTS:
+                    for name in clients:
                         check(name, *answers[name], ids, replies)
                     if i >= warmup:
                         for name, seconds in elapsed.items():
@@ -318,6 +332,7 @@ def main() -> None:
         ours, cold, bare, rows = bench_materialize(root, client)
         requests = args.requests or (1000 if args.scale == "smoke" else 3000)
         serve = bench_serve(root, client, requests)
+        uncached = bench_serve(root, client, requests, ("--cache-size", "0"), ("httptools",))
     client.flushdb()
     print(
         f"\n### online benchmark ({args.scale}: {entities} entities x 2 views, "
@@ -342,6 +357,13 @@ def main() -> None:
                     f"| serve p{q} {size} entities, {name} client ({len(times[name])} requests, "
                     f"ms) | {a:.2f} | {b:.2f} | {a / b:.2f}x | {target} |"
                 )
+    for size, times in uncached.items():
+        for q in (50, 99):
+            a, b = pct(times["httptools"], q), pct(times["bare"], q)
+            print(
+                f"| serve p{q} {size} entities, httptools client, `--cache-size 0` "
+                f"({len(times['httptools'])} requests, ms) | {a:.2f} | {b:.2f} | {a / b:.2f}x | |"
+            )
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from aligned_cli.online.codec import (
     to_json_value,
 )
 from aligned_cli.online.keys import TS_FIELD, key_suffixes
+from aligned_cli.online.near_cache import NearCache, expires_at, monotonic_us
 
 if TYPE_CHECKING:
     import redis.asyncio
@@ -131,8 +132,7 @@ async def read_features(
     Redis read). Runs once per request over every entity x view, so it is written for
     speed: plain loops, no per-value helper calls on the common paths.
     """
-    commands: list[str] = []
-    queued = 0
+    keys_of: list[list[str]] = []  # per view: the key suffixes asked for
     rows_of: list[list[int] | None] = []  # per view: its queued rows, None for all
     suffixes: dict[tuple[str, ...], list[str | None]] = {}  # per entity-column tuple
     for read in plan.reads:
@@ -143,14 +143,18 @@ async def read_features(
             suffixes[view.entities] = texts
         if None in texts:  # a NULL key matches nothing: not asked for
             rows_of.append([row for row, text in enumerate(texts) if text is not None])
-            keys = [text for text in texts if text is not None]
+            keys_of.append([text for text in texts if text is not None])
         else:
             rows_of.append(None)
-            keys = texts  # type: ignore[assignment]
-        commands.append(_hmgets(read, keys))
-        queued += len(keys)
-    packed = "".join(commands).encode("utf-8", "surrogatepass")
-    replies = await connections.pipelined(packed, queued) if queued else []
+            keys_of.append(texts)  # type: ignore[arg-type]
+    cache = connections.cache
+    if cache is not None and cache.active():
+        replies = await _through_cache(connections, cache, plan.reads, keys_of)
+    else:
+        queued = sum(map(len, keys_of))
+        commands = [_hmgets(read, keys) for read, keys in zip(plan.reads, keys_of, strict=True)]
+        packed = "".join(commands).encode("utf-8", "surrogatepass")
+        replies = await connections.pipelined(packed, queued) if queued else []
     now_us = datetime_to_micros(now)
     features: list[dict[str, Any]] = [{} for _ in range(count)]
     start = 0
@@ -313,6 +317,47 @@ def _hmgets(read: ViewRead, suffixes: list[str]) -> str:
     return "".join([f"{head}{size + _size(key)}\r\n{prefix}{key}\r\n{tail}" for key in suffixes])
 
 
+async def _through_cache(
+    connections: ReadConnections,
+    cache: NearCache,
+    reads: Sequence[ViewRead],
+    keys_of: Sequence[Sequence[str]],
+) -> list[Any]:
+    """The replies `pipelined` would give for every read's keys, those cached taken
+    from memory, the rest read (with their time to live) in one round trip and kept."""
+    started = monotonic_us()
+    replies: list[Any] = []
+    missed: list[tuple[int, ViewRead, str]] = []  # (position in replies, read, key suffix)
+    for read, keys in zip(reads, keys_of, strict=True):
+        prefix, fields = read.view.key_prefix, read.tail
+        for key in keys:
+            found = cache.lookup(prefix + key, fields, started)
+            if found is None:
+                missed.append((len(replies), read, key))
+            replies.append(found)
+    if not missed:
+        return replies
+    packed = "".join([_hmget_pttl(read, key) for _, read, key in missed])
+    token = cache.begin()
+    try:
+        got = await connections.pipelined(packed.encode("utf-8", "surrogatepass"), 2 * len(missed))
+        for (position, read, key), reply, pttl in zip(missed, got[::2], got[1::2], strict=True):
+            replies[position] = reply
+            cache.store(
+                token, read.view.key_prefix + key, read.tail, reply, expires_at(started, pttl)
+            )
+    finally:
+        cache.end()
+    return replies
+
+
+def _hmget_pttl(read: ViewRead, key: str) -> str:
+    """`HMGET <prefix><key> __ts *wanted`, then `PTTL <prefix><key>`, as RESP text."""
+    size = read.prefix_size + _size(key)
+    name = f"{size}\r\n{read.view.key_prefix}{key}\r\n"
+    return f"{read.head}{name}{read.tail}*2\r\n$4\r\nPTTL\r\n${name}"
+
+
 def _size(text: str) -> int:
     """Bytes of `text` as sent (UTF-8; a lone surrogate from JSON passes through, to
     name a key that does not exist rather than fail the request)."""
@@ -330,9 +375,10 @@ class ReadConnections:
     back here only with every reply read (any failure disconnects it first), so
     none can hand stale replies to the next request."""
 
-    def __init__(self, client: redis.asyncio.Redis) -> None:
+    def __init__(self, client: redis.asyncio.Redis, cache: NearCache | None = None) -> None:
         self._pool: Any = client.connection_pool  # redis-py leaves connections untyped
         self._idle: list[Any] = []
+        self.cache = cache
 
     async def pipelined(self, packed: bytes, count: int) -> list[Any]:
         """Send `count` packed commands on one connection and return their replies
@@ -346,7 +392,7 @@ class ReadConnections:
                 try:
                     return await self._round_trip(connection, packed, count)
                 except RedisConnectionError:
-                    await self.close()
+                    await self._drop_idle()
                     return await self._round_trip(self._pool.make_connection(), packed, count)
         except TimeoutError:
             raise RedisTimeoutError(f"no reply from Redis in {READ_TIMEOUT:g} s") from None
@@ -370,6 +416,11 @@ class ReadConnections:
 
     async def close(self) -> None:
         """Disconnect the idle connections (those in use close when they fail)."""
+        if self.cache is not None:
+            self.cache.close()
+        await self._drop_idle()
+
+    async def _drop_idle(self) -> None:
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.disconnect(nowait=True)

@@ -43,15 +43,19 @@ if TYPE_CHECKING:
     from aligned_cli.online.reader import ReadConnections
 
 Clock = Callable[[], datetime]
+DEFAULT_CACHE_SIZE = 100_000
 _BEARER = HTTPBearer(auto_error=False)  # optional: the check itself answers 401/403
 
 
 class _AsyncClients:
-    """One asyncio Redis client, and the read path's connections made by it, per
-    event loop (test clients may start several)."""
+    """One asyncio Redis client, and the read path's connections made by it (with
+    their near cache of `cache_size` keys under `key_prefix`, none for 0), per event
+    loop (test clients may start several)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, key_prefix: str, cache_size: int) -> None:
         self._url = url
+        self._key_prefix = key_prefix
+        self._cache_size = cache_size
         self._clients: dict[int, tuple[redis.asyncio.Redis, ReadConnections]] = {}
 
     def _for_loop(self) -> tuple[redis.asyncio.Redis, ReadConnections]:
@@ -68,8 +72,27 @@ class _AsyncClients:
             client = redis.asyncio.Redis.from_url(
                 self._url, socket_connect_timeout=2, socket_timeout=None
             )
-            found = self._clients[loop] = (client, ReadConnections(client))
+            cache = None
+            if self._cache_size:
+                from aligned_cli.online.near_cache import NearCache
+
+                cache = NearCache(self._listener, [self._key_prefix], self._cache_size)
+            found = self._clients[loop] = (client, ReadConnections(client, cache))
         return found
+
+    def _listener(self) -> Any:
+        """A new sync connection as the URL says, speaking RESP2 (whatever the URL or
+        redis-py's default asks), for the near cache's invalidation messages."""
+        import redis
+
+        pool = redis.ConnectionPool.from_url(self._url, socket_connect_timeout=2, socket_timeout=2)
+        return pool.connection_class(**{**pool.connection_kwargs, "protocol": 2})
+
+    async def start(self) -> None:
+        """The current loop's client, with its near cache subscribed (when Redis answers)."""
+        cache = self.reads().cache
+        if cache is not None:
+            await cache.start()
 
     def get(self) -> redis.asyncio.Redis:
         return self._for_loop()[0]
@@ -178,8 +201,12 @@ def create_app(
     token: str | None = None,
     read_token: str | None = None,
     max_entities: int = 10_000,
+    cache_size: int = DEFAULT_CACHE_SIZE,
     clock: Clock | None = None,
 ) -> FastAPI:
+    """The feature server of the compiled project at `manifest_path`. `cache_size`:
+    entity hashes kept in memory between requests, each until Redis reports it
+    changed (`online.near_cache`); 0 reads Redis on every request."""
     from contextlib import asynccontextmanager
 
     from starlette.concurrency import run_in_threadpool
@@ -187,6 +214,7 @@ def create_app(
     from aligned_cli import __version__
     from aligned_cli.artifacts.manifest import read_manifest
     from aligned_cli.online.catalog import Catalog
+    from aligned_cli.online.keys import PREFIX as KEY_PREFIX
     from aligned_cli.online.push import PushService
     from aligned_cli.online.reader import JSON_OPTIONS, READ_TIMEOUT, ReadPlan, read_features
     from aligned_cli.online.redis_client import connect
@@ -199,7 +227,7 @@ def create_app(
     catalog = Catalog.from_project(project)
     tokens = Tokens(token=token, read_token=read_token)
     now = clock or (lambda: datetime.now(UTC))
-    async_clients = _AsyncClients(redis_url)
+    async_clients = _AsyncClients(redis_url, f"{KEY_PREFIX}:{project.name}:", cache_size)
     sync_client = connect(redis_url, timeout=2)
     pusher = PushService(project, manifest_path.parent.parent, sync_client)
 
@@ -216,6 +244,7 @@ def create_app(
         gc.collect()
         gc.freeze()
         gc.set_threshold(20_000, *thresholds[1:])
+        await async_clients.start()
         yield
         gc.set_threshold(*thresholds)
         gc.unfreeze()

@@ -28,6 +28,14 @@ def serve_command(
     max_entities: Annotated[
         int, typer.Option("--max-entities", min=1, help="Most entities per request (413 above).")
     ] = 10_000,
+    cache_size: Annotated[
+        int,
+        typer.Option(
+            "--cache-size",
+            min=0,
+            help="Entity hashes kept in memory, each until Redis reports a change (0: off).",
+        ),
+    ] = 100_000,  # serve.app.DEFAULT_CACHE_SIZE (not imported: `--help` stays light)
     redis_url: RedisUrl = None,
     project_dir: ProjectDir = Path("."),
     target_path: TargetPath = None,
@@ -47,7 +55,12 @@ def serve_command(
     project = project_from_manifest(read_manifest(manifest_path), project_dir.resolve())
     url = project_redis_url(project, redis_url)
     server_app = create_app(
-        manifest_path, url, token=token, read_token=read_token, max_entities=max_entities
+        manifest_path,
+        url,
+        token=token,
+        read_token=read_token,
+        max_entities=max_entities,
+        cache_size=cache_size,
     )
     info(f"serving {project.name} on http://{host}:{port}", host=host, port=port)
     # uvloop and httptools (C) when installed, as uvicorn's "auto" picks today, named
