@@ -56,7 +56,7 @@ def load_project(project_dir: Path | str, *, cli_vars: Mapping[str, Any] | None 
             hint=did_you_mean(project.default_connection, project.connections),
         )
     declared = Declarations()
-    for path in discover_feature_files(root, spec.feature_paths, loaded):
+    for path in discover_feature_files(root, spec.feature_paths, loaded, spec.target_path):
         if path.suffix == ".py":
             _add_python(path, root, declared, project.dialect)
         else:
@@ -73,9 +73,13 @@ def _default_connections() -> dict[str, Any]:
     return {"local": Connection(name="local", type="duckdb", path="target/aligned.duckdb")}
 
 
-def discover_feature_files(root: Path, feature_paths: list[str], loaded: LoadedYaml) -> list[Path]:
-    """Every *.yml, *.yaml and *.py under the feature paths, in a stable order."""
+def discover_feature_files(
+    root: Path, feature_paths: list[str], loaded: LoadedYaml, target_path: str = "target"
+) -> list[Path]:
+    """Every *.yml, *.yaml and *.py under the feature paths, in a stable order; never
+    the project file or what aligned writes (a feature path may be the root, `.`)."""
     files: list[Path] = []
+    own = {root / PROJECT_FILE, (root / target_path).resolve()}
     for index, folder in enumerate(feature_paths):
         base = (root / folder).resolve()
         if base != root and root not in base.parents:
@@ -96,6 +100,8 @@ def discover_feature_files(root: Path, feature_paths: list[str], loaded: LoadedY
             parts = path.relative_to(root).parts
             if any(p.startswith((".", "__")) for p in parts):
                 continue  # hidden folders, __pycache__, __init__.py
+            if path in own or not own.isdisjoint(path.parents):
+                continue
             if path.is_file() and (path.suffix in _YAML_SUFFIXES or path.suffix == ".py"):
                 files.append(path)
     return files

@@ -71,6 +71,21 @@ def test_feature_path_outside_the_project_is_a_project_error(titanic_project: Pa
     assert "internal error" not in result.output
 
 
+@pytest.mark.parametrize("root", ['"."', '""', "./"])
+def test_the_project_root_as_feature_path_skips_the_project_file_and_target(
+    titanic_project: Path, root: str
+) -> None:
+    project_file = titanic_project / "aligned_project.yml"
+    project_file.write_text(project_file.read_text().replace("[features]", f"[{root}]"))
+    (titanic_project / "target").mkdir(exist_ok=True)
+    (titanic_project / "target" / "stray.yml").write_text("not: [a, feature, file\n")
+    for _ in range(2):  # the second compile finds its own artifacts in target/
+        result = CliRunner().invoke(app, ["compile", "--project-dir", str(titanic_project)])
+        assert result.exit_code == 0, result.output
+    listed = CliRunner().invoke(app, ["ls", "--project-dir", str(titanic_project)])
+    assert "passenger" in listed.output
+
+
 def test_a_closed_pipe_ends_ls_quietly(titanic_project: Path) -> None:
     reader, writer = os.pipe()
     os.close(reader)  # like `| head -0`: nobody reads
