@@ -153,7 +153,11 @@ def source_ref(source: SourceLike, fallback: str) -> SourceRef:
         if sep and kind.strip() in ("view", "source"):
             return SourceRef(kind="view" if kind.strip() == "view" else "source", name=name.strip())
         return SourceRef(kind="source", name=source.strip())
-    raise ProjectError(
+    raise _not_a_source(source)
+
+
+def _not_a_source(source: object) -> ProjectError:
+    return ProjectError(
         f"a feature view's source must be a source, a source name or a feature view, "
         f"not {type(source).__name__}",
         hint='e.g. source=FileSource.csv_at("data/x.csv"), source="x" or source=OtherView',
@@ -223,6 +227,8 @@ def feature_view(
     sink: {file: target/streams/trips/}}`. `unique={"severity": "warn", "warn_if": ">10"}`
     sets how the view's automatic `unique` test judges (YAML: `unique: {...}`)."""
     site = user_call_site()
+    if not isinstance(source, SourceDecl | str) and view_decl(source) is None:
+        raise _not_a_source(source)  # here, so the error points at the user's line
     ttl_seconds = window_seconds(ttl) if ttl is not None else None
     materialized = output_of(materialized_source)
     sink = output_of(stream_sink)
