@@ -34,15 +34,55 @@ class _MissingValue(Exception):
         self.hint = hint
 
 
+# The longest text or list a template's `*` may make, and the most bits of a `**`:
+# far beyond any value a project file needs, far below what stalls a compile.
+MAX_REPEAT = 1_000_000
+MAX_POWER_BITS = 100_000
+
+
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.sandbox.SandboxedEnvironment:
     import jinja2
     import jinja2.sandbox  # loaded on first use: most strings have no template
 
-    # Sandboxed: project files are data, they must not reach Python internals.
-    return jinja2.sandbox.SandboxedEnvironment(
+    class Environment(jinja2.sandbox.SandboxedEnvironment):
+        """Sandboxed: project files are data, they must not reach Python internals,
+        nor make a compile run for minutes (`'a' * 10**9`, `7 ** 10000000`; the
+        sandbox itself caps only `range`)."""
+
+        intercepted_binops = frozenset(["*", "**"])
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "*" and _repeat_size(left, right) > MAX_REPEAT:
+                raise jinja2.exceptions.SecurityError(
+                    f"the result would be longer than {MAX_REPEAT:,}"
+                )
+            if operator == "**" and _power_bits(left, right) > MAX_POWER_BITS:
+                raise jinja2.exceptions.SecurityError(
+                    f"the result would have more than {MAX_POWER_BITS:,} bits"
+                )
+            return super().call_binop(context, operator, left, right)
+
+    return Environment(
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
     )
+
+
+def _repeat_size(left: Any, right: Any) -> int:
+    """The length of `left * right` when it repeats a text or list, else 0."""
+    for sized, count in ((left, right), (right, left)):
+        if isinstance(sized, str | list | tuple) and isinstance(count, int):
+            return len(sized) * count
+    return 0
+
+
+def _power_bits(base: Any, exponent: Any) -> float:
+    """About how many bits `base ** exponent` has, for integers, else 0."""
+    import math
+
+    if isinstance(base, int) and isinstance(exponent, int) and abs(base) > 1 and exponent > 0:
+        return exponent * math.log2(abs(base))
+    return 0
 
 
 def needs_rendering(text: str) -> bool:
