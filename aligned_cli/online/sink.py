@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
     from aligned_cli.execute.adapters import Adapter
 
-STREAM_ID = STREAM_ID_COLUMN  # the sink column naming the message each row came from
 _PART = re.compile(r"^part-(\d+)-(\d+)_(\d+)-(\d+)\.parquet$")
 _INPUT = "__aligned_sink_rows"
 
@@ -86,12 +85,12 @@ def open_sink(project: Project, root: Path, view: str, output: Output) -> Stream
 def with_stream_ids(table: pa.Table, ids: Sequence[str]) -> pa.Table:
     import pyarrow as pa
 
-    if STREAM_ID in table.column_names:
+    if STREAM_ID_COLUMN in table.column_names:
         raise UsageError(
-            f"a stream sink adds the column '{STREAM_ID}', which the view already has",
-            hint=f"rename the view's column '{STREAM_ID}'",
+            f"a stream sink adds the column '{STREAM_ID_COLUMN}', which the view already has",
+            hint=f"rename the view's column '{STREAM_ID_COLUMN}'",
         )
-    return table.append_column(pa.field(STREAM_ID, pa.string()), pa.array(ids, pa.string()))
+    return table.append_column(pa.field(STREAM_ID_COLUMN, pa.string()), pa.array(ids, pa.string()))
 
 
 class ParquetDirectorySink(StreamSink):
@@ -146,7 +145,7 @@ class ParquetDirectorySink(StreamSink):
             a, b, c, d = (int(g) for g in match.groups())
             if (c, d) < low or (a, b) > high:
                 continue
-            column = pq.read_table(entry.path, columns=[STREAM_ID]).column(STREAM_ID)
+            column = pq.read_table(entry.path, columns=[STREAM_ID_COLUMN]).column(STREAM_ID_COLUMN)
             found.update(i for i in column.to_pylist() if i in wanted)
         return found
 
@@ -211,7 +210,7 @@ class TableSink(StreamSink):
         if dialect == "postgres":
             source = f"pg_temp.{source}"
         columns = ", ".join(ident(name, dialect) for name in rows.column_names)
-        stream_id = ident(STREAM_ID, dialect)
+        stream_id = ident(STREAM_ID_COLUMN, dialect)
         adapter.ensure_schema(schema)
         adapter.register_arrow(_INPUT, rows)
         try:
@@ -232,8 +231,8 @@ class TableSink(StreamSink):
             raise ExecutionError(
                 f"stream sink {self.description}: {error.message}",
                 hint=error.hint
-                or f"the sink table's columns must be the view's columns plus '{STREAM_ID}'; "
-                "drop or rename an older table whose columns differ",
+                or "the sink table's columns must be the view's columns plus "
+                f"'{STREAM_ID_COLUMN}'; drop or rename an older table whose columns differ",
             ) from None
         finally:
             adapter.unregister(_INPUT)

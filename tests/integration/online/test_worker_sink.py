@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from conftest import NOW, aligned, event, write_project
 
+from aligned_cli.core.naming import STREAM_ID_COLUMN as STREAM_ID
 from aligned_cli.online.codec import decode
-from aligned_cli.online.sink import STREAM_ID, ParquetDirectorySink
+from aligned_cli.online.sink import ParquetDirectorySink
 from aligned_cli.online.worker import DEAD_SUFFIX, Worker, group_name
 
 KEY = "aligned:fleet:driver_stats:"
