@@ -3,7 +3,8 @@
 For each spine row with keys `k` and instant `t`, a view's aggregation is computed over
 that entity's events with `t - window < event <= t`, after keeping one version per
 event (same keys and event time: the greatest created, NULL created last). NULLs of
-`of` are ignored as SQL aggregates do; an empty window gives `count` and
+`of` are ignored as SQL aggregates do (but `last` is the latest event's value, NULL
+or not); an empty window gives `count` and
 `count_distinct` 0 and NULL otherwise, and every function is NULL below `min_rows`
 non-NULL values of `of` (rows, for `count` without `of`; a count below it included).
 
@@ -16,8 +17,8 @@ between runs, so only the ratios matter):
 | 1M / 100k, ~1 event/day (7-30 rows in window) |     0.34 s |       0.44 s |       ~1.0 s |
 | 1M / 100k, 1,000/entity, 90 d (~360 rows)     |     1.51 s | 1.85 s (CPU 1.7) | 1.5 s (CPU 1.0) |
 
-- `count_distinct`, `min`, `max`, `stddev` (sample) and `last` (latest non-NULL value
-  by event time) always use a **range join** of the spine rows to the events on the
+- `count_distinct`, `min`, `max`, `stddev` (sample) and `last` (the latest event's
+  value, NULL when it is NULL) always use a **range join** of the spine rows to the events on the
   keys and `t - widest window < event <= t`, grouped by spine row, with a FILTER per
   narrower window: exact, and one pass for all of a view's windows. (`stddev` from
   running sums of squares would cancel catastrophically for low-variance windows.)
@@ -642,20 +643,45 @@ class _RangeForm(_Form):
             return self._in_window(exp.Max(this=value), agg.window)
         if function == "stddev":
             return self._in_window(exp.StddevSamp(this=value), agg.window)
-        # last: the latest non-NULL value (event times are unique after deduplication).
+        return self._last(agg, value)
+
+    def _last(self, agg: Aggregation, value: exp.Expr) -> exp.Expr:
+        """The value of the window's latest event, NULL when that value is NULL (no
+        fall-back to an older event, as for a view's row, SPEC §4): the latest
+        non-NULL value, kept only when its event is the window's latest (event times
+        are unique after deduplication). Engines' "latest" aggregates skip NULLs
+        (`arg_max`, Spark's `collect_list`) or refuse them in arrays (BigQuery), so
+        the NULL case is decided by comparing two MAX(event)s, plain on all."""
         event = column(EVENT, "e")
-        not_null: exp.Expr = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
+        in_window: exp.Expr | None = None
         if agg.window != self.widest:
-            not_null = exp.and_(
-                not_null, exp.GT(this=event.copy(), expression=self._lower(agg.window))
-            )
+            in_window = exp.GT(this=event.copy(), expression=self._lower(agg.window))
+        not_null: exp.Expr = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
+        if in_window is not None:
+            not_null = exp.and_(not_null, in_window.copy())
         if self.dialect.name == "duckdb":
-            latest: exp.Expr = exp.ArgMax(this=value, expression=event)
-            return exp.Filter(this=latest, expression=exp.Where(this=not_null))
-        ordered = exp.Order(this=value, expressions=[exp.Ordered(this=event, desc=True)])
-        collected = exp.Filter(this=exp.ArrayAgg(this=ordered), expression=exp.Where(this=not_null))
-        # sqlglot indexes from 0 and renders Postgres' 1-based subscript.
-        return exp.Bracket(this=exp.Paren(this=collected), expressions=[exp.Literal.number(0)])
+            latest: exp.Expr = exp.Filter(
+                this=exp.ArgMax(this=value, expression=event.copy()),
+                expression=exp.Where(this=not_null.copy()),
+            )
+        else:
+            ordered = exp.Order(this=value, expressions=[exp.Ordered(this=event.copy(), desc=True)])
+            collected = exp.Filter(
+                this=exp.ArrayAgg(this=ordered), expression=exp.Where(this=not_null.copy())
+            )
+            # sqlglot indexes from 0 and renders Postgres' 1-based subscript.
+            latest = exp.Bracket(
+                this=exp.Paren(this=collected), expressions=[exp.Literal.number(0)]
+            )
+        newest_valued = exp.Filter(
+            this=exp.Max(this=event.copy()), expression=exp.Where(this=not_null)
+        )
+        newest: exp.Expr = exp.Max(this=event)
+        if in_window is not None:
+            newest = exp.Filter(this=newest, expression=exp.Where(this=in_window))
+        return exp.Case(
+            ifs=[exp.If(this=exp.EQ(this=newest_valued, expression=newest), true=latest)]
+        )
 
 
 # --- shared ----------------------------------------------------------------------------

@@ -142,9 +142,8 @@ def reference_value(
         if any(not math.isfinite(v) for v in values):
             return math.nan
         return statistics.stdev(values)
-    if function == "last":
-        latest = [r for r in window if _value(r, of) is not None]
-        return _value(latest[-1], of)
+    if function == "last":  # the latest event's value, NULL or not
+        return _value(window[-1], of)
     raise AssertionError(function)
 
 

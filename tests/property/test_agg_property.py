@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from agg_helpers import close, compiled_sql, reference_dataset, with_aggregations
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pit_helpers import (
     INSTANTS,
@@ -70,6 +70,26 @@ CASES = st.fixed_dictionaries(
         "with_time": st.sampled_from([True, True, True, False]),
     }
 )
+# The latest event of a window holds NULL (`last` is NULL: no fall-back to the older
+# 1.5) and the window before it holds a value; random cases rarely line these up.
+LATEST_IS_NULL = {
+    "rows": [
+        ViewRow(1, "a", INSTANTS[10], None, 4, 1.5),
+        ViewRow(1, "a", INSTANTS[11], None, None, None),
+        ViewRow(2, "a", INSTANTS[10], None, None, None),
+        ViewRow(2, "a", INSTANTS[11], None, 7, 2.5),
+    ],
+    "spine": [
+        SpineRow(1, "a", INSTANTS[11], 0),
+        SpineRow(1, "a", INSTANTS[10], 1),
+        SpineRow(2, "a", INSTANTS[11], 2),
+    ],
+    "windows": (86400,),
+    "naive_view": False,
+    "naive_spine": False,
+    "oslo": False,
+    "with_time": True,
+}
 SETTINGS = settings(
     max_examples=80,
     deadline=None,
@@ -147,6 +167,7 @@ def _check(case: dict[str, Any], dialect: str, target: Any) -> None:
 
 @SETTINGS
 @given(case=CASES)
+@example(case=LATEST_IS_NULL)
 def test_duckdb_aggregations_match_reference(duck: Any, form: str, case: dict[str, Any]) -> None:
     _check(case, "duckdb", duck)
 
@@ -154,5 +175,6 @@ def test_duckdb_aggregations_match_reference(duck: Any, form: str, case: dict[st
 @pytest.mark.postgres
 @SETTINGS
 @given(case=CASES)
+@example(case=LATEST_IS_NULL)
 def test_postgres_aggregations_match_reference(pg: Any, form: str, case: dict[str, Any]) -> None:
     _check(case, "postgres", pg)

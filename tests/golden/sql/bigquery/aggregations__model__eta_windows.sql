@@ -285,11 +285,14 @@ LEFT JOIN (
         NULL
       )
     ) AS `__aligned_n0`,
-    (
-      ARRAY_AGG(
-        IF(NOT `e`.`__aligned_of1` IS NULL, `e`.`__aligned_of1`, NULL) IGNORE NULLS ORDER BY `e`.`__aligned_event` DESC
-      )
-    )[0] AS `__aligned_a1`,
+    CASE
+      WHEN MAX(IF(NOT `e`.`__aligned_of1` IS NULL, `e`.`__aligned_event`, NULL)) = MAX(`e`.`__aligned_event`)
+      THEN (
+        ARRAY_AGG(
+          IF(NOT `e`.`__aligned_of1` IS NULL, `e`.`__aligned_of1`, NULL) IGNORE NULLS ORDER BY `e`.`__aligned_event` DESC
+        )
+      )[0]
+    END AS `__aligned_a1`,
     COUNT(`e`.`__aligned_of1`) AS `__aligned_n1`
   FROM `__aligned_spine` AS `s`
   JOIN `__aligned_v0_agg_events` AS `e`

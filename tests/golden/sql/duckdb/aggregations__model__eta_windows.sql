@@ -183,8 +183,12 @@ LEFT JOIN (
       "e"."__aligned_event" > "s"."__aligned_time" - TO_MICROSECONDS(604800000000)) AS "__aligned_a0",
     COUNT("e"."__aligned_of0") FILTER(WHERE
       "e"."__aligned_event" > "s"."__aligned_time" - TO_MICROSECONDS(604800000000)) AS "__aligned_n0",
-    ARG_MAX("e"."__aligned_of1", "e"."__aligned_event") FILTER(WHERE
-      NOT "e"."__aligned_of1" IS NULL) AS "__aligned_a1",
+    CASE
+      WHEN MAX("e"."__aligned_event") FILTER(WHERE
+        NOT "e"."__aligned_of1" IS NULL) = MAX("e"."__aligned_event")
+      THEN ARG_MAX("e"."__aligned_of1", "e"."__aligned_event") FILTER(WHERE
+        NOT "e"."__aligned_of1" IS NULL)
+    END AS "__aligned_a1",
     COUNT("e"."__aligned_of1") AS "__aligned_n1"
   FROM "__aligned_spine" AS "s"
   JOIN "__aligned_v0_agg_events" AS "e"

@@ -303,10 +303,14 @@ LEFT JOIN (
       "e"."__aligned_event" > "s"."__aligned_time" - INTERVAL '604800 SECONDS') AS "__aligned_a0",
     COUNT("e"."__aligned_of0") FILTER(WHERE
       "e"."__aligned_event" > "s"."__aligned_time" - INTERVAL '604800 SECONDS') AS "__aligned_n0",
-    (
-      ARRAY_AGG("e"."__aligned_of1" ORDER BY "e"."__aligned_event" DESC NULLS LAST) FILTER(WHERE
-        NOT "e"."__aligned_of1" IS NULL)
-    )[1] AS "__aligned_a1",
+    CASE
+      WHEN MAX("e"."__aligned_event") FILTER(WHERE
+        NOT "e"."__aligned_of1" IS NULL) = MAX("e"."__aligned_event")
+      THEN (
+        ARRAY_AGG("e"."__aligned_of1" ORDER BY "e"."__aligned_event" DESC NULLS LAST) FILTER(WHERE
+          NOT "e"."__aligned_of1" IS NULL)
+      )[1]
+    END AS "__aligned_a1",
     COUNT("e"."__aligned_of1") AS "__aligned_n1"
   FROM "__aligned_spine" AS "s"
   JOIN "__aligned_v0_agg_events" AS "e"

@@ -400,8 +400,12 @@ LEFT JOIN (
       `e`.`__aligned_event` > `s`.`__aligned_time` - MAKE_DT_INTERVAL(0, 0, 0, 604800)) AS `__aligned_a0`,
     COUNT(`e`.`__aligned_of0`) FILTER(WHERE
       `e`.`__aligned_event` > `s`.`__aligned_time` - MAKE_DT_INTERVAL(0, 0, 0, 604800)) AS `__aligned_n0`,
-    MAX_BY(`e`.`__aligned_of1`, `e`.`__aligned_event`) FILTER(WHERE
-      NOT `e`.`__aligned_of1` IS NULL) AS `__aligned_a1`,
+    CASE
+      WHEN MAX(`e`.`__aligned_event`) FILTER(WHERE
+        NOT `e`.`__aligned_of1` IS NULL) = MAX(`e`.`__aligned_event`)
+      THEN MAX_BY(`e`.`__aligned_of1`, `e`.`__aligned_event`) FILTER(WHERE
+        NOT `e`.`__aligned_of1` IS NULL)
+    END AS `__aligned_a1`,
     COUNT(`e`.`__aligned_of1`) AS `__aligned_n1`
   FROM `__aligned_spine` AS `s`
   JOIN `__aligned_v0_agg_events` AS `e`
