@@ -415,9 +415,10 @@ class ReadConnections:
         return replies
 
     async def close(self) -> None:
-        """Disconnect the idle connections (those in use close when they fail)."""
+        """Disconnect the idle connections (those in use close when they fail) and
+        the near cache's listener."""
         if self.cache is not None:
-            self.cache.close()
+            await self.cache.close()
         await self._drop_idle()
 
     async def _drop_idle(self) -> None:

@@ -86,7 +86,8 @@ class _AsyncClients:
         import redis
 
         pool = redis.ConnectionPool.from_url(self._url, socket_connect_timeout=2, socket_timeout=2)
-        return pool.connection_class(**{**pool.connection_kwargs, "protocol": 2})
+        settings = {**pool.connection_kwargs, "protocol": 2, "socket_keepalive": True}
+        return pool.connection_class(**settings)
 
     async def start(self) -> None:
         """The current loop's client, with its near cache subscribed (when Redis answers)."""

@@ -33,7 +33,8 @@ def serve_command(
         typer.Option(
             "--cache-size",
             min=0,
-            help="Entity hashes kept in memory, each until Redis reports a change (0: off).",
+            help="Replies from Redis kept in memory (one per entity hash and feature "
+            "list), each until Redis reports a change (0: off).",
         ),
     ] = 100_000,  # serve.app.DEFAULT_CACHE_SIZE (not imported: `--help` stays light)
     redis_url: RedisUrl = None,

@@ -6,6 +6,7 @@ to its listening connection. Whether a read reached Redis is seen by Redis itsel
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,12 +72,16 @@ class Monitor:
     def count_after(self, action: Any, redis_client: Any) -> int:
         """HMGETs of KEY that `action` caused: MONITOR's lines up to a marker sent
         after it (Redis shows commands in the order it runs them)."""
+        self._sync(redis_client)  # count nothing the test did before
         before = self.reads
         action()
+        self._sync(redis_client)
+        return self.reads - before
+
+    def _sync(self, redis_client: Any) -> None:
         marker = f"mark-{time.monotonic_ns()}"
         redis_client.echo(marker)
         self._wait_for(lambda line: marker in line)
-        return self.reads - before
 
     def close(self) -> None:
         self._sock.close()
@@ -211,7 +216,173 @@ def test_a_reply_read_while_its_key_changed_is_not_kept(redis_url: str, redis_cl
         redis_client.flushdb()  # and a flush empties it
         await asyncio.sleep(0.05)
         flushed = cache.lookup(KEY, "fields", 0)
-        cache.close()
+        await cache.close()
         return kept_racing, kept_later, flushed
 
     assert asyncio.run(scenario()) == (None, ("new",), None)
+
+
+def _listener_for(redis_url: str) -> Any:
+    import redis
+
+    pool = redis.ConnectionPool.from_url(redis_url)
+    return lambda: pool.connection_class(**{**pool.connection_kwargs, "protocol": 2})
+
+
+class FreezableProxy:
+    """A TCP relay to Redis that can stop relaying without closing anything: a network
+    cut without a FIN, or a hung Redis, as the server sees it."""
+
+    def __init__(self, redis_url: str) -> None:
+        import redis
+
+        kwargs = redis.ConnectionPool.from_url(redis_url).connection_kwargs
+        self.upstream = (kwargs["host"], kwargs["port"])
+        self.db = kwargs.get("db", 0)
+        self.frozen = threading.Event()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/{self.db}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.upstream)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                while self.frozen.is_set():
+                    time.sleep(0.01)  # held, never delivered
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:  # one side closed: so is the other (Redis sees its client go)
+            for end in (source, target):
+                end.close()
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_a_silent_listener_is_not_trusted(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No FIN, no reset, no message: a listener that stops answering pings is dropped
+    (here after 0.5 s), with everything cached."""
+    import asyncio
+
+    from aligned_cli.online import near_cache
+    from aligned_cli.online.near_cache import FOREVER, NearCache
+
+    monkeypatch.setattr(near_cache, "HEARTBEAT_SECONDS", 0.1)
+    monkeypatch.setattr(near_cache, "HEARTBEAT_DEADLINE", 0.5)
+    proxy = FreezableProxy(redis_url)
+
+    async def scenario() -> tuple[bool, bool, Any, bool]:
+        cache = NearCache(_listener_for(proxy.url), ["aligned:fleet:"], 10)
+        await cache.start()
+        await asyncio.sleep(0.3)  # pongs keep coming
+        trusted = cache.active()
+        cache.store(cache.begin(), KEY, "fields", ["v"], FOREVER)
+        cache.end()
+        proxy.frozen.set()
+        await asyncio.sleep(0.3)
+        still = cache.active()  # within the deadline
+        await asyncio.sleep(0.6)
+        dropped = cache.lookup(KEY, "fields", 0)
+        after = cache.active()
+        proxy.frozen.clear()
+        await cache.close()
+        return trusted, still, dropped, after
+
+    try:
+        assert asyncio.run(scenario()) == (True, True, None, False)
+    finally:
+        proxy.close()
+
+
+def test_memory_is_bounded_by_replies_not_keys(redis_url: str) -> None:
+    """Every order of a key's features is its own reply: the bound counts replies."""
+    import asyncio
+    import itertools
+
+    from aligned_cli.online.near_cache import FOREVER, NearCache
+
+    async def scenario() -> list[int]:
+        cache = NearCache(_listener_for(redis_url), ["aligned:fleet:"], 3)
+        await cache.start()
+        for order in itertools.permutations("abcd"):
+            cache.store(cache.begin(), KEY, "".join(order), ["v"], FOREVER)
+            cache.end()
+        for other in range(5):
+            cache.store(cache.begin(), f"{KEY}{other}", "abcd", ["v"], FOREVER)
+            cache.end()
+        kept = [
+            sum(cache.lookup(k, "".join(o), 0) is not None for o in itertools.permutations("abcd"))
+            for k in [KEY, *(f"{KEY}{other}" for other in range(5))]
+        ]
+        await cache.close()
+        return kept
+
+    assert asyncio.run(scenario()) == [0, 0, 0, 1, 1, 1]
+
+
+def test_a_key_name_that_is_not_text_leaves_the_cache_alone(
+    api: TestClient, redis_client: Any, monitor: Monitor
+) -> None:
+    assert rate(api)["value"] == 0.25
+    redis_client.set(b"aligned:fleet:\xff\xfe", b"x")
+    assert monitor.count_after(lambda: [rate(api) for _ in range(3)], redis_client) == 0
+
+
+def test_a_burst_of_names_sends_reads_to_redis_for_a_moment(
+    redis_url: str, redis_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server busy while a bulk write lands finds a burst of names at once, and Redis
+    may still hold more of them: the cache stays out of the answer for a moment."""
+    import asyncio
+
+    from aligned_cli.online import near_cache
+    from aligned_cli.online.near_cache import NearCache
+
+    monkeypatch.setattr(near_cache, "BURST_QUIET_SECONDS", 0.5)
+
+    async def scenario() -> tuple[bool, bool, bool]:
+        cache = NearCache(_listener_for(redis_url), ["aligned:fleet:"], 10)
+        await cache.start()
+        before = cache.active()
+        # The loop is blocked (no await) while ~70 kB of key names are reported.
+        pipe = redis_client.pipeline(transaction=False)
+        for i in range(2_000):
+            pipe.set(f"aligned:fleet:bulk:{i:06d}", "x")
+        pipe.execute()
+        time.sleep(0.1)
+        during = cache.active()
+        await asyncio.sleep(0.6)
+        after = cache.active()
+        await cache.close()
+        return before, during, after
+
+    assert asyncio.run(scenario()) == (True, False, True)
+
+
+def test_no_listener_without_the_server_starting(
+    project: Path, redis_url: str, redis_client: Any
+) -> None:
+    """A TestClient used without `with` runs each request on a new event loop and never
+    starts the app: no listener is opened for any of them (they would leak)."""
+    app = create_app(project / "target" / "manifest.json", redis_url)
+    client = TestClient(app)
+    for _ in range(5):
+        assert rate(client)["value"] == 0.25
+    db = str(redis_client.connection_pool.connection_kwargs.get("db", 0))
+    names = [c["name"] for c in redis_client.client_list() if c["db"] == db]
+    assert LISTENER_NAME not in names
