@@ -435,3 +435,31 @@ def test_worker_resumes_after_being_killed(project: Path, redis_url: str, client
     assert result.returncode == 0, result.stdout + result.stderr
     assert client.hget(f"{KEY}stats:12", "busy") == "f:1"
     assert client.xinfo_groups("ev_stream")[0]["pending"] == 0
+
+
+def test_serve_serves_the_project_as_it_is_now_not_the_last_compile(
+    project: Path, serve: Any
+) -> None:
+    """An edit made after the last compile (a new model here; the Redis URL alike) is
+    what `serve` serves, as `materialize` compiles before it writes."""
+    _materialize(project)
+    (project / "features" / "more.yml").write_text(
+        "models:\n  - name: cities\n    features: [home:upper_city]\n"
+    )
+    server = serve()
+    results = server.features({"model": "cities", "entities": {"driver_id": [1]}})
+    assert results[0]["features"]["home:upper_city"]["value"] == "OSLO"
+
+
+def test_serve_serves_a_published_target_folder_without_its_project(
+    project: Path, serve: Any, tmp_path: Path
+) -> None:
+    _materialize(project)
+    published = tmp_path / "published"
+    (published / "target").mkdir(parents=True)
+    (published / "target" / "manifest.json").write_bytes(
+        (project / "target" / "manifest.json").read_bytes()
+    )
+    server = serve(published)
+    results = server.features({"model": "dispatch", "entities": {"driver_id": [1]}})
+    assert results[0]["features"]["home:city"]["value"] == "oslo"

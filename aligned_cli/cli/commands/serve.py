@@ -86,16 +86,20 @@ def _installed(module: str) -> bool:
 
 
 def _manifest(project_dir: Path, target_path: Path | None, vars: str | None, fmt: str) -> Path:
-    """target/manifest.json, compiling the project first when there is none."""
+    """target/manifest.json of the project as it is now: compiled first (from the
+    compile cache when nothing changed), as `materialize` and `worker` do, so an edit
+    to the project (its Redis URL, a ttl) is served; a target folder published without
+    its project (no aligned_project.yml) is served as it is."""
     from aligned_cli.cli.context import compiled_project
     from aligned_cli.cli.output import set_log_format
+    from aligned_cli.parse.project_file import PROJECT_FILE
 
     set_log_format(fmt)
     if target_path is not None:
         candidate = (project_dir / target_path) / "manifest.json"
     else:
         candidate = _default_target(project_dir) / "manifest.json"
-    if candidate.exists():
+    if candidate.exists() and not (project_dir / PROJECT_FILE).exists():
         return candidate
     from aligned_cli.pipeline import build_manifest, write_compiled
 
