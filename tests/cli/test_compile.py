@@ -30,6 +30,8 @@ def test_init_creates_a_project_that_compiles_and_runs(
     monkeypatch.chdir(tmp_path)
     invoke("init", "demo")
     assert (tmp_path / "demo" / "aligned_project.yml").read_text().startswith("#")
+    layout = {p.name for p in (tmp_path / "demo").iterdir() if p.is_dir()}
+    assert layout == {"features", "data", "target"}  # SPEC §2
     invoke("compile", "--project-dir", "demo")
     manifest = json.loads((tmp_path / "demo" / "target" / "manifest.json").read_text())
     assert manifest["metadata"]["project_name"] == "demo"

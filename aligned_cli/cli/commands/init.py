@@ -58,6 +58,7 @@ def init_command(
     shutil.copytree(
         source, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("target", "__pycache__")
     )
+    (folder / "target").mkdir(exist_ok=True)  # SPEC §2's layout: what aligned writes
     project_file = folder / "aligned_project.yml"
     project_file.write_text(project_file.read_text().replace(_PLACEHOLDER, project_name))
     where = "the current folder" if folder == Path(".") else f"{folder}/"
