@@ -79,12 +79,14 @@ def compile_test_sql(
 def resolve_project(project: Project) -> Project:
     """View inheritance and derived feature types resolved; views checked. Pure."""
     from aligned_cli.compile.spine_keys import check_spine_keys
+    from aligned_cli.compile.time_columns import check_time_columns
     from aligned_cli.compile.views import resolve_project as resolve
     from aligned_cli.core.declared_values import check_declared_values
 
     resolved = resolve(project)
     # Once every feature's type is known:
     check_declared_values(resolved)
+    check_time_columns(resolved)
     check_spine_keys(resolved)
     return resolved
 

@@ -24,6 +24,7 @@ from sqlglot.expressions import DType as T
 from sqlglot.optimizer.annotate_types import TypeAnnotator, annotate_types
 from sqlglot.schema import MappingSchema
 
+from aligned_cli.compile.literal_types import SUPPORTED_CASTS, text_fits, unsupported_cast
 from aligned_cli.core.location import Location
 from aligned_cli.core.sql_errors import parse_message
 from aligned_cli.core.statements import holds_statement
@@ -73,6 +74,7 @@ _FROM_SQLGLOT: dict[T, DataType] = {
     T.TIMESTAMP: DataType.TIMESTAMP,
     T.TIMESTAMPTZ: DataType.TIMESTAMP,
     T.JSON: DataType.JSON,
+    T.JSONB: DataType.JSON,  # PostgreSQL's, which aligned's json is there
 }
 
 _K = TypeVar("_K")
@@ -757,6 +759,23 @@ def _check_types(value: exp.Expr, sql: str, location: Location | None, dialect: 
         elif isinstance(node, _NUMERIC_FUNCTIONS) and not node.args.get("to"):
             # (`ceil(ts TO DAY)`, where a dialect has it, rounds a time.)
             _expect_numbers(node, checked)
+        elif isinstance(node, exp.Cast):  # and TRY_CAST
+            _expect_supported_cast(node, checked)
+
+
+def _expect_supported_cast(node: exp.Cast, checked: _Checked) -> None:
+    """A cast names one of aligned's types, as both engines read it (`literal_types`):
+    `CAST(x AS UUID)`, `x::INT[]` or `CAST(x AS DECIMAL(99, 99))` would fail (or differ)
+    only when the query runs."""
+    to = node.to
+    problem = unsupported_cast(to)
+    if problem is None:
+        return
+    raise ProjectError(
+        f"expression '{checked.sql}' casts to {to.sql(checked.dialect)}: {problem}",
+        location=checked.location,
+        hint=f"cast to a type aligned supports: {SUPPORTED_CASTS}",
+    )
 
 
 def _expect(node: exp.Expr, operands: list[exp.Expr], allowed: set[str], checked: _Checked) -> None:
@@ -850,6 +869,9 @@ def _expect_one_type(node: exp.Expr, operands: list[exp.Expr | None], checked: _
             hint="every value it may give must have one type; cast one, "
             "e.g. CAST(x AS VARCHAR) or CAST(x AS DOUBLE)",
         )
+    _expect_readable_texts(node, present, node.type, checked)
+    if isinstance(node, exp.Coalesce):
+        _expect_whole_fill(node, checked)
 
 
 def _expect_comparable(node: exp.Expr, operands: list[exp.Expr], checked: _Checked) -> None:
@@ -857,6 +879,99 @@ def _expect_comparable(node: exp.Expr, operands: list[exp.Expr], checked: _Check
     clash = _first_clash(operands, lambda a, b: a.comparable(b))
     if clash is not None:
         raise _mismatch(node, operands if len(operands) <= 3 else list(clash), checked)
+    typed = next((o for o in operands if _Kind.of(o) is not None and not _is_text(o)), None)
+    if typed is not None:
+        _expect_readable_texts(node, operands, typed.type, checked)
+
+
+def _is_text(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Literal) and node.is_string
+
+
+def _expect_readable_texts(
+    node: exp.Expr, operands: list[exp.Expr], dtype: exp.DataType | None, checked: _Checked
+) -> None:
+    """Every string literal among `operands`, which engines read as a value of `dtype`
+    (the others' type), is one both DuckDB and PostgreSQL can read so: `coalesce(age,
+    'a')` or `ts > 'soon'` fails when the query runs (a fill value, `fill_na('a')`)."""
+    if dtype is None or dtype.this in (T.UNKNOWN, T.NULL) or dtype.this in _TEXT:
+        return
+    for operand in operands:
+        if not _is_text(operand) or text_fits(operand.name, dtype):
+            continue
+        fill = isinstance(node, exp.Coalesce) and operand is not node.this
+        what = "fill value" if fill else "text"
+        raise ProjectError(
+            f"type mismatch in expression '{checked.sql}': {what} "
+            f"{_display(operand, checked.dialect)} cannot be read as {_named_type(dtype)} "
+            f"in '{_display(node, checked.dialect)}'",
+            location=checked.location,
+            hint=_literal_hint(dtype, fill, _in_python(checked)),
+        )
+
+
+def _expect_whole_fill(node: exp.Coalesce, checked: _Checked) -> None:
+    """An integer's fill value is a whole number: `coalesce(n, 1.5)` (`n.fill_na(1.5)`)
+    would make every value of the int feature a decimal on both engines."""
+    first = node.this
+    if first is None or first.type is None or first.type.this not in exp.DataType.INTEGER_TYPES:
+        return
+    for fill in node.expressions:
+        number = fill.this if isinstance(fill, exp.Neg) else fill
+        if not (isinstance(number, exp.Literal) and number.is_number):
+            continue
+        if float(number.name).is_integer():
+            continue
+        column, value = _display(first, checked.dialect), _display(fill, checked.dialect)
+        # The hint's column as one would write it: `n`, not `"n"`.
+        written = first.name if _is_plain_column(first) else column
+        raise ProjectError(
+            f"type mismatch in expression '{checked.sql}': fill value "
+            f"{_display(fill, checked.dialect)} in '{_display(node, checked.dialect)}' is not "
+            f"a whole number, but {column} is {_type_name(first)}",
+            location=checked.location,
+            hint=(
+                f"fill with a whole number, e.g. .fill_na(0); for a float feature, cast "
+                f'first: .transform_sql("coalesce(CAST({written} AS DOUBLE), {value})")'
+                if _in_python(checked)
+                else f"fill with a whole number, e.g. coalesce({written}, 0); for a float "
+                f"feature, cast first: coalesce(CAST({written} AS DOUBLE), {value})"
+            ),
+        )
+
+
+def _is_plain_column(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Column) and re.fullmatch(r"[a-z_][a-z0-9_]*", node.name) is not None
+
+
+def _named_type(dtype: exp.DataType) -> str:
+    ours = from_sqlglot_type(dtype)
+    return ours.value if ours is not None else dtype.sql(_TYPE_DIALECT).lower()
+
+
+def _in_python(checked: _Checked) -> bool:
+    """Whether the expression was built by the Python DSL (`.fill_na(...)`)."""
+    return checked.location is not None and checked.location.file.endswith(".py")
+
+
+def _literal_hint(dtype: exp.DataType, fill: bool, python: bool) -> str:
+    ours = from_sqlglot_type(dtype)
+    if dtype.this == T.BOOLEAN:
+        example = "true or false"
+    elif ours is not None and ours in INTEGER_TYPES:
+        example = "a whole number without quotes, e.g. 0"
+    elif dtype.this in exp.DataType.REAL_TYPES:
+        example = "a number without quotes, e.g. 0"
+    elif dtype.this in _TEMPORAL:
+        example = "an ISO 8601 date or time, e.g. '2024-01-31' or '2024-01-31 12:00:00'"
+    elif dtype.this == T.ARRAY:
+        example = "a list, e.g. [0.0, 0.0] (engines read a list's text differently)"
+    else:
+        example = f"a value of type {_named_type(dtype)}"
+    what = "a fill value of the feature's type" if fill else "a value of the compared type"
+    if fill and python:
+        what = "a fill value of the feature's type (`.fill_na(value)`)"
+    return f"write {what}: {example}"
 
 
 def _first_clash(
