@@ -72,6 +72,12 @@ _FROM_SQLGLOT: dict[T, DataType] = {
     T.CHAR: DataType.STRING,
     T.DATE: DataType.DATE,
     T.TIMESTAMP: DataType.TIMESTAMP,
+    # DuckDB's plain TIMESTAMP (sqlglot reads it as NTZ) and its seconds/ms/ns forms
+    # (parquet written by pandas is in ns): the engine compares them all as instants.
+    T.TIMESTAMPNTZ: DataType.TIMESTAMP,
+    T.TIMESTAMP_S: DataType.TIMESTAMP,
+    T.TIMESTAMP_MS: DataType.TIMESTAMP,
+    T.TIMESTAMP_NS: DataType.TIMESTAMP,
     T.TIMESTAMPTZ: DataType.TIMESTAMP,
     T.JSON: DataType.JSON,
     T.JSONB: DataType.JSON,  # PostgreSQL's, which aligned's json is there
