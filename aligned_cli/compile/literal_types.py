@@ -24,9 +24,19 @@ _FLOATS = frozenset({T.DOUBLE, T.FLOAT})
 _TEXTS = frozenset({T.TEXT, T.VARCHAR, T.CHAR})
 _TIMES = frozenset({T.DATE, T.TIMESTAMP, T.TIMESTAMPNTZ, T.TIMESTAMPTZ})
 _JSONS = frozenset({T.JSON, T.JSONB})
+# TIME is no type of aligned, but both engines have it, and a derived feature may pass
+# through it (`cast(ts AS TIME) BETWEEN '09:00' AND '17:00'`).
 _CASTABLE = (
-    frozenset({T.BOOLEAN, T.DECIMAL, T.INTERVAL}) | _INTEGERS | _FLOATS | _TEXTS | _TIMES | _JSONS
+    frozenset({T.BOOLEAN, T.DECIMAL, T.INTERVAL, T.TIME})
+    | _INTEGERS
+    | _FLOATS
+    | _TEXTS
+    | _TIMES
+    | _JSONS
 )
+# PostgreSQL keeps microseconds (6 digits) by default and at most: TIMESTAMP(6) and
+# above are what DuckDB computes; fewer digits round on PostgreSQL only.
+_FULL_TIME_PRECISION = 6
 # DuckDB's DECIMAL holds at most 38 digits (PostgreSQL's NUMERIC up to 1000).
 MAX_DECIMAL_DIGITS = 38
 
@@ -58,10 +68,14 @@ def unsupported_cast(to: exp.DataType) -> str | None:
             return f"DuckDB's DECIMAL holds 1 to {MAX_DECIMAL_DIGITS} digits"
         if not 0 <= scale <= precision:
             return "its scale must be between 0 and its precision"
-    elif kind in _TEXTS | _TIMES and to.expressions:
-        # PostgreSQL truncates (VARCHAR(n)), pads (CHAR(n)) or rounds (TIMESTAMP(p));
-        # DuckDB ignores the length: one value, two results.
-        return "PostgreSQL applies its length or precision and DuckDB ignores it"
+    elif kind in _TIMES and to.expressions:
+        precision = params[0] if params else None
+        if precision is None or precision < _FULL_TIME_PRECISION:
+            # PostgreSQL rounds to fewer digits; DuckDB ignores the precision.
+            return "PostgreSQL applies its precision and DuckDB ignores it"
+    elif kind in _TEXTS and to.expressions:
+        # PostgreSQL truncates (VARCHAR(n)) or pads (CHAR(n)); DuckDB ignores the length.
+        return "PostgreSQL applies its length and DuckDB ignores it"
     return None
 
 
@@ -80,14 +94,11 @@ _WHOLE = re.compile(r"[+-]?\d+")
 _REAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|infinity|nan)", re.I)
 # Text both read as a boolean, in any case (PostgreSQL also `on`, `off` and prefixes).
 _BOOLEAN_TEXTS = frozenset({"true", "false", "t", "f", "yes", "no", "y", "n", "1", "0"})
-# ISO 8601 in its extended form (or with slashes), as both read it; Python's
-# fromisoformat also reads `20240102`, which DuckDB refuses.
-_TIME_TEXT = re.compile(
-    r"\d{4}([-/])\d{1,2}\1\d{1,2}"
-    r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?"
-    r"( ?(Z|[+-]\d{2}(:?\d{2})?))?",
-    re.I,
-)
+# A date in ISO 8601's extended form (or with slashes), as both read it, and whatever
+# follows a space or `T` (a time, its fraction, an offset or a zone name: `UTC`,
+# `Europe/Oslo`); that is for the engine to read. Refused: text that names no date
+# (`soon`), and `20240102`, which DuckDB refuses.
+_TIME_TEXT = re.compile(r"\d{4}([-/])\d{1,2}\1\d{1,2}([ T].*)?", re.I | re.S)
 _SPECIAL_TIMES = frozenset({"epoch", "infinity", "-infinity"})
 _INTEGER_BITS = {
     T.TINYINT: 8,
