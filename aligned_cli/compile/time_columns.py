@@ -6,7 +6,8 @@ which DuckDB and PostgreSQL both define for dates, timestamps and text holding o
 (an ISO 8601 string in a csv, say), and neither for a number, a boolean or JSON:
 `fare` named as `event_timestamp` would fail only when `aligned run` reads the view,
 with the engine's message. (Epoch seconds are a number: a derived view can turn them
-into a timestamp with `to_timestamp(epoch)`.)
+into a timestamp with `to_timestamp(epoch)` in a view that a view with `event_timestamp`
+is built on; a view's own derived feature cannot be its time.)
 
 The types checked are the feature's declared type when the view declares the column,
 and what it reads: the parent view's output type, or the source file's column type
@@ -43,6 +44,16 @@ def check_time_columns(project: Project) -> None:
             name = getattr(view, role)
             if not name:
                 continue
+            feature = view.feature(name)
+            if feature is not None and feature.is_derived:
+                # Rows are placed in time by what the view reads, before its own
+                # derived features exist: the run would not find the column.
+                raise ProjectError(
+                    f"view '{view.name}': {role} '{name}' is a derived feature of the "
+                    "view itself; a view's times are read from its source's rows",
+                    location=feature.location or view.location,
+                    hint=_DERIVED_TIME_HINT.format(role=role, name=name),
+                )
             found = _column_type(project, view, name)
             if found is None:
                 continue
@@ -51,9 +62,17 @@ def check_time_columns(project: Project) -> None:
                 f"view '{view.name}': {role} '{name}' is {shown}, not a date or timestamp",
                 location=location or view.location,
                 hint=f"name a date or timestamp column (or text holding ISO 8601 times) as "
-                f"`{role}:`; for epoch seconds, build a view on this one with a derived "
-                f"feature `to_timestamp({name})` and name that",
+                f"`{role}:`; for epoch seconds, derive `to_timestamp({name})` in a view "
+                f"without `{role}` and build this view on that one (`source: view:...`), "
+                f"naming the derived feature",
             )
+
+
+_DERIVED_TIME_HINT = (
+    "derive '{name}' in a view without `{role}` (e.g. `{name}: {{expression: "
+    '"to_timestamp(epoch)"}}`), then build this view on that one (`source: view:...`) '
+    "and name '{name}' there"
+)
 
 
 def _column_type(
