@@ -98,7 +98,7 @@ _BOOLEAN_TEXTS = frozenset({"true", "false", "t", "f", "yes", "no", "y", "n", "1
 # follows a space or `T` (a time, its fraction, an offset or a zone name: `UTC`,
 # `Europe/Oslo`); that is for the engine to read. Refused: text that names no date
 # (`soon`), and `20240102`, which DuckDB refuses.
-_TIME_TEXT = re.compile(r"\d{4}([-/])\d{1,2}\1\d{1,2}([ T].*)?", re.I | re.S)
+_TIME_TEXT = re.compile(r"\d{4}([-/])\d{1,2}\1\d{1,2}([ T].*)?", re.S)  # `T`: DuckDB refuses `t`
 _SPECIAL_TIMES = frozenset({"epoch", "infinity", "-infinity"})
 _INTEGER_BITS = {
     T.TINYINT: 8,
