@@ -4,21 +4,23 @@ Redis' server-assisted client-side caching (Redis >= 6): one connection of ours,
 subscribed to `__redis__:invalidate`, has tracking on in broadcast mode for the
 project's key prefix, so Redis sends it the name of every key under the prefix that
 is written, deleted, expired, evicted or flushed, whoever changes it (materialize,
-push, the worker, a user). A cached hash is dropped as soon as its name arrives; the
-names received are applied before every lookup, and Redis sends them before it
-answers the write, so a write acknowledged before a request reached the server is
-not answered from memory.
+push, the worker, a user), before it acknowledges the change. A cached hash is
+dropped when its name arrives; the names received are applied before every lookup.
 
-Why it holds, and where it would not:
+What bounds how far behind Redis an answer from memory can be:
+- The listener is read without blocking and every whole message is applied; while
+  part of one is still on its way, answers come from Redis.
+- After applying names, the listener PINGs; its PONG comes after every message Redis
+  queued before it, so until it comes (a bulk write, a slow path) answers come from
+  Redis. A PING also goes out every `HEARTBEAT_SECONDS`; while one is unanswered
+  for longer than `LAG_BOUND`, or the last one took longer, answers come from Redis;
+  unanswered for `HEARTBEAT_DEADLINE`, the listener is dropped with everything cached
+  (a hung Redis, a cut without a reset) and reads go to Redis until a new one
+  subscribes. So memory can miss a change only while the path from Redis has slowed
+  in the last `HEARTBEAT_SECONDS + LAG_BOUND`, and on a healthy path not at all.
 - Broadcast tracking belongs to the listening connection alone: the read
   connections may come and go without Redis forgetting what to report.
-- The listener is pinged every second; memory answers only while a pong came within
-  the last `HEARTBEAT_DEADLINE` seconds. A listener that is closed, reset or silent
-  for longer (a hung Redis, a network cut without a FIN) is dropped with everything
-  cached, and reads go to Redis until a new listener subscribes.
 - A read in flight when one of its keys is invalidated is answered, but not kept.
-- A drain that applies a burst of names (a bulk write) may have more waiting in
-  Redis: for a moment after it, requests read Redis (`BURST_BYTES`).
 - Expiry needs no message: each hash is kept only until its Redis time to live
   (PTTL, read with it) runs out, by our monotonic clock, counted from before the read.
 - Not reported by Redis, so not seen here: SWAPDB. Serve with `--cache-size 0` where
@@ -30,17 +32,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 CHANNEL = b"__redis__:invalidate"
 LISTENER_NAME = "aligned-serve-near-cache"
-HEARTBEAT_SECONDS = 1.0
-HEARTBEAT_DEADLINE = 3.0  # no pong for this long: the listener is not trusted
+PING = b"*1\r\n$4\r\nPING\r\n"
+HEARTBEAT_SECONDS = 0.1  # a ping this often (one at a time)
+LAG_BOUND = 0.05  # a ping unanswered (or last answered) slower than this: lagging
+HEARTBEAT_DEADLINE = 3.0  # a ping unanswered this long: the listener is gone
 RETRY_SECONDS = (1.0, 30.0)  # first and longest wait before subscribing again
-BURST_BYTES = 16_384  # key names applied by one drain that mean "maybe more waiting"
-BURST_QUIET_SECONDS = 0.05  # ... and for how long after it reads go to Redis
+SETTLED_SECONDS = 10.0  # a listener that lived this long resets the back-off
 MAX_PENDING = 100_000  # invalidated keys remembered for reads in flight
 FOREVER = 2**62
 
@@ -54,6 +58,18 @@ class Token:
 
     generation: int
     seen: int
+
+
+class _Refused(Exception):
+    """Redis will not let this user listen (an ACL, Redis < 6): no cache, no retry."""
+
+
+@dataclass
+class _Listener:
+    connection: Any  # the redis-py Connection that connected (auth, TLS, database)
+    sock: Any  # its socket, non-blocking once subscribed
+    reader: Any  # a hiredis.Reader of everything read after connecting
+    opened_at: float
 
 
 class NearCache:
@@ -70,14 +86,16 @@ class NearCache:
         self._max_replies = max_replies
         self._entries: dict[str, dict[str, tuple[int, Sequence[Any]]]] = {}
         self._replies = 0
-        self._listener: Any = None
+        self._listener: _Listener | None = None
         self._fd: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Task[Any] | None = None
-        self._timer: asyncio.TimerHandle | None = None  # the next ping, or retry
+        self._timer: asyncio.TimerHandle | None = None  # the next heartbeat, or retry
         self._retry = RETRY_SECONDS[0]
-        self._last_pong = 0.0
-        self._quiet_until = 0.0  # after a burst of names, more may wait in Redis
+        self._pings: deque[tuple[float, bool]] = deque()  # (sent at, sent for a drain)
+        self._drain_pings = 0  # of them, sent after applying invalidations
+        self._last_rtt = 0.0
+        self._partial = False  # part of a message is read, the rest is on its way
         self._generation = 0  # a new listener (or none) is a new generation
         self._invalidations = 0  # messages applied so far
         self._reads = 0  # reads in flight
@@ -95,15 +113,18 @@ class NearCache:
             await asyncio.wait([self._opening])
 
     def active(self) -> bool:
-        """Whether lookups may be answered now: the listener is subscribed, heard from
-        lately, and every invalidation it has received is applied."""
+        """Whether lookups may be answered now: the listener is subscribed, every
+        message it has received is applied, and it keeps up with Redis (no ping
+        unanswered past `LAG_BOUND`, the last one answered within it, none sent for
+        invalidations just applied still unanswered)."""
         if self._listener is None:
             return False
         self._drain()
-        if self._listener is None:
+        if self._listener is None or self._partial or self._drain_pings:
             return False
-        now = time.monotonic()
-        return now >= self._quiet_until and now - self._last_pong <= HEARTBEAT_DEADLINE
+        if self._last_rtt > LAG_BOUND:
+            return False
+        return not self._pings or time.monotonic() - self._pings[0][0] <= LAG_BOUND
 
     def _open(self) -> None:
         self._timer = None
@@ -113,52 +134,69 @@ class NearCache:
         self._opening = self._loop.create_task(asyncio.to_thread(self._subscribe))
         self._opening.add_done_callback(self._opened)
 
-    def _subscribe(self) -> Any:
+    def _subscribe(self) -> _Listener:
+        """Connect (redis-py: auth, TLS, database), then speak on the socket directly,
+        every byte through one hiredis reader, so the loop never waits for the rest
+        of a message (`_drain` reads what has come, and applies what is whole)."""
+        import hiredis
+
         connection = self._open_listener()
         try:
             connection.connect()
-            # Named, so that an operator sees what it is in CLIENT LIST.
-            connection.send_command("CLIENT", "SETNAME", LISTENER_NAME)
-            connection.read_response()
-            connection.send_command("CLIENT", "ID")
-            own_id = connection.read_response()
+            sock = getattr(connection, "_sock", None)  # redis-py keeps it private
+            if sock is None:
+                raise _Refused("redis-py exposes no socket to listen on")
+            reader = hiredis.Reader()
+
+            def call(*args: Any) -> Any:
+                sock.sendall(b"".join(connection.pack_command(*args)))
+                while (reply := reader.gets()) is False:
+                    data = sock.recv(65536)  # (the connection's socket timeout applies)
+                    if not data:
+                        raise ConnectionError("Redis closed the connection")
+                    reader.feed(data)
+                if isinstance(reply, hiredis.ReplyError):
+                    text = str(reply)
+                    if text.startswith(("NOPERM", "ERR unknown")):
+                        raise _Refused(text)
+                    raise ConnectionError(text)  # BUSY, LOADING, ...: later
+                return reply
+
+            call("CLIENT", "SETNAME", LISTENER_NAME)  # what it is, in CLIENT LIST
+            own_id = call("CLIENT", "ID")
+            call("PING")  # the heartbeat's command must be allowed too
             prefixes = [word for prefix in self._prefixes for word in ("PREFIX", prefix)]
-            connection.send_command(
-                "CLIENT", "TRACKING", "ON", "REDIRECT", own_id, "BCAST", *prefixes
-            )
-            connection.read_response()
-            connection.send_command("SUBSCRIBE", CHANNEL)
-            connection.read_response()
+            call("CLIENT", "TRACKING", "ON", "REDIRECT", own_id, "BCAST", *prefixes)
+            call("SUBSCRIBE", CHANNEL)
+            sock.setblocking(False)
         except BaseException:
             connection.disconnect()
             raise
-        return connection
+        return _Listener(connection, sock, reader, time.monotonic())
 
     def _opened(self, task: asyncio.Task[Any]) -> None:
-        from redis.exceptions import ResponseError
-
         self._opening = None
         error = None if task.cancelled() else task.exception()
+        if isinstance(error, _Refused):
+            _log.warning("near cache off: Redis refused what its listener needs (%s)", error)
+            return
         if task.cancelled() or error is not None:
-            if isinstance(error, ResponseError):  # no CLIENT TRACKING (Redis 5, an ACL)
-                _log.warning("near cache off: Redis refused client tracking (%s)", error)
-                return
             self._retry_later()
             return
-        connection = task.result()
+        listener = task.result()
         if self._closed or self._loop is None:
-            connection.disconnect()
+            listener.connection.disconnect()
             return
-        self._listener = connection
+        self._listener = listener
         self._generation += 1
         self._clear()
-        self._retry = RETRY_SECONDS[0]
-        self._last_pong = time.monotonic()
-        socket = getattr(connection, "_sock", None)  # redis-py keeps it private
-        if socket is not None:
-            # Applied as they come, so they never pile up while no request reads them.
-            self._fd = socket.fileno()
-            self._loop.add_reader(self._fd, self._drain)
+        self._pings.clear()
+        self._drain_pings = 0
+        self._last_rtt = 0.0
+        self._partial = False
+        # Applied as they come, so they never pile up while no request reads them.
+        self._fd = listener.sock.fileno()
+        self._loop.add_reader(self._fd, self._drain)
         self._timer = self._loop.call_later(HEARTBEAT_SECONDS, self._heartbeat)
 
     def _retry_later(self) -> None:
@@ -169,54 +207,82 @@ class NearCache:
 
     def _heartbeat(self) -> None:
         self._timer = None
-        listener = self._listener
-        if listener is None:
-            return
-        self._drain()  # a pong may be waiting
         if self._listener is None:
             return
-        if time.monotonic() - self._last_pong > HEARTBEAT_DEADLINE:
+        self._drain()
+        if self._listener is None:
+            return
+        if self._pings and time.monotonic() - self._pings[0][0] > HEARTBEAT_DEADLINE:
             self._lose_listener()
             return
+        if not self._pings:
+            self._ping(for_drain=False)
+        if self._listener is not None:
+            assert self._loop is not None
+            self._timer = self._loop.call_later(HEARTBEAT_SECONDS, self._heartbeat)
+
+    def _ping(self, *, for_drain: bool) -> None:
+        """A PING: its PONG comes after every message Redis queued before it."""
+        assert self._listener is not None
         try:
-            listener.send_command("PING")
-        except Exception:
+            sent = self._listener.sock.send(PING)
+        except OSError:  # (a full send buffer included: the listener is far behind)
+            sent = 0
+        if sent != len(PING):
             self._lose_listener()
             return
-        assert self._loop is not None
-        self._timer = self._loop.call_later(HEARTBEAT_SECONDS, self._heartbeat)
+        self._pings.append((time.monotonic(), for_drain))
+        self._drain_pings += for_drain
 
     def _drain(self) -> None:
-        """Apply every message received so far."""
+        """Apply every whole message received so far, without waiting for more."""
+        import ssl
+
         listener = self._listener
         if listener is None:
             return
-        applied = 0
         try:
-            while listener.can_read(timeout=0):
-                message = listener.read_response()
+            while True:
+                try:
+                    data = listener.sock.recv(65536)
+                except (BlockingIOError, ssl.SSLWantReadError):
+                    break
+                if not data:
+                    raise ConnectionError("Redis closed the connection")
+                listener.reader.feed(data)
+            applied = False
+            while (message := listener.reader.gets()) is not False:
                 if not isinstance(message, list) or not message:
-                    continue
+                    raise ConnectionError(f"unexpected message {message!r}")
                 if message[0] == b"pong":
-                    self._last_pong = time.monotonic()
+                    self._pong()
                 elif len(message) == 3 and message[1] == CHANNEL:
-                    applied += self._invalidate(message[2])
+                    self._invalidate(message[2])
+                    applied = True
+            self._partial = bool(listener.reader.has_data())
         except Exception:  # the listener is gone: so is every promise about the cache
             self._lose_listener()
             return
-        if applied >= BURST_BYTES:
-            self._quiet_until = time.monotonic() + BURST_QUIET_SECONDS
+        if applied and not self._drain_pings:
+            # Until its PONG, more names may be on their way (a bulk write, a slow
+            # path from Redis): no answers from memory meanwhile.
+            self._ping(for_drain=True)
 
-    def _invalidate(self, keys: list[bytes] | None) -> int:
-        """Drop the named keys (all, for a flush); returns the bytes of names read."""
+    def _pong(self) -> None:
+        if not self._pings:
+            raise ConnectionError("a PONG for no PING")
+        sent_at, for_drain = self._pings.popleft()
+        self._drain_pings -= for_drain
+        self._last_rtt = time.monotonic() - sent_at
+
+    def _invalidate(self, keys: list[bytes] | None) -> None:
+        """Drop the named keys (all, for a flush)."""
         self._invalidations += 1
         if keys is None:  # FLUSHDB / FLUSHALL
             self._clear()
             self._generation += 1  # and no read in flight may keep its replies
-            return 0
-        size = 0
+            return
         for raw in keys:
-            size += len(raw)
             try:
                 key = raw.decode("utf-8", "surrogatepass")
             except UnicodeDecodeError:
@@ -231,7 +297,6 @@ class NearCache:
             # let every read in flight go uncached instead.
             self._invalidated.clear()
             self._generation += 1
-        return size
 
     def _lose_listener(self) -> None:
         listener, self._listener = self._listener, None
@@ -244,7 +309,9 @@ class NearCache:
             self._loop.remove_reader(self._fd)
             self._fd = None
         if listener is not None:
-            listener.disconnect()
+            listener.connection.disconnect()
+            if time.monotonic() - listener.opened_at >= SETTLED_SECONDS:
+                self._retry = RETRY_SECONDS[0]  # it was fine for a while: retry soon
             self._retry_later()
 
     async def close(self) -> None:
