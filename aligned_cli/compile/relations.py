@@ -54,6 +54,14 @@ def source_query(
     relation = source_relation(source, dialect.for_project(project.name))
     mapping = {raw: new for raw, new in source.mapping.items() if raw != new}
     already_mapped = source.kind == "file" and dialect.staged_file(source)
+    coarse = _timestamps_to_micros(source) if dialect.name == "duckdb" else []
+    if coarse:
+        # Its own SELECT: DuckDB refuses a column in both REPLACE and RENAME.
+        relation = (
+            exp.select(exp.Star(replace=coarse), copy=False)
+            .from_(relation, copy=False)
+            .subquery(ident("scan"), copy=False)
+        )
     if not mapping or already_mapped:
         return exp.select(exp.Star(), copy=False).from_(relation, copy=False)
     if dialect.name == "duckdb":
@@ -66,6 +74,28 @@ def source_query(
         return exp.select(star, copy=False).from_(relation, copy=False)
     renamed = [exp.alias_(exp.Column(this=ident(raw)), ident(new)) for raw, new in mapping.items()]
     return exp.select(exp.Star(), *renamed, copy=False).from_(relation, copy=False)
+
+
+# DuckDB's timestamps of another precision than microseconds (parquet written by
+# pandas holds nanoseconds): compared with a TIMESTAMP WITH TIME ZONE (an event time
+# read as an instant, `current_timestamp`) they need an explicit cast, so a file
+# source's are read as TIMESTAMP, aligned's microsecond timestamp, at the scan.
+_COARSE_OR_FINE_TIMESTAMPS = frozenset({"TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"})
+
+
+def _timestamps_to_micros(source: Source) -> list[exp.Expr]:
+    """`CAST(raw AS TIMESTAMP) AS raw` for each such column of a file source (DuckDB
+    names the raw columns in `* REPLACE`, before its mapping renames them)."""
+    if source.kind != "file" or not source.columns:
+        return []
+    raw_of = {new: raw for raw, new in source.mapping.items()}
+    casts: list[exp.Expr] = []
+    for name, duckdb_type in source.columns.items():
+        if duckdb_type.upper() in _COARSE_OR_FINE_TIMESTAMPS:
+            raw = ident(raw_of.get(name, name))
+            micros = exp.Cast(this=exp.Column(this=raw), to=exp.DataType.build("TIMESTAMP"))
+            casts.append(exp.alias_(micros, raw.copy()))
+    return casts
 
 
 def known_source_columns(source: Source) -> list[str] | None:
