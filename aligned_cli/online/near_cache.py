@@ -16,8 +16,8 @@ What bounds how far behind Redis an answer from memory can be:
   for longer than `LAG_BOUND`, or the last one took longer, answers come from Redis;
   unanswered for `HEARTBEAT_DEADLINE`, the listener is dropped with everything cached
   (a hung Redis, a cut without a reset) and reads go to Redis until a new one
-  subscribes. So memory can miss a change only while the path from Redis has slowed
-  in the last `HEARTBEAT_SECONDS + LAG_BOUND`, and on a healthy path not at all.
+  subscribes. So an answer from memory lags Redis by the path's own delay (a report
+  in flight), and by up to `HEARTBEAT_SECONDS + LAG_BOUND` more when that path slows.
 - Broadcast tracking belongs to the listening connection alone: the read
   connections may come and go without Redis forgetting what to report.
 - A read in flight when one of its keys is invalidated is answered, but not kept.
@@ -70,6 +70,10 @@ class _Listener:
     sock: Any  # its socket, non-blocking once subscribed
     reader: Any  # a hiredis.Reader of everything read after connecting
     opened_at: float
+    # Whether the reader holds no part of a message. Its `has_data()` alone cannot
+    # tell: bytes ending between two parts of a reply are taken into a half-built
+    # one, and `has_data()` is then False.
+    clean: bool = True
 
 
 class NearCache:
@@ -157,7 +161,7 @@ class NearCache:
                     reader.feed(data)
                 if isinstance(reply, hiredis.ReplyError):
                     text = str(reply)
-                    if text.startswith(("NOPERM", "ERR unknown")):
+                    if text.upper().startswith(("NOPERM", "ERR UNKNOWN")):
                         raise _Refused(text)
                     raise ConnectionError(text)  # BUSY, LOADING, ...: later
                 return reply
@@ -181,6 +185,8 @@ class NearCache:
             _log.warning("near cache off: Redis refused what its listener needs (%s)", error)
             return
         if task.cancelled() or error is not None:
+            if error is not None and self._retry == RETRY_SECONDS[0]:  # once per streak
+                _log.warning("near cache: no listener yet (%s); retrying", error)
             self._retry_later()
             return
         listener = task.result()
@@ -250,8 +256,10 @@ class NearCache:
                 if not data:
                     raise ConnectionError("Redis closed the connection")
                 listener.reader.feed(data)
+                listener.clean = False
             applied = False
             while (message := listener.reader.gets()) is not False:
+                listener.clean = not listener.reader.has_data()
                 if not isinstance(message, list) or not message:
                     raise ConnectionError(f"unexpected message {message!r}")
                 if message[0] == b"pong":
@@ -259,7 +267,7 @@ class NearCache:
                 elif len(message) == 3 and message[1] == CHANNEL:
                     self._invalidate(message[2])
                     applied = True
-            self._partial = bool(listener.reader.has_data())
+            self._partial = not listener.clean
         except Exception:  # the listener is gone: so is every promise about the cache
             self._lose_listener()
             return

@@ -447,7 +447,10 @@ async def _replies(connection: Any, count: int) -> list[Any]:
         replies += iter(reader.gets, _NOT_ENOUGH_DATA)
         if len(replies) >= count:
             break
-        await more()
+        try:
+            await more()
+        except OSError as error:  # (redis-py's read_response would say so too)
+            raise RedisConnectionError(f"reading from Redis: {error}") from error
     if len(replies) != count:
         raise InvalidResponse(f"{len(replies)} replies to {count} commands")
     return replies

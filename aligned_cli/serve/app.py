@@ -86,7 +86,9 @@ class _AsyncClients:
         import redis
 
         pool = redis.ConnectionPool.from_url(self._url, socket_connect_timeout=2, socket_timeout=2)
-        settings = {**pool.connection_kwargs, "protocol": 2, "socket_keepalive": True}
+        settings = {**pool.connection_kwargs, "protocol": 2}
+        if issubclass(pool.connection_class, redis.Connection):  # TCP or TLS, not unix://
+            settings["socket_keepalive"] = True
         return pool.connection_class(**settings)
 
     async def start(self) -> None:

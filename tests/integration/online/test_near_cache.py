@@ -349,10 +349,20 @@ def test_a_message_read_in_part_or_just_applied_sends_reads_to_redis() -> None:
         assert redis_end.recv(100) == b"*1\r\n$4\r\nPING\r\n"
         redis_end.sendall(b"*2\r\n$4\r\npong\r\n$0\r\n\r\n")
         seen.append(cache.active())
+        # Cut between two parts of a reply (hiredis holds a half-built one, and its
+        # `has_data()` is False): still a message in part.
+        boundary = len(b"*3\r\n$7\r\nmessage\r\n")
+        redis_end.sendall(message[:boundary])
+        seen.append(cache.active())
+        redis_end.sendall(message[boundary:])
+        seen.append(cache.active())  # applied; its PING is unanswered
+        assert redis_end.recv(100) == b"*1\r\n$4\r\nPING\r\n"
+        redis_end.sendall(b"*2\r\n$4\r\npong\r\n$0\r\n\r\n")
+        seen.append(cache.active())
         return seen
 
     try:
-        assert asyncio.run(scenario()) == [True, False, False, True]
+        assert asyncio.run(scenario()) == [True, False, False, True, False, False, True]
     finally:
         ours.close()
         redis_end.close()
@@ -433,3 +443,13 @@ def test_no_listener_without_the_server_starting(
     db = str(redis_client.connection_pool.connection_kwargs.get("db", 0))
     names = [c["name"] for c in redis_client.client_list() if c["db"] == db]
     assert LISTENER_NAME not in names
+
+
+def test_the_listener_of_a_unix_socket_url_takes_no_tcp_options() -> None:
+    """`socket_keepalive` is for TCP (and TLS) connections: redis-py's unix-socket
+    connection refuses it, which left the cache off for good."""
+    from aligned_cli.serve.app import _AsyncClients
+
+    for url in ("unix:///tmp/redis.sock?db=3", "redis://127.0.0.1:6379/3"):
+        listener = _AsyncClients(url, "aligned:p:", 10)._listener()
+        assert listener.protocol in (2, "2") and listener.db == 3
