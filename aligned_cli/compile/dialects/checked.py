@@ -70,7 +70,20 @@ _ISO_PARTS = frozenset({"ISODOW"})
 DayForm = Callable[[exp.Expr], exp.Expr]
 
 
-def day_of_week_forms(expression: exp.Expr, *, sunday_zero: DayForm, iso: DayForm) -> exp.Expr:
+def _iso_mod_seven(iso: DayForm) -> DayForm:
+    """0 = Sunday .. 6 = Saturday from an ISO day (7 = Sunday): `iso % 7`."""
+
+    def sunday_zero(ts: exp.Expr) -> exp.Expr:
+        day = iso(ts)
+        operand = day if isinstance(day, exp.Func | exp.Column | exp.Paren) else exp.paren(day)
+        return exp.Mod(this=operand, expression=exp.Literal.number(7))
+
+    return sunday_zero
+
+
+def day_of_week_forms(
+    expression: exp.Expr, *, iso: DayForm, sunday_zero: DayForm | None = None
+) -> exp.Expr:
     """`expression` with DuckDB's day-of-week numbers in an engine's own spelling.
 
     DuckDB's `dayofweek(ts)`, `date_part('dow', ts)` (an EXTRACT by now, see
@@ -78,10 +91,12 @@ def day_of_week_forms(expression: exp.Expr, *, sunday_zero: DayForm, iso: DayFor
     Saturday; `isodow` counts 1 = Monday .. 7 = Sunday. sqlglot prints each engine's
     nearest function, which numbers the days otherwise (BigQuery's DAYOFWEEK 1 =
     Sunday, Trino's ISO day_of_week, Snowflake's session-dependent DAYOFWEEK), so the
-    forms are given per engine: `sunday_zero(ts)` and `iso(ts)`. A copy when it changes.
+    forms are given per engine: `iso(ts)`, and `sunday_zero(ts)` where the engine has a
+    shorter form than `iso(ts) % 7`, the default. A copy when it changes.
     """
     if expression.find(exp.DayOfWeek, exp.DayOfWeekIso, exp.Extract) is None:
         return expression
+    sunday_zero = sunday_zero or _iso_mod_seven(iso)
 
     def rewrite(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.DayOfWeek):

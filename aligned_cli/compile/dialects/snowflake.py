@@ -60,11 +60,7 @@ class SnowflakeDialect(Dialect):
     def derived_value(self, expression: exp.Expr) -> exp.Expr:
         # DAYOFWEEK and DATE_PART(DAYOFWEEK) depend on the session's WEEK_START;
         # DAYOFWEEKISO is always 1 = Monday .. 7 = Sunday.
-        return day_of_week_forms(
-            expression,
-            sunday_zero=lambda ts: exp.Mod(this=_iso_day(ts), expression=exp.Literal.number(7)),
-            iso=_iso_day,
-        )
+        return day_of_week_forms(expression, iso=_iso_day)
 
     def file_scan(self, source: Source) -> exp.Expr:
         return exp.Table(this=ident(source.name), db=ident(STAGED_SCHEMA))

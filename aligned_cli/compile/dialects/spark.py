@@ -82,10 +82,6 @@ def _iso_day(ts: exp.Expr) -> exp.Expr:
     return exp.Add(this=weekday, expression=exp.Literal.number(1))
 
 
-def _sunday_zero(ts: exp.Expr) -> exp.Expr:
-    return exp.Mod(this=exp.paren(_iso_day(ts)), expression=exp.Literal.number(7))
-
-
 def _spark_form(node: exp.Expr) -> exp.Expr:
     """A DuckDB function Spark spells or computes otherwise, as Spark computes the same:
     DuckDB's `week` is the ISO week (Spark's WEEKOFYEAR), sqlglot's TRUNC is a CAST to
@@ -114,7 +110,7 @@ class SparkDialect(Dialect):
     separate_pit_times = True
 
     def derived_value(self, expression: exp.Expr) -> exp.Expr:
-        expression = day_of_week_forms(expression, sunday_zero=_sunday_zero, iso=_iso_day)
+        expression = day_of_week_forms(expression, iso=_iso_day)
         if expression.find(*_REWRITTEN) is None:
             return expression
         return expression.transform(_spark_form)

@@ -59,11 +59,7 @@ class TrinoDialect(Dialect):
 
     def derived_value(self, expression: exp.Expr) -> exp.Expr:
         # day_of_week (and EXTRACT(DOW)) is ISO here: 1 = Monday .. 7 = Sunday.
-        return day_of_week_forms(
-            expression,
-            sunday_zero=lambda ts: exp.Mod(this=_iso_day(ts), expression=exp.Literal.number(7)),
-            iso=_iso_day,
-        )
+        return day_of_week_forms(expression, iso=_iso_day)
 
     def file_scan(self, source: Source) -> exp.Expr:
         return exp.Table(this=ident(source.name), db=ident(STAGED_SCHEMA))
