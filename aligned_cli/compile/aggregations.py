@@ -653,12 +653,10 @@ class _RangeForm(_Form):
         (`arg_max`, Spark's `collect_list`) or refuse them in arrays (BigQuery), so
         the NULL case is decided by comparing two MAX(event)s, plain on all."""
         event = column(EVENT, "e")
-        in_window: exp.Expr | None = None
+        not_null: exp.Expr = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
         if agg.window != self.widest:
             in_window = exp.GT(this=event.copy(), expression=self._lower(agg.window))
-        not_null: exp.Expr = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
-        if in_window is not None:
-            not_null = exp.and_(not_null, in_window.copy())
+            not_null = exp.and_(not_null, in_window)
         if self.dialect.name == "duckdb":
             latest: exp.Expr = exp.Filter(
                 this=exp.ArgMax(this=value, expression=event.copy()),
@@ -676,9 +674,7 @@ class _RangeForm(_Form):
         newest_valued = exp.Filter(
             this=exp.Max(this=event.copy()), expression=exp.Where(this=not_null)
         )
-        newest: exp.Expr = exp.Max(this=event)
-        if in_window is not None:
-            newest = exp.Filter(this=newest, expression=exp.Where(this=in_window))
+        newest = self._in_window(exp.Max(this=event), agg.window)
         return exp.Case(
             ifs=[exp.If(this=exp.EQ(this=newest_valued, expression=newest), true=latest)]
         )
