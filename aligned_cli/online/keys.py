@@ -11,13 +11,18 @@ TS_FIELD = "__ts"
 CREATED_FIELD = "__created"
 
 
+def project_prefix(project: str) -> str:
+    """What every key of the project starts with."""
+    return f"{PREFIX}:{project}:"
+
+
 def view_prefix(project: str, view: str) -> str:
-    return f"{PREFIX}:{project}:{view}:"
+    return f"{project_prefix(project)}{view}:"
 
 
 def watermarks_key(project: str) -> str:
     # Three segments: cannot collide with an entity key, which always has four or more.
-    return f"{PREFIX}:{project}:watermarks"
+    return f"{project_prefix(project)}watermarks"
 
 
 def escape(text: str) -> str:

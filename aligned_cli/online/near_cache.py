@@ -97,9 +97,7 @@ class NearCache:
         self._timer: asyncio.TimerHandle | None = None  # the next heartbeat, or retry
         self._retry = RETRY_SECONDS[0]
         self._pings: deque[tuple[float, bool]] = deque()  # (sent at, sent for a drain)
-        self._drain_pings = 0  # of them, sent after applying invalidations
         self._last_rtt = 0.0
-        self._partial = False  # part of a message is read, the rest is on its way
         self._generation = 0  # a new listener (or none) is a new generation
         self._invalidations = 0  # messages applied so far
         self._reads = 0  # reads in flight
@@ -124,7 +122,9 @@ class NearCache:
         if self._listener is None:
             return False
         self._drain()
-        if self._listener is None or self._partial or self._drain_pings:
+        # Part of a message read (the rest on its way), or names applied whose PING is
+        # unanswered (more may follow them): not caught up.
+        if self._listener is None or not self._listener.clean or self._drain_ping_pending():
             return False
         if self._last_rtt > LAG_BOUND:
             return False
@@ -197,9 +197,7 @@ class NearCache:
         self._generation += 1
         self._clear()
         self._pings.clear()
-        self._drain_pings = 0
         self._last_rtt = 0.0
-        self._partial = False
         # Applied as they come, so they never pile up while no request reads them.
         self._fd = listener.sock.fileno()
         self._loop.add_reader(self._fd, self._drain)
@@ -238,7 +236,6 @@ class NearCache:
             self._lose_listener()
             return
         self._pings.append((time.monotonic(), for_drain))
-        self._drain_pings += for_drain
 
     def _drain(self) -> None:
         """Apply every whole message received so far, without waiting for more."""
@@ -267,20 +264,21 @@ class NearCache:
                 elif len(message) == 3 and message[1] == CHANNEL:
                     self._invalidate(message[2])
                     applied = True
-            self._partial = not listener.clean
         except Exception:  # the listener is gone: so is every promise about the cache
             self._lose_listener()
             return
-        if applied and not self._drain_pings:
+        if applied and not self._drain_ping_pending():
             # Until its PONG, more names may be on their way (a bulk write, a slow
             # path from Redis): no answers from memory meanwhile.
             self._ping(for_drain=True)
 
+    def _drain_ping_pending(self) -> bool:
+        return any(for_drain for _, for_drain in self._pings)  # (one or two pings)
+
     def _pong(self) -> None:
         if not self._pings:
             raise ConnectionError("a PONG for no PING")
-        sent_at, for_drain = self._pings.popleft()
-        self._drain_pings -= for_drain
+        sent_at, _ = self._pings.popleft()
         self._last_rtt = time.monotonic() - sent_at
 
     def _invalidate(self, keys: list[bytes] | None) -> None:

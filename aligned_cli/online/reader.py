@@ -327,11 +327,12 @@ async def _through_cache(
     from memory, the rest read (with their time to live) in one round trip and kept."""
     started = monotonic_us()
     replies: list[Any] = []
-    missed: list[tuple[int, ViewRead, str]] = []  # (position in replies, read, key suffix)
+    missed: list[tuple[int, ViewRead, str]] = []  # (position in replies, read, key)
     for read, keys in zip(reads, keys_of, strict=True):
         prefix, fields = read.view.key_prefix, read.tail
-        for key in keys:
-            found = cache.lookup(prefix + key, fields, started)
+        for suffix in keys:
+            key = prefix + suffix
+            found = cache.lookup(key, fields, started)
             if found is None:
                 missed.append((len(replies), read, key))
             replies.append(found)
@@ -343,18 +344,15 @@ async def _through_cache(
         got = await connections.pipelined(packed.encode("utf-8", "surrogatepass"), 2 * len(missed))
         for (position, read, key), reply, pttl in zip(missed, got[::2], got[1::2], strict=True):
             replies[position] = reply
-            cache.store(
-                token, read.view.key_prefix + key, read.tail, reply, expires_at(started, pttl)
-            )
+            cache.store(token, key, read.tail, reply, expires_at(started, pttl))
     finally:
         cache.end()
     return replies
 
 
 def _hmget_pttl(read: ViewRead, key: str) -> str:
-    """`HMGET <prefix><key> __ts *wanted`, then `PTTL <prefix><key>`, as RESP text."""
-    size = read.prefix_size + _size(key)
-    name = f"{size}\r\n{read.view.key_prefix}{key}\r\n"
+    """`HMGET <key> __ts *wanted`, then `PTTL <key>`, as RESP text."""
+    name = f"{_size(key)}\r\n{key}\r\n"
     return f"{read.head}{name}{read.tail}*2\r\n$4\r\nPTTL\r\n${name}"
 
 

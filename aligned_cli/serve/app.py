@@ -49,8 +49,8 @@ _BEARER = HTTPBearer(auto_error=False)  # optional: the check itself answers 401
 
 class _AsyncClients:
     """One asyncio Redis client, and the read path's connections made by it (with
-    their near cache of `cache_size` keys under `key_prefix`, none for 0), per event
-    loop (test clients may start several)."""
+    their near cache of `cache_size` replies of keys under `key_prefix`, none for 0),
+    per event loop (test clients may start several)."""
 
     def __init__(self, url: str, key_prefix: str, cache_size: int) -> None:
         self._url = url
@@ -208,8 +208,9 @@ def create_app(
     clock: Clock | None = None,
 ) -> FastAPI:
     """The feature server of the compiled project at `manifest_path`. `cache_size`:
-    entity hashes kept in memory between requests, each until Redis reports it
-    changed (`online.near_cache`); 0 reads Redis on every request."""
+    replies from Redis (one per entity hash and feature list) kept in memory between
+    requests, each until Redis reports a change (`online.near_cache`); 0 reads Redis
+    on every request."""
     from contextlib import asynccontextmanager
 
     from starlette.concurrency import run_in_threadpool
@@ -217,7 +218,7 @@ def create_app(
     from aligned_cli import __version__
     from aligned_cli.artifacts.manifest import read_manifest
     from aligned_cli.online.catalog import Catalog
-    from aligned_cli.online.keys import PREFIX as KEY_PREFIX
+    from aligned_cli.online.keys import project_prefix
     from aligned_cli.online.push import PushService
     from aligned_cli.online.reader import JSON_OPTIONS, READ_TIMEOUT, ReadPlan, read_features
     from aligned_cli.online.redis_client import connect
@@ -230,7 +231,7 @@ def create_app(
     catalog = Catalog.from_project(project)
     tokens = Tokens(token=token, read_token=read_token)
     now = clock or (lambda: datetime.now(UTC))
-    async_clients = _AsyncClients(redis_url, f"{KEY_PREFIX}:{project.name}:", cache_size)
+    async_clients = _AsyncClients(redis_url, project_prefix(project.name), cache_size)
     sync_client = connect(redis_url, timeout=2)
     pusher = PushService(project, manifest_path.parent.parent, sync_client)
 
